@@ -1,0 +1,254 @@
+//! Reading the parsed TOML document into [`Partial`]s: structure and types, not values.
+
+use std::collections::BTreeMap;
+
+use toml::de::DeTable;
+
+use crate::error::ConfigError;
+use crate::field::Field;
+use crate::names;
+use crate::partial::{
+    AppPart, AutoscalePart, BuildPart, HealthPart, ImagePart, IngressPart, Partial, ProbePart,
+    ResourcesPart, RolloutPart, RunPart,
+};
+use crate::source::Source;
+use crate::walk::Table;
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+const ROOT_KEYS: &[&str] = &["app", "build", "image", "run", "config", "environments"];
+const OVERLAY_KEYS: &[&str] = &["app", "build", "image", "run", "config"];
+const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
+const BUILD_KEYS: &[&str] = &[
+    "platforms",
+    "base",
+    "tags",
+    "ldflags",
+    "version_var",
+    "commit_var",
+];
+const IMAGE_KEYS: &[&str] = &["repository", "tags", "labels", "source"];
+const RUN_KEYS: &[&str] = &[
+    "replicas",
+    "env",
+    "health",
+    "rollout",
+    "resources",
+    "autoscale",
+    "ingress",
+    "termination_grace",
+];
+const PROBE_KEYS: &[&str] = &[
+    "path",
+    "port",
+    "tcp",
+    "exec",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+];
+const HEALTH_KEYS: &[&str] = &[
+    "path",
+    "port",
+    "tcp",
+    "exec",
+    "initial_delay",
+    "period",
+    "timeout",
+    "success_threshold",
+    "failure_threshold",
+    "readiness",
+    "liveness",
+    "startup",
+];
+const ROLLOUT_KEYS: &[&str] = &["max_surge", "max_unavailable", "deadline"];
+const RESOURCES_KEYS: &[&str] = &["cpu", "memory"];
+const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
+const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
+
+/// The file: the base spec and every overlay, by environment name.
+pub(crate) struct Document {
+    pub(crate) base: Partial,
+    pub(crate) environments: BTreeMap<String, Partial>,
+}
+
+/// Parses TOML and reads the base and all overlays, refusing unknown keys and wrong types.
+pub(crate) fn document(src: &Source<'_>) -> Result<Document> {
+    let parsed = DeTable::parse(src.text()).map_err(|e| ConfigError::Syntax {
+        location: Box::new(src.locate(&e.span().unwrap_or(0..0))),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    let root = Table::root(src, &parsed);
+    root.check_keys(ROOT_KEYS)?;
+    Ok(Document {
+        base: partial(&root)?,
+        environments: environments(&root)?,
+    })
+}
+
+fn environments(root: &Table<'_, '_>) -> Result<BTreeMap<String, Partial>> {
+    let mut out = BTreeMap::new();
+    let Some(table) = root.table("environments")? else {
+        return Ok(out);
+    };
+    for (name, at) in table.names() {
+        let key = Field {
+            value: (),
+            key: table.key(name),
+            at,
+        };
+        names::dns_label(name).map_err(|e| key.invalid(format!("bad environment name: {e}")))?;
+        let overlay = table.table(name)?.expect("listed key exists");
+        overlay.check_keys(OVERLAY_KEYS)?;
+        out.insert(name.to_owned(), partial(&overlay)?);
+    }
+    Ok(out)
+}
+
+/// The sections of the file, or of one overlay.
+fn partial(t: &Table<'_, '_>) -> Result<Partial> {
+    let mut p = Partial::default();
+    if let Some(app) = t.table("app")? {
+        p.app = app_part(&app)?;
+    }
+    if let Some(build) = t.table("build")? {
+        p.build = build_part(&build)?;
+    }
+    if let Some(image) = t.table("image")? {
+        p.image = image_part(&image)?;
+    }
+    if let Some(run) = t.table("run")? {
+        p.run = run_part(&run)?;
+    }
+    p.config = t.string_map("config")?;
+    Ok(p)
+}
+
+fn app_part(t: &Table<'_, '_>) -> Result<AppPart> {
+    t.check_keys(APP_KEYS)?;
+    Ok(AppPart {
+        at: Some(t.at().clone()),
+        name: t.string("name")?,
+        main: t.string("main")?,
+        port: t.integer("port")?,
+        args: t.strings("args")?,
+    })
+}
+
+fn build_part(t: &Table<'_, '_>) -> Result<BuildPart> {
+    t.check_keys(BUILD_KEYS)?;
+    Ok(BuildPart {
+        platforms: t.strings("platforms")?,
+        base: t.string("base")?,
+        tags: t.strings("tags")?,
+        ldflags: t.strings("ldflags")?,
+        version_var: t.string("version_var")?,
+        commit_var: t.string("commit_var")?,
+    })
+}
+
+fn image_part(t: &Table<'_, '_>) -> Result<ImagePart> {
+    t.check_keys(IMAGE_KEYS)?;
+    Ok(ImagePart {
+        repository: t.string("repository")?,
+        tags: t.strings("tags")?,
+        labels: t.string_map("labels")?,
+        source: t.string("source")?,
+    })
+}
+
+fn run_part(t: &Table<'_, '_>) -> Result<RunPart> {
+    t.check_keys(RUN_KEYS)?;
+    Ok(RunPart {
+        replicas: t.integer("replicas")?,
+        env: t.string_map("env")?,
+        health: t.table("health")?.map(|h| health_part(&h)).transpose()?,
+        rollout: t
+            .table("rollout")?
+            .map(|r| rollout_part(&r))
+            .transpose()?
+            .unwrap_or_default(),
+        resources: t
+            .table("resources")?
+            .map(|r| resources_part(&r))
+            .transpose()?
+            .unwrap_or_default(),
+        autoscale: t
+            .table("autoscale")?
+            .map(|a| autoscale_part(&a))
+            .transpose()?,
+        ingress: t.table("ingress")?.map(|i| ingress_part(&i)).transpose()?,
+        termination_grace: t.duration("termination_grace")?,
+    })
+}
+
+fn health_part(t: &Table<'_, '_>) -> Result<HealthPart> {
+    t.check_keys(HEALTH_KEYS)?;
+    let probe = |name| -> Result<Option<ProbePart>> {
+        let Some(table) = t.table(name)? else {
+            return Ok(None);
+        };
+        table.check_keys(PROBE_KEYS)?;
+        probe_part(&table).map(Some)
+    };
+    Ok(HealthPart {
+        common: probe_part(t)?,
+        readiness: probe("readiness")?,
+        liveness: probe("liveness")?,
+        startup: probe("startup")?,
+    })
+}
+
+fn probe_part(t: &Table<'_, '_>) -> Result<ProbePart> {
+    Ok(ProbePart {
+        at: t.as_field(),
+        path: t.string("path")?,
+        port: t.integer("port")?,
+        tcp: t.boolean("tcp")?,
+        exec: t.strings("exec")?,
+        initial_delay: t.duration("initial_delay")?,
+        period: t.duration("period")?,
+        timeout: t.duration("timeout")?,
+        success_threshold: t.integer("success_threshold")?,
+        failure_threshold: t.integer("failure_threshold")?,
+    })
+}
+
+fn rollout_part(t: &Table<'_, '_>) -> Result<RolloutPart> {
+    t.check_keys(ROLLOUT_KEYS)?;
+    Ok(RolloutPart {
+        max_surge: t.int_or_percent("max_surge")?,
+        max_unavailable: t.int_or_percent("max_unavailable")?,
+        deadline: t.duration("deadline")?,
+    })
+}
+
+fn resources_part(t: &Table<'_, '_>) -> Result<ResourcesPart> {
+    t.check_keys(RESOURCES_KEYS)?;
+    Ok(ResourcesPart {
+        cpu: t.quantity("cpu")?,
+        memory: t.quantity("memory")?,
+    })
+}
+
+fn autoscale_part(t: &Table<'_, '_>) -> Result<AutoscalePart> {
+    t.check_keys(AUTOSCALE_KEYS)?;
+    Ok(AutoscalePart {
+        at: t.as_field(),
+        min: t.integer("min")?,
+        max: t.integer("max")?,
+        cpu_percent: t.integer("cpu_percent")?,
+    })
+}
+
+fn ingress_part(t: &Table<'_, '_>) -> Result<IngressPart> {
+    t.check_keys(INGRESS_KEYS)?;
+    Ok(IngressPart {
+        host: t.string("host")?,
+        path: t.string("path")?,
+        tls_secret: t.string("tls_secret")?,
+        class: t.string("class")?,
+    })
+}

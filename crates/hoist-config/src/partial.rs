@@ -1,0 +1,130 @@
+//! `hoist.toml` as written: every key optional, every value with its key and location.
+//!
+//! The base file and each `[environments.NAME]` overlay are read into these same types, merged
+//! (see [`crate::merge`]), and only then validated into a [`hoist_core::App`].
+
+use std::time::Duration;
+
+use hoist_core::IntOrPercent;
+
+use crate::error::Location;
+use crate::field::{Field, Opt};
+use crate::walk::StrMap;
+
+/// A whole file (or one overlay).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Partial {
+    pub(crate) app: AppPart,
+    pub(crate) build: BuildPart,
+    pub(crate) image: ImagePart,
+    pub(crate) run: RunPart,
+    pub(crate) config: StrMap,
+}
+
+/// `[app]`; `at` is where the table is, for the "missing `app.name`" error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AppPart {
+    pub(crate) at: Option<Location>,
+    pub(crate) name: Opt<String>,
+    pub(crate) main: Opt<String>,
+    pub(crate) port: Opt<i64>,
+    pub(crate) args: Opt<Vec<Field<String>>>,
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BuildPart {
+    pub(crate) platforms: Opt<Vec<Field<String>>>,
+    pub(crate) base: Opt<String>,
+    pub(crate) tags: Opt<Vec<Field<String>>>,
+    pub(crate) ldflags: Opt<Vec<Field<String>>>,
+    pub(crate) version_var: Opt<String>,
+    pub(crate) commit_var: Opt<String>,
+}
+
+/// `[image]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ImagePart {
+    pub(crate) repository: Opt<String>,
+    pub(crate) tags: Opt<Vec<Field<String>>>,
+    pub(crate) labels: StrMap,
+    pub(crate) source: Opt<String>,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunPart {
+    pub(crate) replicas: Opt<i64>,
+    pub(crate) env: StrMap,
+    pub(crate) health: Option<HealthPart>,
+    pub(crate) rollout: RolloutPart,
+    pub(crate) resources: ResourcesPart,
+    pub(crate) autoscale: Option<AutoscalePart>,
+    pub(crate) ingress: Option<IngressPart>,
+    pub(crate) termination_grace: Opt<Duration>,
+}
+
+/// `run.health`: keys shared by readiness and liveness, and per-probe overrides.
+#[derive(Debug, Clone)]
+pub(crate) struct HealthPart {
+    pub(crate) common: ProbePart,
+    pub(crate) readiness: Option<ProbePart>,
+    pub(crate) liveness: Option<ProbePart>,
+    pub(crate) startup: Option<ProbePart>,
+}
+
+/// The keys of one probe table.
+#[derive(Debug, Clone)]
+pub(crate) struct ProbePart {
+    /// The table's dotted key and location.
+    pub(crate) at: Field<()>,
+    pub(crate) path: Opt<String>,
+    pub(crate) port: Opt<i64>,
+    pub(crate) tcp: Opt<bool>,
+    pub(crate) exec: Opt<Vec<Field<String>>>,
+    pub(crate) initial_delay: Opt<Duration>,
+    pub(crate) period: Opt<Duration>,
+    pub(crate) timeout: Opt<Duration>,
+    pub(crate) success_threshold: Opt<i64>,
+    pub(crate) failure_threshold: Opt<i64>,
+}
+
+impl ProbePart {
+    /// Whether the table says what to check (`path`, `tcp` or `exec`).
+    pub(crate) fn has_action(&self) -> bool {
+        self.path.is_some() || self.tcp.is_some() || self.exec.is_some()
+    }
+}
+
+/// `run.rollout`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RolloutPart {
+    pub(crate) max_surge: Opt<IntOrPercent>,
+    pub(crate) max_unavailable: Opt<IntOrPercent>,
+    pub(crate) deadline: Opt<Duration>,
+}
+
+/// `run.resources`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ResourcesPart {
+    pub(crate) cpu: Opt<String>,
+    pub(crate) memory: Opt<String>,
+}
+
+/// `run.autoscale`; `at` for the "missing `max`" error.
+#[derive(Debug, Clone)]
+pub(crate) struct AutoscalePart {
+    pub(crate) at: Field<()>,
+    pub(crate) min: Opt<i64>,
+    pub(crate) max: Opt<i64>,
+    pub(crate) cpu_percent: Opt<i64>,
+}
+
+/// `run.ingress`.
+#[derive(Debug, Clone)]
+pub(crate) struct IngressPart {
+    pub(crate) host: Opt<String>,
+    pub(crate) path: Opt<String>,
+    pub(crate) tls_secret: Opt<String>,
+    pub(crate) class: Opt<String>,
+}

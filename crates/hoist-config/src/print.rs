@@ -1,0 +1,256 @@
+//! A merged [`App`] printed back as `hoist.toml`, for `hoist config`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use hoist_core::{App, IntOrPercent, Probe, ProbeAction, TagPolicy};
+
+use crate::duration;
+
+/// Prints `app` as `hoist.toml`: every key with its effective value (defaults included),
+/// durations as strings like `"60s"`, platforms as strings, and a comment for each optional
+/// value that is not set. There is no `[environments]` section: the output is what one
+/// environment means, and loading it back gives the same [`App`] (with `environment` unset).
+pub fn to_toml(app: &App) -> String {
+    let mut out = Printer::default();
+    if let Some(env) = &app.environment {
+        out.line(&format!(
+            "# hoist.toml as loaded with --env {env}; every key shows its effective value."
+        ));
+    } else {
+        out.line("# hoist.toml as loaded; every key shows its effective value.");
+    }
+    app_and_build(&mut out, app);
+    image(&mut out, app);
+    run(&mut out, app);
+    out.map_table("config", &app.config);
+    out.text
+}
+
+fn app_and_build(out: &mut Printer, app: &App) {
+    let (a, b) = (&app.app, &app.build);
+    out.header("app");
+    out.kv("name", &quote(&a.name));
+    out.kv("main", &quote(&a.main));
+    out.kv("port", &a.port.to_string());
+    out.kv("args", &array(&a.args));
+    out.header("build");
+    let platforms: Vec<String> = b.platforms.iter().map(ToString::to_string).collect();
+    out.kv("platforms", &array(&platforms));
+    out.kv("base", &quote(&String::from(b.base.clone())));
+    out.kv("tags", &array(&b.tags));
+    out.kv("ldflags", &array(&b.ldflags));
+    out.kv("version_var", &quote(&b.version_var));
+    out.kv("commit_var", &quote(&b.commit_var));
+}
+
+fn image(out: &mut Printer, app: &App) {
+    let i = &app.image;
+    out.header("image");
+    out.opt(
+        "repository",
+        i.repository.as_deref(),
+        "images are built but not pushed",
+    );
+    let tags: Vec<&str> = i.tags.iter().map(|t| tag_name(*t)).collect();
+    out.kv("tags", &array(&tags));
+    out.opt(
+        "source",
+        i.source.as_deref(),
+        "taken from git's `origin` remote",
+    );
+    out.map_table("image.labels", &i.labels);
+}
+
+fn run(out: &mut Printer, app: &App) {
+    let r = &app.run;
+    out.header("run");
+    out.kv("replicas", &r.replicas.to_string());
+    out.kv(
+        "termination_grace",
+        &quote(&duration::format(r.termination_grace)),
+    );
+    out.map_table("run.env", &r.env);
+    let h = &r.health;
+    if h.readiness.is_none() && h.liveness.is_none() && h.startup.is_none() {
+        out.line("\n# run.health is not set: no probes");
+    }
+    for (name, p) in [
+        ("readiness", &h.readiness),
+        ("liveness", &h.liveness),
+        ("startup", &h.startup),
+    ] {
+        if let Some(p) = p {
+            probe(out, name, p);
+        }
+    }
+    out.header("run.rollout");
+    out.kv("max_surge", &int_or_percent(r.rollout.max_surge));
+    out.kv(
+        "max_unavailable",
+        &int_or_percent(r.rollout.max_unavailable),
+    );
+    out.kv("deadline", &quote(&duration::format(r.rollout.deadline)));
+    out.header("run.resources");
+    out.opt("cpu", r.resources.cpu.as_deref(), "no CPU request");
+    out.opt(
+        "memory",
+        r.resources.memory.as_deref(),
+        "no memory request or limit",
+    );
+    match &r.autoscale {
+        Some(a) => {
+            out.header("run.autoscale");
+            out.kv("min", &a.min.to_string());
+            out.kv("max", &a.max.to_string());
+            out.kv("cpu_percent", &a.cpu_percent.to_string());
+        }
+        None => out.line("\n# run.autoscale is not set: a fixed replica count"),
+    }
+    match &r.ingress {
+        Some(i) => {
+            out.header("run.ingress");
+            out.opt("host", i.host.as_deref(), "any host");
+            out.kv("path", &quote(&i.path));
+            out.opt("tls_secret", i.tls_secret.as_deref(), "no TLS");
+            out.opt(
+                "class",
+                i.class.as_deref(),
+                "the cluster's default ingress class",
+            );
+        }
+        None => out.line("\n# run.ingress is not set: no ingress"),
+    }
+}
+
+fn probe(out: &mut Printer, name: &str, p: &Probe) {
+    out.header(&format!("run.health.{name}"));
+    match &p.action {
+        ProbeAction::Http { path, port } => {
+            out.kv("path", &quote(path));
+            out.kv("port", &port.to_string());
+        }
+        ProbeAction::Tcp { port } => {
+            out.kv("tcp", "true");
+            out.kv("port", &port.to_string());
+        }
+        ProbeAction::Exec { command } => out.kv("exec", &array(command)),
+    }
+    let secs = |d: Duration| quote(&duration::format(d));
+    out.kv("initial_delay", &secs(p.initial_delay));
+    out.kv("period", &secs(p.period));
+    out.kv("timeout", &secs(p.timeout));
+    out.kv("success_threshold", &p.success_threshold.to_string());
+    out.kv("failure_threshold", &p.failure_threshold.to_string());
+}
+
+fn tag_name(t: TagPolicy) -> &'static str {
+    match t {
+        TagPolicy::Latest => "latest",
+        TagPolicy::Sha => "sha",
+        TagPolicy::Semver => "semver",
+    }
+}
+
+fn int_or_percent(v: IntOrPercent) -> String {
+    match v {
+        IntOrPercent::Int(n) => n.to_string(),
+        IntOrPercent::Percent(p) => quote(&format!("{p}%")),
+    }
+}
+
+/// Builds the output text line by line.
+#[derive(Default)]
+struct Printer {
+    text: String,
+}
+
+impl Printer {
+    fn line(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.text.push('\n');
+    }
+
+    fn header(&mut self, name: &str) {
+        let _ = write!(self.text, "\n[{name}]\n");
+    }
+
+    fn kv(&mut self, k: &str, v: &str) {
+        let _ = writeln!(self.text, "{} = {v}", key(k));
+    }
+
+    /// `k = "v"`, or a comment saying what an unset value means.
+    fn opt(&mut self, k: &str, v: Option<&str>, unset: &str) {
+        match v {
+            Some(v) => self.kv(k, &quote(v)),
+            None => self.line(&format!("# {k} is not set: {unset}")),
+        }
+    }
+
+    /// A string table as its own `[section]`, or `section = {}` inline in the current table
+    /// when empty (the section's parent must be the current table).
+    fn map_table(&mut self, section: &str, map: &BTreeMap<String, String>) {
+        if map.is_empty() {
+            let last = section.rsplit('.').next().unwrap_or(section);
+            if section.contains('.') {
+                self.kv(last, "{}");
+            } else {
+                self.header(section);
+            }
+            return;
+        }
+        self.header(section);
+        for (k, v) in map {
+            self.kv(k, &quote(v));
+        }
+    }
+}
+
+/// A TOML key: bare when it can be, quoted otherwise.
+fn key(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+    if bare { k.to_owned() } else { quote(k) }
+}
+
+/// A TOML array of strings on one line.
+fn array<S: AsRef<str>>(items: &[S]) -> String {
+    let items: Vec<String> = items.iter().map(|s| quote(s.as_ref())).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A TOML basic string.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_what_toml_needs_quoted() {
+        assert_eq!(quote("a\"b\\c\nd\u{7f}"), "\"a\\\"b\\\\c\\nd\\u007F\"");
+        assert_eq!(key("LOG_LEVEL"), "LOG_LEVEL");
+        assert_eq!(key("app.properties"), "\"app.properties\"");
+        assert_eq!(key(""), "\"\"");
+    }
+}

@@ -1,0 +1,129 @@
+//! The commented `hoist.toml` that `hoist init` writes.
+
+use crate::print::quote;
+
+/// What `hoist init` knows about the project when it writes `hoist.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitParams {
+    /// The app name; make it with [`app_name_from`](crate::app_name_from) so it is valid.
+    pub name: String,
+    /// The Go package with `func main`: `.` or `./cmd/server`.
+    pub main: String,
+    /// The port the service listens on.
+    pub port: u16,
+    /// Platforms to build, like `linux/amd64`; empty means `["linux/amd64"]`.
+    pub platforms: Vec<String>,
+}
+
+/// The template; `@NAME@`, `@MAIN@`, `@PORT@` and `@PLATFORMS@` are replaced by TOML values.
+///
+/// Explanations start with a capital letter or a quote; commented-out examples are TOML, so a
+/// test can uncomment them all and load the result.
+const TEMPLATE: &str = r#"# How hoist builds, ships and runs this service.
+# Every key, its default and its allowed values: the "hoist.toml reference" in hoist's README.
+# See the merged result with `hoist config` (add `--env NAME` for an environment).
+
+[app]
+# The app's name: lowercase letters, digits and '-'. It names the binary, image and Kubernetes objects.
+name = @NAME@
+# The Go package with `func main`, relative to the module root.
+main = @MAIN@
+# The port the service listens on; probes and the Service use it.
+port = @PORT@
+# Arguments passed to the binary when it starts.
+args = []
+
+[build]
+# Platforms to build, "os/arch" or "os/arch/variant"; several make a multi-platform image.
+platforms = @PLATFORMS@
+# The base image: "static" (CA certificates, nonroot user, /tmp), "scratch", or an image reference.
+base = "static"
+# Go build tags, passed to `go build -tags`.
+tags = []
+# Extra linker flags, appended after hoist's own `-s -w -X …`.
+ldflags = []
+# The Go variable hoist sets to the version (with -X).
+version_var = "main.version"
+# The Go variable hoist sets to the full commit hash (with -X).
+commit_var = "main.commit"
+
+# Where `hoist push` sends the image and how it is tagged. Without a repository, hoist only builds.
+# [image]
+# The repository to push to (lowercase, no tag).
+# repository = "registry.example.com/group/@BARE_NAME@"
+# Tags to write: "latest" (default branch), "sha" (sha-<commit>), "semver" (vX.Y.Z from a git tag).
+# tags = ["latest", "sha", "semver"]
+# Extra OCI labels on the image.
+# labels = { "org.opencontainers.image.vendor" = "Example Inc." }
+# The source repository URL (default: git's `origin` remote).
+# source = "https://github.com/example/@BARE_NAME@"
+
+[run]
+# How many replicas run.
+replicas = 1
+# Time a replica gets to stop after SIGTERM before it is killed.
+termination_grace = "30s"
+# Environment variables of the running service.
+# env = { LOG_LEVEL = "info" }
+# Rolling updates: extra and missing replicas allowed (a count or "25%"), and the time to get ready.
+# rollout = { max_surge = 1, max_unavailable = 0, deadline = "60s" }
+# CPU ("250m" or "0.5" cores) and memory ("128Mi") each replica requests.
+# resources = { cpu = "250m", memory = "128Mi" }
+# Scale between min and max replicas to hold average CPU at cpu_percent of the request.
+# autoscale = { min = 2, max = 10, cpu_percent = 70 }
+# Route HTTP for a host and path prefix to the service.
+# ingress = { host = "@BARE_NAME@.example.com", path = "/" }
+
+# Health probes: these keys set both the readiness and the liveness probe.
+# [run.health]
+# An HTTP GET on the app's port; use `tcp = true` or `exec = ["cmd", "arg"]` for other checks.
+# path = "/healthz"
+# Time between checks.
+# period = "10s"
+# Time one check may take.
+# timeout = "1s"
+# Failures in a row before a replica counts as unready (readiness) or is restarted (liveness).
+# failure_threshold = 3
+
+# The same keys in [run.health.readiness], .liveness or .startup override one probe.
+# [run.health.startup]
+# Startup is only set when given: allow up to 30 x 10s for a slow start before liveness begins.
+# failure_threshold = 30
+
+# Plain settings rendered into the app's ConfigMap.
+# [config]
+# One entry per setting or file name; values are strings.
+# "feature.flags" = "beta=false"
+
+# Environments: `hoist deploy --env NAME` lays these over the settings above, key by key.
+# [environments.dev]
+# Fewer replicas while developing.
+# run.replicas = 1
+# run.env = { LOG_LEVEL = "debug" }
+
+# [environments.prod]
+# More replicas and only immutable tags in production.
+# run.replicas = 3
+# image.tags = ["semver", "sha"]
+"#;
+
+/// A commented `hoist.toml` for `hoist init`: the `[app]`, `[build]` and `[run]` keys with
+/// their defaults, and commented-out examples of `[image]`, the optional `[run]` settings
+/// (health, rollout, resources, autoscale, ingress), `[config]` and two environments.
+///
+/// The result loads with [`load_str`](crate::load_str) when `p.name` is a valid app name and
+/// `p.main` a valid package path.
+pub fn init_template(p: &InitParams) -> String {
+    let platforms = if p.platforms.is_empty() {
+        vec!["linux/amd64".to_owned()]
+    } else {
+        p.platforms.clone()
+    };
+    let platforms: Vec<String> = platforms.iter().map(|s| quote(s)).collect();
+    TEMPLATE
+        .replace("@NAME@", &quote(&p.name))
+        .replace("@BARE_NAME@", &p.name)
+        .replace("@MAIN@", &quote(&p.main))
+        .replace("@PORT@", &p.port.to_string())
+        .replace("@PLATFORMS@", &format!("[{}]", platforms.join(", ")))
+}

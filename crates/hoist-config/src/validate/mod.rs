@@ -1,0 +1,100 @@
+//! Merged [`Partial`] → [`App`]: defaults filled in, every value checked.
+//!
+//! Each check reports the key and location the value came from, which for an overlay value is
+//! a line inside its `[environments.NAME]` table.
+
+mod build;
+mod health;
+mod numbers;
+mod run;
+
+use std::collections::BTreeMap;
+
+use hoist_core::{App, AppSection};
+
+use crate::error::{ConfigError, Location};
+use crate::field::{Field, Opt};
+use crate::names;
+use crate::partial::{AppPart, Partial};
+use crate::walk::StrMap;
+
+pub(crate) use numbers::port;
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+/// Validates a merged spec; `start` is the file's first position, for errors about keys that
+/// are missing from a file without the table that would hold them.
+pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> Result<App> {
+    let app = app_section(p.app, start)?;
+    let run = run::run_section(p.run, app.port)?;
+    Ok(App {
+        build: build::build_section(p.build)?,
+        image: build::image_section(p.image)?,
+        run,
+        config: string_map(p.config, names::config_key)?,
+        app,
+        environment,
+    })
+}
+
+fn app_section(p: AppPart, start: &Location) -> Result<AppSection> {
+    let name = p.name.ok_or_else(|| ConfigError::Missing {
+        location: Box::new(p.at.unwrap_or_else(|| start.clone())),
+        key: "app.name".to_owned(),
+        hint: "add `name = \"my-app\"` under `[app]`; it names the binary, the image and every Kubernetes object".to_owned(),
+    })?;
+    check(&name, names::app_name)?;
+    let main = p.main.map_or(Ok(".".to_owned()), |m| {
+        check(&m, names::main_package)?;
+        Ok(m.value)
+    })?;
+    Ok(AppSection {
+        name: name.value,
+        main,
+        port: p.port.as_ref().map_or(Ok(8080), port)?,
+        args: strings(p.args),
+    })
+}
+
+/// Runs a name check on a field, reporting its problem at the field.
+pub(crate) fn check(
+    f: &Field<String>,
+    rule: fn(&str) -> std::result::Result<(), String>,
+) -> Result<()> {
+    rule(&f.value).map_err(|problem| f.invalid(problem))
+}
+
+/// The values of a string array (none: empty).
+pub(crate) fn strings(f: Opt<Vec<Field<String>>>) -> Vec<String> {
+    f.map(|f| f.value.into_iter().map(|s| s.value).collect())
+        .unwrap_or_default()
+}
+
+/// A string table with each key checked by `rule`.
+pub(crate) fn string_map(
+    map: StrMap,
+    rule: fn(&str) -> std::result::Result<(), String>,
+) -> Result<BTreeMap<String, String>> {
+    map.into_values()
+        .map(|entry| {
+            check(&entry.key, rule)?;
+            Ok((entry.key.value, entry.value.value))
+        })
+        .collect()
+}
+
+/// The first element of `items` that repeats an earlier one by `same`, as an error.
+pub(crate) fn no_duplicates<T>(items: &[Field<T>], same: impl Fn(&T, &T) -> bool) -> Result<()>
+where
+    T: std::fmt::Display,
+{
+    for (i, item) in items.iter().enumerate() {
+        if items[..i]
+            .iter()
+            .any(|earlier| same(&earlier.value, &item.value))
+        {
+            return Err(item.invalid(format!("`{}` is listed twice", item.value)));
+        }
+    }
+    Ok(())
+}

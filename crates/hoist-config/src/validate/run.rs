@@ -1,0 +1,135 @@
+//! `[run]`: replicas, env, rollout, resources, autoscale, ingress, grace period.
+
+use std::time::Duration;
+
+use hoist_core::{Autoscale, Ingress, IntOrPercent, Resources, Rollout, RunSection};
+
+use crate::error::ConfigError;
+use crate::field::Field;
+use crate::names;
+use crate::partial::{AutoscalePart, IngressPart, ResourcesPart, RolloutPart, RunPart};
+use crate::quantity;
+
+use super::numbers::{MAX_COUNT, count, seconds_or};
+use super::{check, health, string_map};
+
+type Result<T> = std::result::Result<T, ConfigError>;
+
+pub(super) fn run_section(p: RunPart, app_port: u16) -> Result<RunSection> {
+    let replicas = p
+        .replicas
+        .as_ref()
+        .map_or(Ok(1), |r| count(r, 0, MAX_COUNT))?;
+    let autoscale = p.autoscale.as_ref().map(autoscale).transpose()?;
+    let scale = autoscale.as_ref().map_or(replicas, |a| a.min);
+    Ok(RunSection {
+        replicas,
+        env: string_map(p.env, names::env_var)?,
+        health: health::health(p.health, app_port)?,
+        rollout: rollout(&p.rollout, scale)?,
+        resources: resources(p.resources)?,
+        autoscale,
+        ingress: p.ingress.map(ingress).transpose()?,
+        termination_grace: seconds_or(p.termination_grace.as_ref(), 0, Duration::from_secs(30))?,
+    })
+}
+
+fn rollout(p: &RolloutPart, replicas: u32) -> Result<Rollout> {
+    let max_surge = p
+        .max_surge
+        .as_ref()
+        .map_or(IntOrPercent::Int(1), |f| f.value);
+    let max_unavailable = p
+        .max_unavailable
+        .as_ref()
+        .map_or(IntOrPercent::Int(0), |f| f.value);
+    let zero = |v: IntOrPercent, round_up| {
+        matches!(v, IntOrPercent::Int(0) | IntOrPercent::Percent(0))
+            || (replicas > 0 && v.resolve(replicas, round_up) == 0)
+    };
+    if zero(max_surge, true) && zero(max_unavailable, false) {
+        let blame = blame(p.max_unavailable.as_ref(), p.max_surge.as_ref());
+        let replicas = match replicas {
+            1 => "1 replica".to_owned(),
+            n => format!("{n} replicas"),
+        };
+        return Err(blame.invalid(format!(
+            "`max_surge` and `max_unavailable` both come to 0 for {replicas}, so the rollout would never make progress; allow at least one, like `max_surge = 1`"
+        )));
+    }
+    Ok(Rollout {
+        max_surge,
+        max_unavailable,
+        deadline: seconds_or(p.deadline.as_ref(), 1, Duration::from_mins(1))?,
+    })
+}
+
+/// The field to point at: the first given of `a`, `b` (one of them is, or there would be no error).
+fn blame(a: Option<&Field<IntOrPercent>>, b: Option<&Field<IntOrPercent>>) -> Field<()> {
+    a.or(b).expect("defaults never resolve to zero").with(())
+}
+
+fn resources(p: ResourcesPart) -> Result<Resources> {
+    if let Some(cpu) = &p.cpu {
+        quantity::cpu(&cpu.value).map_err(|e| cpu.invalid(e.to_string()))?;
+    }
+    if let Some(memory) = &p.memory {
+        quantity::memory(&memory.value).map_err(|e| memory.invalid(e.to_string()))?;
+    }
+    Ok(Resources {
+        cpu: p.cpu.map(|c| c.value),
+        memory: p.memory.map(|m| m.value),
+    })
+}
+
+fn autoscale(p: &AutoscalePart) -> Result<Autoscale> {
+    let min = p.min.as_ref().map_or(Ok(1), |m| count(m, 1, MAX_COUNT))?;
+    let Some(max_field) = &p.max else {
+        return Err(ConfigError::Missing {
+            location: Box::new(p.at.at.clone()),
+            key: format!("{}.max", p.at.key),
+            hint: "add the most replicas to scale to, like `max = 10`".to_owned(),
+        });
+    };
+    let max = count(max_field, 1, MAX_COUNT)?;
+    if max < min {
+        return Err(max_field.invalid(format!("must be at least `min` ({min}), found {max}")));
+    }
+    Ok(Autoscale {
+        min,
+        max,
+        cpu_percent: p
+            .cpu_percent
+            .as_ref()
+            .map_or(Ok(80), |c| count(c, 1, 100))?,
+    })
+}
+
+fn ingress(p: IngressPart) -> Result<Ingress> {
+    if let Some(host) = &p.host {
+        check(host, names::host)?;
+    }
+    if let Some(path) = &p.path {
+        check(path, http_path)?;
+    }
+    for name in [&p.tls_secret, &p.class].into_iter().flatten() {
+        check(name, names::dns_subdomain)?;
+    }
+    Ok(Ingress {
+        host: p.host.map(|h| h.value),
+        path: p.path.map_or_else(|| "/".to_owned(), |p| p.value),
+        tls_secret: p.tls_secret.map(|t| t.value),
+        class: p.class.map(|c| c.value),
+    })
+}
+
+/// An absolute HTTP path: starts with `/`, no spaces.
+pub(super) fn http_path(s: &str) -> std::result::Result<(), String> {
+    if s.starts_with('/') && !s.chars().any(char::is_whitespace) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not an HTTP path; it must start with `/` and have no spaces, like \"/healthz\""
+        ))
+    }
+}

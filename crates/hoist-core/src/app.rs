@@ -1,0 +1,266 @@
+//! The merged, validated application spec: what `hoist.toml` plus an environment overlay mean.
+//!
+//! Every field here has already been checked by `hoist-config` (names are DNS labels, ports are
+//! non-zero, durations parsed, …), so stages can use the values without re-validating. Defaults
+//! are documented on each field and in the README's configuration reference.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::Platform;
+
+/// One application, as a stage sees it after config loading and overlay merging.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct App {
+    /// `[app]`: what the service is.
+    pub app: AppSection,
+    /// `[build]`: how its binary and image are made.
+    pub build: BuildSection,
+    /// `[image]`: where the image goes and how it is tagged.
+    pub image: ImageSection,
+    /// `[run]`: how it runs once deployed.
+    pub run: RunSection,
+    /// `[config]`: plain key/value settings rendered into the app's ConfigMap.
+    pub config: BTreeMap<String, String>,
+    /// The environment overlay that was applied, if any (`--env NAME`).
+    pub environment: Option<String>,
+}
+
+/// `[app]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AppSection {
+    /// A DNS-1123 label (lowercase letters, digits, `-`; at most 63): it names the binary,
+    /// the image, and every Kubernetes object.
+    pub name: String,
+    /// The Go package with `func main`, relative to the module root (default `.`).
+    pub main: String,
+    /// The port the service listens on (default 8080). Exposed in the image config.
+    pub port: u16,
+    /// Arguments passed to the binary after the entrypoint (default none).
+    pub args: Vec<String>,
+}
+
+/// `[build]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildSection {
+    /// Platforms to build (default `["linux/amd64"]`); several produce an image index.
+    pub platforms: Vec<Platform>,
+    /// The base image (default `static`).
+    pub base: Base,
+    /// Go build tags (`-tags`), default none.
+    pub tags: Vec<String>,
+    /// Extra `-ldflags` appended after hoist's own, default none.
+    pub ldflags: Vec<String>,
+    /// The Go variable `-X` sets to the version (default `main.version`).
+    pub version_var: String,
+    /// The Go variable `-X` sets to the full commit hash (default `main.commit`).
+    pub commit_var: String,
+}
+
+/// The image an app layer is put on top of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub enum Base {
+    /// Made by hoist itself: CA bundle, passwd/group with nonroot 65532, /tmp, /home/nonroot.
+    Static,
+    /// Nothing at all below the app layer.
+    Scratch,
+    /// An image in a registry, `<registry>/<repo>:<tag>` or `@sha256:…`.
+    Image(String),
+}
+
+impl From<Base> for String {
+    fn from(b: Base) -> Self {
+        match b {
+            Base::Static => "static".to_owned(),
+            Base::Scratch => "scratch".to_owned(),
+            Base::Image(r) => r,
+        }
+    }
+}
+
+/// `[image]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageSection {
+    /// Where pushes go, e.g. `registry.example.com/group/hello` (default none: build only).
+    pub repository: Option<String>,
+    /// Which tags a push writes (default `["latest", "sha", "semver"]`).
+    pub tags: Vec<TagPolicy>,
+    /// Extra OCI config labels, added to hoist's own `org.opencontainers.image.*` labels.
+    pub labels: BTreeMap<String, String>,
+    /// The `org.opencontainers.image.source` label (default: git's `origin` remote, if any).
+    pub source: Option<String>,
+}
+
+/// One rule of the tag policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagPolicy {
+    /// `latest`, on the default branch of a clean tree.
+    Latest,
+    /// `sha-<12 hex>` of the commit (with `-dirty` for a dirty tree).
+    Sha,
+    /// `vX.Y.Z`, `vX.Y`, `vX` from a semver tag on HEAD.
+    Semver,
+}
+
+/// `[run]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSection {
+    /// How many replicas run (default 1).
+    pub replicas: u32,
+    /// Environment variables of the running service.
+    pub env: BTreeMap<String, String>,
+    /// Health checking: readiness, liveness and startup probes.
+    pub health: Health,
+    /// Rolling update parameters.
+    pub rollout: Rollout,
+    /// Resource requests (and limits) per replica.
+    pub resources: Resources,
+    /// Horizontal autoscaling, off unless given.
+    pub autoscale: Option<Autoscale>,
+    /// HTTP ingress (host and path), none unless given.
+    pub ingress: Option<Ingress>,
+    /// Seconds a replica is given to stop after SIGTERM before SIGKILL (default 30).
+    pub termination_grace: Duration,
+}
+
+/// The three probes. `run.health` sets readiness and liveness together; `run.health.readiness`
+/// and friends override one of them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// Traffic is sent only to ready replicas.
+    pub readiness: Option<Probe>,
+    /// A replica failing this is restarted.
+    pub liveness: Option<Probe>,
+    /// Holds the other probes off until the app has started.
+    pub startup: Option<Probe>,
+}
+
+/// One probe, with Kubernetes' semantics and defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// What is checked.
+    pub action: ProbeAction,
+    /// Wait before the first check (default 0s).
+    pub initial_delay: Duration,
+    /// Time between checks (default 10s).
+    pub period: Duration,
+    /// Time a check may take (default 1s).
+    pub timeout: Duration,
+    /// Consecutive successes to count as passing (default 1).
+    pub success_threshold: u32,
+    /// Consecutive failures to count as failing (default 3).
+    pub failure_threshold: u32,
+}
+
+/// The check a probe makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeAction {
+    /// HTTP GET; 200–399 passes.
+    Http {
+        /// Request path, starting with `/`.
+        path: String,
+        /// Port (default the app's port).
+        port: u16,
+    },
+    /// A TCP connect succeeds.
+    Tcp {
+        /// Port (default the app's port).
+        port: u16,
+    },
+    /// A command exits 0 inside the replica.
+    Exec {
+        /// The command and its arguments.
+        command: Vec<String>,
+    },
+}
+
+/// `run.rollout`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rollout {
+    /// Replicas above the desired count during an update (default 1).
+    pub max_surge: IntOrPercent,
+    /// Replicas below the desired count during an update (default 0).
+    pub max_unavailable: IntOrPercent,
+    /// Time for the new revision to become ready before it is rolled back (default 60s).
+    pub deadline: Duration,
+}
+
+/// A count given as a number or as a percentage of the replicas, like Kubernetes' IntOrString.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum IntOrPercent {
+    /// An absolute number of replicas.
+    Int(u32),
+    /// A percentage (0–100) of the desired replicas.
+    Percent(u32),
+}
+
+impl IntOrPercent {
+    /// The absolute count for `replicas`, rounding a percentage up (as Kubernetes does for
+    /// maxSurge) or down (for maxUnavailable).
+    pub fn resolve(self, replicas: u32, round_up: bool) -> u32 {
+        match self {
+            Self::Int(n) => n,
+            Self::Percent(p) => {
+                let scaled = u64::from(replicas) * u64::from(p);
+                let v = if round_up {
+                    scaled.div_ceil(100)
+                } else {
+                    scaled / 100
+                };
+                u32::try_from(v).unwrap_or(u32::MAX)
+            }
+        }
+    }
+}
+
+/// `run.resources`: Kubernetes quantities, already checked to be valid.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Resources {
+    /// CPU request, e.g. `250m`.
+    pub cpu: Option<String>,
+    /// Memory request and limit, e.g. `128Mi`.
+    pub memory: Option<String>,
+}
+
+/// `run.autoscale`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Autoscale {
+    /// Fewest replicas.
+    pub min: u32,
+    /// Most replicas.
+    pub max: u32,
+    /// Target average CPU utilisation, percent of the request.
+    pub cpu_percent: u32,
+}
+
+/// `run.ingress`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ingress {
+    /// The Host to route, a DNS name (none: any host).
+    pub host: Option<String>,
+    /// The path prefix (default `/`).
+    pub path: String,
+    /// A TLS secret name for Kubernetes Ingress, if any.
+    pub tls_secret: Option<String>,
+    /// The Kubernetes ingressClassName, if any.
+    pub class: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_rounds_like_kubernetes() {
+        assert_eq!(IntOrPercent::Percent(25).resolve(3, true), 1);
+        assert_eq!(IntOrPercent::Percent(25).resolve(3, false), 0);
+        assert_eq!(IntOrPercent::Percent(50).resolve(4, false), 2);
+        assert_eq!(IntOrPercent::Int(2).resolve(10, true), 2);
+    }
+}

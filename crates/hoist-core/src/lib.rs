@@ -1,0 +1,17 @@
+//! Types that more than one hoist stage needs: the target [`Platform`], content [`Digest`]s and
+//! the merged application spec [`App`].
+//!
+//! This crate does no I/O and has no async runtime, so every stage (and tests of pure logic) can
+//! depend on it cheaply. Parsing a `hoist.toml` into an [`App`] lives in `hoist-config`; this
+//! crate only defines what a valid, merged spec looks like.
+
+mod app;
+mod digest;
+mod platform;
+
+pub use app::{
+    App, AppSection, Autoscale, Base, BuildSection, Health, ImageSection, Ingress, IntOrPercent,
+    Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
+};
+pub use digest::{Digest, DigestError};
+pub use platform::{Platform, PlatformError};

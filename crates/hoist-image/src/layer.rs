@@ -1,0 +1,222 @@
+//! Layers: a deterministic tar, gzipped in parallel, stored by digest, and cached by input.
+//!
+//! A layer's cache key covers everything its bytes depend on (the contents, their path in the
+//! image, the mtime, the gzip level and this crate's version and layer format), so a hit can skip
+//! tarring and compressing altogether: the record names blobs already in the store.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hoist_core::Digest;
+use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+
+use crate::base;
+use crate::error::{ImageError, Result};
+use crate::gzip::{self, Compression};
+use crate::manifest::{Descriptor, MEDIA_TYPE_LAYER_GZIP};
+use crate::store::BlobStore;
+use crate::tar::{self, Entry, MODE_DIR, MODE_EXEC, ROOT};
+
+/// Bump when the tar layout or the gzip block scheme changes, so old cache records are ignored.
+const LAYER_FORMAT: u32 = 1;
+
+/// The directory binaries are put in.
+pub const APP_DIR: &str = "app";
+
+/// Which part of the image a layer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LayerKind {
+    /// The `static` base (or, later, a layer of a registry base).
+    Base,
+    /// The application binary.
+    App,
+}
+
+/// One built (or cached) layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Layer {
+    /// Base or app.
+    pub kind: LayerKind,
+    /// The sha256 of the gzip bytes: the blob's name in stores and registries.
+    pub digest: Digest,
+    /// The sha256 of the uncompressed tar: what the image config lists.
+    pub diff_id: Digest,
+    /// Compressed size in bytes.
+    pub size: u64,
+    /// Uncompressed tar size in bytes.
+    pub uncompressed_size: u64,
+    /// Whether the layer came from the layer cache without tarring or compressing.
+    pub cached: bool,
+    /// Time spent making the tar and compressing it (near zero when cached).
+    #[serde(rename = "tar_compress_ms", serialize_with = "millis")]
+    pub duration: Duration,
+}
+
+impl Layer {
+    /// The manifest's descriptor of this layer.
+    pub fn descriptor(&self) -> Descriptor {
+        Descriptor::new(MEDIA_TYPE_LAYER_GZIP, self.digest.clone(), self.size)
+    }
+}
+
+pub(crate) fn millis<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+/// What the layer cache remembers about a layer.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    digest: Digest,
+    diff_id: Digest,
+    size: u64,
+    uncompressed_size: u64,
+}
+
+/// The `static` base layer. Its tar is rebuilt (a few hundred KiB, a millisecond) to key the
+/// cache by content, so a new CA list never reuses a stale layer; compression is what is cached.
+pub(crate) fn static_base(store: &BlobStore, compression: &Compression) -> Result<Layer> {
+    let start = Instant::now();
+    let tar = base::static_tar();
+    let diff_id = sha256(&tar);
+    let key = cache_key(&[b"static", diff_id.hex().as_bytes()], compression);
+    let layer = cached_or_build(store, &key, LayerKind::Base, compression, || tar)?;
+    Ok(Layer {
+        duration: start.elapsed(),
+        ..layer
+    })
+}
+
+/// The app layer: `/app/` and `/app/<name>`, both with mtime `mtime`.
+pub(crate) fn app(
+    store: &BlobStore,
+    binary: &[u8],
+    name: &str,
+    mtime: u64,
+    compression: &Compression,
+) -> Result<Layer> {
+    let start = Instant::now();
+    let path = format!("{APP_DIR}/{name}");
+    let key = cache_key(
+        &[
+            b"app",
+            &Sha256::digest(binary),
+            path.as_bytes(),
+            &mtime.to_le_bytes(),
+        ],
+        compression,
+    );
+    let layer = cached_or_build(store, &key, LayerKind::App, compression, || {
+        tar::write(
+            vec![
+                // /app is root's and read-only to the app: it runs as nonroot and writes to /tmp.
+                Entry::dir(APP_DIR, MODE_DIR, ROOT),
+                Entry::file(&path, binary, MODE_EXEC),
+            ],
+            mtime,
+        )
+    })?;
+    Ok(Layer {
+        duration: start.elapsed(),
+        ..layer
+    })
+}
+
+fn cached_or_build(
+    store: &BlobStore,
+    key: &str,
+    kind: LayerKind,
+    compression: &Compression,
+    make_tar: impl FnOnce() -> Vec<u8>,
+) -> Result<Layer> {
+    let record_path = store.root().join("layers").join(format!("{key}.json"));
+    if let Some(record) = read_record(store, &record_path) {
+        return Ok(Layer {
+            kind,
+            digest: record.digest,
+            diff_id: record.diff_id,
+            size: record.size,
+            uncompressed_size: record.uncompressed_size,
+            cached: true,
+            duration: Duration::ZERO,
+        });
+    }
+    let tar = make_tar();
+    // The diff_id is hashed on another core while the blocks are compressed.
+    let (diff_id, gz) = std::thread::scope(|s| {
+        let hasher = s.spawn(|| sha256(&tar));
+        let gz = gzip::compress(&tar, compression);
+        (
+            hasher
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            gz,
+        )
+    });
+    let gz = gz?;
+    let digest = store.put_bytes(&gz)?;
+    let record = Record {
+        digest,
+        diff_id,
+        size: gz.len() as u64,
+        uncompressed_size: tar.len() as u64,
+    };
+    store.write_atomic(&record_path, &crate::manifest::canonical_json(&record))?;
+    Ok(Layer {
+        kind,
+        digest: record.digest,
+        diff_id: record.diff_id,
+        size: record.size,
+        uncompressed_size: record.uncompressed_size,
+        cached: false,
+        duration: Duration::ZERO,
+    })
+}
+
+/// A record is trusted only if its blob is still in the store with the recorded size; anything
+/// else (missing, unreadable, stale) is a miss and the layer is rebuilt.
+fn read_record(store: &BlobStore, path: &PathBuf) -> Option<Record> {
+    let record: Record = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let len = std::fs::metadata(store.path(&record.digest)).ok()?.len();
+    (len == record.size).then_some(record)
+}
+
+/// Length-prefixed fields, so no two different inputs can hash alike.
+fn cache_key(parts: &[&[u8]], compression: &Compression) -> String {
+    let mut h = Sha256::new();
+    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    let format = LAYER_FORMAT.to_le_bytes();
+    let level = compression.level.to_le_bytes();
+    let block = (gzip::BLOCK_SIZE as u64).to_le_bytes();
+    for part in [version, &format[..], &level[..], &block[..]]
+        .iter()
+        .chain(parts)
+    {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    hex::encode(h.finalize())
+}
+
+fn sha256(bytes: &[u8]) -> Digest {
+    Digest::from_sha256(Sha256::digest(bytes).into())
+}
+
+/// Checks a binary name is one plain file name, safe as `/app/<name>` in a ustar header.
+pub(crate) fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ImageError::InvalidBinaryName {
+            name: name.to_owned(),
+        })
+    }
+}

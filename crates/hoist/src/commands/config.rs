@@ -1,0 +1,16 @@
+//! `hoist config`: the merged configuration, as hoist will use it.
+
+use std::process::ExitCode;
+
+use crate::cli::ConfigArgs;
+
+/// Prints the merged app spec as TOML (or JSON with `--json`) on stdout.
+pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let app = super::load_app(&args.dir, args.environment.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&app)?);
+    } else {
+        print!("{}", hoist_config::to_toml(&app));
+    }
+    Ok(ExitCode::SUCCESS)
+}

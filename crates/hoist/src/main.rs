@@ -1,0 +1,21 @@
+//! The `hoist` binary: parses arguments and hands them to a command. Everything else lives in
+//! the stage crates (`hoist-config`, `hoist-gobuild`, `hoist-image`, …).
+
+mod cli;
+mod commands;
+mod env_vars;
+mod progress;
+mod report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    report::init_logging(cli.verbose);
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => report::print_error(&err),
+    }
+}

@@ -1,0 +1,98 @@
+//! The edge where typed errors become a report for a person: the error, its causes, and a hint
+//! that says what to do.
+
+use std::process::ExitCode;
+
+use console::style;
+use hoist_gobuild::GoBuildError;
+use hoist_image::ImageError;
+
+use crate::env_vars;
+
+/// Sets up hoist's own diagnostics on stderr: warnings by default, debug with `-v`, or the
+/// filter in HOIST_LOG.
+pub fn init_logging(verbose: bool) {
+    let filter = env_vars::get(env_vars::HOIST_LOG)
+        .unwrap_or_else(|| if verbose { "debug" } else { "warn" }.to_owned());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
+
+/// Prints `error: …`, each `Caused by:` line, and a `hint:` when one is known for an error in
+/// the chain. Returns the failure exit code.
+pub fn print_error(err: &anyhow::Error) -> ExitCode {
+    let mut chain = err.chain();
+    if let Some(top) = chain.next() {
+        eprintln!("{} {top}", style("error:").red().bold());
+    }
+    let causes: Vec<String> = chain.map(ToString::to_string).collect();
+    if let Some(snippet) = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<hoist_config::ConfigError>())
+        .and_then(hoist_config::ConfigError::snippet)
+    {
+        eprintln!("{snippet}");
+    }
+    if !causes.is_empty() {
+        eprintln!("\nCaused by:");
+        for c in &causes {
+            eprintln!("    {c}");
+        }
+    }
+    if let Some(h) = hint_for(err) {
+        eprintln!("\n{} {h}", style("hint:").cyan().bold());
+    }
+    ExitCode::FAILURE
+}
+
+/// What the user can do about the first error in the chain that we know a remedy for.
+fn hint_for(err: &anyhow::Error) -> Option<String> {
+    err.chain().find_map(|e| {
+        if let Some(g) = e.downcast_ref::<GoBuildError>() {
+            return go_hint(g);
+        }
+        if let Some(i) = e.downcast_ref::<ImageError>() {
+            return image_hint(i);
+        }
+        if let Some(c) = e.downcast_ref::<hoist_config::ConfigError>() {
+            return config_hint(c);
+        }
+        None
+    })
+}
+
+fn go_hint(e: &GoBuildError) -> Option<String> {
+    Some(match e {
+        GoBuildError::GoNotFound => "install Go (https://go.dev/doc/install, or `apt-get install golang-go`) and make sure `go version` works in this shell".to_owned(),
+        GoBuildError::NotAModule { .. } => "run hoist in a Go module, or create one with `go mod init <module path>`".to_owned(),
+        GoBuildError::NoMainPackage { .. } => "point `app.main` in hoist.toml (or `hoist init --main`) at the package with `func main()`".to_owned(),
+        GoBuildError::SeveralMainPackages { .. } | GoBuildError::UnknownMainPackage { .. } => "pass `--main ./path/to/package`".to_owned(),
+        GoBuildError::CompileFailed { .. } => "fix the compile errors above; `go build` in the module shows the same".to_owned(),
+        _ => return None,
+    })
+}
+
+fn image_hint(e: &ImageError) -> Option<String> {
+    Some(match e {
+        ImageError::RegistryBase { .. } => {
+            "use `build.base = \"static\"` or `\"scratch\"` until registry bases land".to_owned()
+        }
+        ImageError::NotALayout { .. } => {
+            "choose an empty or new directory for `--output oci:DIR`".to_owned()
+        }
+        _ => return None,
+    })
+}
+
+fn config_hint(e: &hoist_config::ConfigError) -> Option<String> {
+    match e {
+        hoist_config::ConfigError::UnknownEnvironment { .. } => None,
+        _ => Some(
+            "every key of hoist.toml is described in the README's \"hoist.toml reference\""
+                .to_owned(),
+        ),
+    }
+}
