@@ -16,7 +16,7 @@
 //! over the loaded [`App`]), look at the Go module or git, or touch the network. Apart from
 //! [`load`] reading the one file, it does no I/O.
 //!
-//! The user-facing reference of every key is `REFERENCE.md` beside this crate's manifest.
+//! The user-facing reference of every key is the "hoist.toml reference" section of the README.
 
 mod duration;
 mod error;

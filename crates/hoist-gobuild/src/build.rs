@@ -122,8 +122,8 @@ pub fn build(req: &BuildRequest) -> Result<Binary, GoBuildError> {
         path: tmp.clone(),
         source,
     })?;
-    if !meta.is_file() {
-        // `go build -o` of a non-main package writes nothing, or a directory.
+    if !meta.is_file() || !is_elf(&tmp) {
+        // `go build -o` of a non-main package writes an archive (`!<arch>`), not a program.
         let _ = std::fs::remove_file(&tmp);
         return Err(GoBuildError::CompileFailed {
             platform: req.platform.to_string(),
@@ -143,6 +143,15 @@ pub fn build(req: &BuildRequest) -> Result<Binary, GoBuildError> {
         size: meta.len(),
         duration: started.elapsed(),
     })
+}
+
+/// Whether `path` starts with the ELF magic: every platform hoist builds for is Linux.
+fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
 }
 
 #[cfg(test)]

@@ -63,6 +63,12 @@ pub enum GoBuildError {
         /// The relative package paths that exist.
         candidates: Vec<String>,
     },
+    /// `go build` of the configured package produced no program: it is a library package.
+    #[error("`{package}` is not a main package: `go build` made a library archive, not a program")]
+    NotAMainPackage {
+        /// The package as configured (`app.main`).
+        package: String,
+    },
     /// The compiler said no. `stderr` is the compiler's own output, untouched.
     #[error("`go build` failed for {platform}:\n{stderr}")]
     CompileFailed {

@@ -79,14 +79,13 @@ pub fn compress(data: &[u8], compression: &Compression) -> Result<Vec<u8>> {
     let next = AtomicUsize::new(0);
     // Workers take block indexes in turn; which worker compresses a block does not matter.
     let work = || -> Result<Vec<(usize, Block)>> {
-        let mut deflate = Compress::new(level, false);
         let mut done = Vec::new();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             if i >= blocks {
                 return Ok(done);
             }
-            done.push((i, compress_block(&mut deflate, data, i, blocks)?));
+            done.push((i, compress_block(level, data, i, blocks)?));
         }
     };
     let mut numbered = if threads <= 1 {
@@ -122,13 +121,21 @@ struct Block {
     crc: flate2::Crc,
 }
 
-fn compress_block(deflate: &mut Compress, data: &[u8], i: usize, blocks: usize) -> Result<Block> {
+/// Compresses block `i` with a fresh compressor. A reused one (`reset()` + `set_dictionary`)
+/// kept state from the block it did before under zlib-rs, so the bytes depended on which worker
+/// had compressed what: different digests from run to run.
+fn compress_block(
+    level: flate2::Compression,
+    data: &[u8],
+    i: usize,
+    blocks: usize,
+) -> Result<Block> {
     let start = i * BLOCK_SIZE;
     let end = (start + BLOCK_SIZE).min(data.len());
     let input = &data[start..end];
     let last = i + 1 == blocks;
 
-    deflate.reset();
+    let mut deflate = Compress::new(level, false);
     if start > 0 {
         let dict = &data[start.saturating_sub(DICT_SIZE)..start];
         deflate
@@ -209,6 +216,41 @@ mod tests {
             }
             assert_eq!(gunzip(&one), data, "len {len}");
         }
+    }
+
+    /// Binary-like data: long runs of repeated, shifted structure across block boundaries, where
+    /// stale matcher state would show (the text sample above did not reveal it).
+    fn binary_like(len: usize) -> Vec<u8> {
+        let mut v = Vec::with_capacity(len);
+        let mut x: u64 = 7;
+        while v.len() < len {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let word = (x >> 40) as u32;
+            v.extend_from_slice(&word.to_le_bytes());
+            if word.is_multiple_of(5) {
+                let back = v.len().saturating_sub(4096 + (word as usize % 20_000));
+                let chunk: Vec<u8> = v[back..(back + 300).min(v.len())].to_vec();
+                v.extend_from_slice(&chunk);
+            }
+        }
+        v.truncate(len);
+        v
+    }
+
+    #[test]
+    fn a_block_does_not_depend_on_the_block_compressed_before() {
+        let data = binary_like(6 * BLOCK_SIZE + 999);
+        let level = flate2::Compression::new(6);
+        let blocks = data.len().div_ceil(BLOCK_SIZE);
+        let alone = compress_block(level, &data, 3, blocks).unwrap();
+        let _ = compress_block(level, &data, 5, blocks).unwrap();
+        let after_other = compress_block(level, &data, 3, blocks).unwrap();
+        assert_eq!(alone.deflated, after_other.deflated);
+        let one = compress(&data, &with_threads(1)).unwrap();
+        for _ in 0..5 {
+            assert_eq!(compress(&data, &with_threads(2)).unwrap(), one);
+        }
+        assert_eq!(gunzip(&one), data);
     }
 
     #[test]

@@ -68,7 +68,7 @@ fn go_hint(e: &GoBuildError) -> Option<String> {
     Some(match e {
         GoBuildError::GoNotFound => "install Go (https://go.dev/doc/install, or `apt-get install golang-go`) and make sure `go version` works in this shell".to_owned(),
         GoBuildError::NotAModule { .. } => "run hoist in a Go module, or create one with `go mod init <module path>`".to_owned(),
-        GoBuildError::NoMainPackage { .. } => "point `app.main` in hoist.toml (or `hoist init --main`) at the package with `func main()`".to_owned(),
+        GoBuildError::NoMainPackage { .. } | GoBuildError::NotAMainPackage { .. } => "point `app.main` in hoist.toml (or `hoist init --main`) at the package with `func main()`".to_owned(),
         GoBuildError::SeveralMainPackages { .. } | GoBuildError::UnknownMainPackage { .. } => "pass `--main ./path/to/package`".to_owned(),
         GoBuildError::CompileFailed { .. } => "fix the compile errors above; `go build` in the module shows the same".to_owned(),
         _ => return None,

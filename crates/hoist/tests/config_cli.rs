@@ -1,0 +1,151 @@
+//! `hoist config`: the merged configuration as TOML or JSON, and errors that point at the bad
+//! spot of hoist.toml.
+
+mod common;
+
+use common::{Project, assert_mentions, config_spot, failure, success};
+use serde_json::json;
+
+fn dir(p: &Project) -> &str {
+    p.dir.to_str().expect("UTF-8 path")
+}
+
+/// The 1-based line and column where `needle` starts in `text`.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
+        .unwrap_or_else(|| panic!("`{needle}` is not in:\n{text}"))
+}
+
+fn toml_output(p: &Project, args: &[&str]) -> toml::Table {
+    let stdout = success(p.hoist(&["config"]).args(args).current_dir(&p.dir));
+    toml::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("`hoist config` printed no TOML ({e}):\n{stdout}"))
+}
+
+#[test]
+fn prints_the_merged_config_as_toml() {
+    let p = Project::example("hello");
+
+    let config = toml_output(&p, &[]);
+
+    assert_eq!(config["app"]["name"].as_str(), Some("hello"), "{config:#?}");
+    assert_eq!(
+        config["app"]["port"].as_integer(),
+        Some(8080),
+        "{config:#?}"
+    );
+    assert_eq!(
+        config["run"]["replicas"].as_integer(),
+        Some(3),
+        "{config:#?}"
+    );
+    let platforms = config["build"]["platforms"]
+        .as_array()
+        .expect("build.platforms");
+    assert_eq!(
+        platforms,
+        &["linux/amd64", "linux/arm64"].map(toml::Value::from),
+        "{config:#?}"
+    );
+}
+
+#[test]
+fn environment_overlays_the_base() {
+    let p = Project::example("hello");
+
+    let config = toml_output(&p, &["--env", "dev"]);
+
+    assert_eq!(config["app"]["name"].as_str(), Some("hello"), "{config:#?}");
+    assert_eq!(
+        config["run"]["replicas"].as_integer(),
+        Some(1),
+        "{config:#?}"
+    );
+    let platforms = config["build"]["platforms"]
+        .as_array()
+        .expect("build.platforms");
+    assert_eq!(
+        platforms,
+        &[toml::Value::from("linux/amd64")],
+        "{config:#?}"
+    );
+}
+
+#[test]
+fn json_output() {
+    let p = Project::example("hello");
+
+    let stdout = success(&mut p.hoist(&["config", dir(&p), "--env", "dev", "--json"]));
+
+    let config: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("--json printed no JSON ({e}):\n{stdout}"));
+    assert_eq!(config["app"]["name"], "hello", "{config:#}");
+    assert_eq!(config["run"]["replicas"], 1, "{config:#}");
+    assert_eq!(
+        config["build"]["platforms"],
+        json!(["linux/amd64"]),
+        "{config:#}"
+    );
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let p = Project::example("hello");
+
+    let stderr = failure(&mut p.hoist(&["config", dir(&p), "--env", "prod"]));
+
+    assert_mentions(&stderr, &["prod", "dev"]);
+}
+
+/// Replaces `from` with `to` in hello's hoist.toml, runs `hoist config`, and returns where the
+/// error points and where `to` is.
+fn broken(from: &str, to: &str) -> ((usize, usize), (usize, usize), String) {
+    let p = Project::example("hello");
+    p.edit("hoist.toml", from, to);
+    let stderr = failure(&mut p.hoist(&["config", dir(&p)]));
+    (
+        config_spot(&stderr),
+        position(&p.read("hoist.toml"), to),
+        stderr,
+    )
+}
+
+#[test]
+fn wrong_type_points_at_the_value() {
+    let (spot, (line, col), stderr) = broken("replicas = 3", "replicas = \"three\"");
+
+    let value_col = col + "replicas = ".len();
+    assert_eq!(
+        spot,
+        (line, value_col),
+        "not the spot of `\"three\"`:\n{stderr}"
+    );
+    assert_mentions(&stderr, &["replicas"]);
+}
+
+#[test]
+fn unknown_key_points_at_the_key() {
+    let (spot, at, stderr) = broken("replicas = 3", "replica = 3");
+
+    assert_eq!(spot, at, "not the spot of `replica`:\n{stderr}");
+    assert_mentions(&stderr, &["replica"]);
+}
+
+#[test]
+fn syntax_error_points_at_the_line() {
+    let (spot, (line, _), stderr) = broken("port = 8080", "port = = 8080");
+
+    assert_eq!(spot.0, line, "not the line of `port = = 8080`:\n{stderr}");
+}
+
+#[test]
+fn missing_hoist_toml_says_run_hoist_init() {
+    let p = Project::example("hello");
+    std::fs::remove_file(p.dir.join("hoist.toml")).expect("remove hoist.toml");
+
+    let stderr = failure(&mut p.hoist(&["config", dir(&p)]));
+
+    assert_mentions(&stderr, &["no hoist.toml", "run `hoist init"]);
+}
