@@ -13,7 +13,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::base;
 use crate::error::{ImageError, Result};
-use crate::gzip::{self, Compression};
+use crate::gzip::{self, BlockRef, Compression, Memo};
 use crate::manifest::{Descriptor, MEDIA_TYPE_LAYER_GZIP};
 use crate::store::BlobStore;
 use crate::tar::{self, Entry, MODE_DIR, MODE_EXEC, ROOT};
@@ -49,6 +49,9 @@ pub struct Layer {
     pub uncompressed_size: u64,
     /// Whether the layer came from the layer cache without tarring or compressing.
     pub cached: bool,
+    /// Compressed blocks copied from the previous layer of the same app and platform instead
+    /// of being compressed again (0 when cached or new).
+    pub blocks_reused: usize,
     /// Time spent making the tar and compressing it (near zero when cached).
     #[serde(rename = "tar_compress_ms", serialize_with = "millis")]
     pub duration: Duration,
@@ -81,7 +84,7 @@ pub(crate) fn static_base(store: &BlobStore, compression: &Compression) -> Resul
     let tar = base::static_tar();
     let diff_id = sha256(&tar);
     let key = cache_key(&[b"static", diff_id.hex().as_bytes()], compression);
-    let layer = cached_or_build(store, &key, LayerKind::Base, compression, || tar)?;
+    let layer = cached_or_build(store, &key, LayerKind::Base, compression, None, || tar)?;
     Ok(Layer {
         duration: start.elapsed(),
         ..layer
@@ -93,6 +96,7 @@ pub(crate) fn app(
     store: &BlobStore,
     binary: &[u8],
     name: &str,
+    platform: &str,
     mtime: u64,
     compression: &Compression,
 ) -> Result<Layer> {
@@ -107,16 +111,24 @@ pub(crate) fn app(
         ],
         compression,
     );
-    let layer = cached_or_build(store, &key, LayerKind::App, compression, || {
-        tar::write(
-            vec![
-                // /app is root's and read-only to the app: it runs as nonroot and writes to /tmp.
-                Entry::dir(APP_DIR, MODE_DIR, ROOT),
-                Entry::file(&path, binary, MODE_EXEC),
-            ],
-            mtime,
-        )
-    })?;
+    let lineage = Lineage::new(store, &[name.as_bytes(), platform.as_bytes()]);
+    let layer = cached_or_build(
+        store,
+        &key,
+        LayerKind::App,
+        compression,
+        Some(&lineage),
+        || {
+            tar::write(
+                vec![
+                    // /app is root's and read-only to the app: it runs as nonroot and writes to /tmp.
+                    Entry::dir(APP_DIR, MODE_DIR, ROOT),
+                    Entry::file(&path, binary, MODE_EXEC),
+                ],
+                mtime,
+            )
+        },
+    )?;
     Ok(Layer {
         duration: start.elapsed(),
         ..layer
@@ -128,6 +140,7 @@ fn cached_or_build(
     key: &str,
     kind: LayerKind,
     compression: &Compression,
+    lineage: Option<&Lineage>,
     make_tar: impl FnOnce() -> Vec<u8>,
 ) -> Result<Layer> {
     let record_path = store.root().join("layers").join(format!("{key}.json"));
@@ -139,14 +152,19 @@ fn cached_or_build(
             size: record.size,
             uncompressed_size: record.uncompressed_size,
             cached: true,
+            blocks_reused: 0,
             duration: Duration::ZERO,
         });
     }
     let tar = make_tar();
+    let previous = lineage.and_then(|l| l.previous(store));
+    let memo = previous
+        .as_ref()
+        .map_or_else(Memo::default, |(blob, refs)| Memo::new(blob, refs));
     // The diff_id is hashed on another core while the blocks are compressed.
     let (diff_id, gz) = std::thread::scope(|s| {
         let hasher = s.spawn(|| sha256(&tar));
-        let gz = gzip::compress(&tar, compression);
+        let gz = gzip::compress_with(&tar, compression, &memo);
         (
             hasher
                 .join()
@@ -155,7 +173,12 @@ fn cached_or_build(
         )
     });
     let gz = gz?;
-    let digest = store.put_bytes(&gz)?;
+    let digest = store.put_bytes(&gz.bytes)?;
+    if let Some(l) = lineage {
+        l.remember(store, &digest, &gz.blocks);
+    }
+    let blocks_reused = gz.reused;
+    let gz = gz.bytes;
     let record = Record {
         digest,
         diff_id,
@@ -170,8 +193,60 @@ fn cached_or_build(
         size: record.size,
         uncompressed_size: record.uncompressed_size,
         cached: false,
+        blocks_reused,
         duration: Duration::ZERO,
     })
+}
+
+/// The latest app layer built for one app and platform, with where its blocks are: the source
+/// of reusable blocks for the next build (see [`Memo`]).
+struct Lineage {
+    path: PathBuf,
+}
+
+/// What a lineage file holds.
+#[derive(Serialize, Deserialize)]
+struct LineageRecord {
+    digest: Digest,
+    blocks: Vec<BlockRef>,
+}
+
+impl Lineage {
+    fn new(store: &BlobStore, parts: &[&[u8]]) -> Self {
+        let mut h = Sha256::new();
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p);
+        }
+        Self {
+            path: store
+                .root()
+                .join("layers")
+                .join("lineage")
+                .join(format!("{}.json", hex::encode(h.finalize()))),
+        }
+    }
+
+    /// The previous layer's bytes and block list, if it is still in the store intact. Any doubt
+    /// (missing, unreadable, digest mismatch) means no reuse, never a wrong byte.
+    fn previous(&self, store: &BlobStore) -> Option<(Vec<u8>, Vec<BlockRef>)> {
+        let record: LineageRecord =
+            serde_json::from_slice(&std::fs::read(&self.path).ok()?).ok()?;
+        let blob = std::fs::read(store.path(&record.digest)).ok()?;
+        (sha256(&blob) == record.digest).then_some((blob, record.blocks))
+    }
+
+    /// Records the layer just built; a failure only costs reuse next time, so it is logged, not
+    /// returned.
+    fn remember(&self, store: &BlobStore, digest: &Digest, blocks: &[BlockRef]) {
+        let record = LineageRecord {
+            digest: digest.clone(),
+            blocks: blocks.to_vec(),
+        };
+        if let Err(e) = store.write_atomic(&self.path, &crate::manifest::canonical_json(&record)) {
+            tracing::debug!(error = %e, "could not record the layer for block reuse");
+        }
+    }
 }
 
 /// A record is trusted only if its blob is still in the store with the recorded size; anything
@@ -185,11 +260,11 @@ fn read_record(store: &BlobStore, path: &PathBuf) -> Option<Record> {
 /// Length-prefixed fields, so no two different inputs can hash alike.
 fn cache_key(parts: &[&[u8]], compression: &Compression) -> String {
     let mut h = Sha256::new();
-    let version = env!("CARGO_PKG_VERSION").as_bytes();
+    let fingerprint = gzip::compressor_fingerprint(compression.level);
     let format = LAYER_FORMAT.to_le_bytes();
     let level = compression.level.to_le_bytes();
     let block = (gzip::BLOCK_SIZE as u64).to_le_bytes();
-    for part in [version, &format[..], &level[..], &block[..]]
+    for part in [&fingerprint[..], &format[..], &level[..], &block[..]]
         .iter()
         .chain(parts)
     {

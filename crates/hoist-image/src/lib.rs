@@ -151,6 +151,7 @@ pub fn build_image(spec: &ImageSpec, store: &BlobStore) -> Result<BuiltImage> {
         store,
         &binary,
         &spec.name,
+        &spec.platform.to_string(),
         spec.created,
         &spec.compression,
     )?);

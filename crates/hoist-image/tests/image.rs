@@ -18,10 +18,10 @@ use hoist_image::{
 /// The `static` base layer's digest. Changes only when the layer's content or format changes,
 /// or Cargo.lock moves `webpki-root-certs` or `zlib-rs`: review such a change, then update it.
 const STATIC_BASE_DIGEST: &str =
-    "sha256:b1e98e28b13c20c34294f13d710bc870a3fdf28892c2f2bc6a8a02d2486f86c4";
-/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 6.
+    "sha256:d12b85cc06b7bdf78b30ea75f4a5f251ab3086477f5cc734df644051e5807980";
+/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 5 (the default).
 const APP_LAYER_DIGEST: &str =
-    "sha256:2027c008dcfd8061bad29d5c0cf93f75db9839cd0099f3ff3bab900c94f26abe";
+    "sha256:71b142ce7b5fbf21f0fed72535f8864902fe459d7d1fe8e0c5063e35a8c1566f";
 
 #[test]
 fn golden_layer_digests() {
@@ -342,4 +342,30 @@ fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
         .filter(|n| n != "store" && n != "hello")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A one-line change alters the tail of a Go binary; the blocks before it are copied from the
+/// previous layer, and the result is byte-for-byte what a fresh store compresses.
+#[test]
+fn changed_binary_reuses_unchanged_blocks_and_gives_the_fresh_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let warm = BlobStore::open(tmp.path().join("warm")).unwrap();
+    let mut bytes: Vec<u8> = fake_binary().repeat(4);
+    let path = write_binary(tmp.path(), &bytes);
+    build(&warm, &path, "linux/amd64");
+    let n = bytes.len();
+    bytes[n - 1000] ^= 0xff;
+    let path = write_binary(tmp.path(), &bytes);
+    let changed = build(&warm, &path, "linux/amd64");
+    let app = &changed.layers[1];
+    assert!(!app.cached);
+    assert!(app.blocks_reused >= 5, "{app:?}");
+
+    let fresh = BlobStore::open(tmp.path().join("fresh")).unwrap();
+    let clean = build(&fresh, &path, "linux/amd64");
+    assert_eq!(clean.layers[1].blocks_reused, 0);
+    assert_eq!(clean.layers[1].digest, app.digest);
+    assert_eq!(clean.manifest, changed.manifest);
+    let tar = gunzip(&warm.read(&app.digest).unwrap());
+    assert_eq!(hoist_core::Digest::of(&tar), app.diff_id);
 }
