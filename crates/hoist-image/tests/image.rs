@@ -18,10 +18,10 @@ use hoist_image::{
 /// The `static` base layer's digest. Changes only when the layer's content or format changes,
 /// or Cargo.lock moves `webpki-root-certs` or `zlib-rs`: review such a change, then update it.
 const STATIC_BASE_DIGEST: &str =
-    "sha256:d12b85cc06b7bdf78b30ea75f4a5f251ab3086477f5cc734df644051e5807980";
-/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 5 (the default).
+    "sha256:b1e98e28b13c20c34294f13d710bc870a3fdf28892c2f2bc6a8a02d2486f86c4";
+/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 6 (the default).
 const APP_LAYER_DIGEST: &str =
-    "sha256:71b142ce7b5fbf21f0fed72535f8864902fe459d7d1fe8e0c5063e35a8c1566f";
+    "sha256:2027c008dcfd8061bad29d5c0cf93f75db9839cd0099f3ff3bab900c94f26abe";
 
 #[test]
 fn golden_layer_digests() {
