@@ -1,0 +1,30 @@
+//! The local runtime: what `hoist deploy` runs on this machine when no cluster is configured.
+//!
+//! So far: the decisions, as pure state machines — when a replica counts as ready or must be
+//! restarted ([`probe`]), how long to wait before restarting a crashing one ([`backoff`]), what
+//! a rolling update does next ([`rollout`]) — and the `process` replica driver ([`driver`]),
+//! which runs a binary in its own process group with `$PORT`, captures its output to rotating
+//! logs, and stops it with SIGTERM then SIGKILL after a grace period.
+//!
+//! The state machines are functions of observed state and a time passed in by the caller:
+//! nothing in them sleeps, spawns or reads a clock, so each rule is unit-tested from literal
+//! states. Their semantics are Kubernetes' own (probes as the kubelet runs them, rollouts as the
+//! Deployment controller makes them), so an app behaves the same on one machine and in a cluster.
+//!
+//! The ingress proxy ([`proxy`]) routes by Host and path to ready replicas, retries on another
+//! replica when one refuses or drops a request it can replay, and counts requests, errors and
+//! latency by app and revision.
+//!
+//! What it does not do yet: the agent (durable store, JSON API on a Unix socket, the supervisor
+//! that ties drivers, probes, rollouts and the proxy together) and the container driver are the
+//! next increments of the local-runtime issue.
+
+pub mod backoff;
+pub mod driver;
+mod error;
+pub mod logs;
+pub mod probe;
+pub mod proxy;
+pub mod rollout;
+
+pub use error::RuntimeError;

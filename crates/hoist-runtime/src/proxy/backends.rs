@@ -1,0 +1,153 @@
+//! An app's live replica set and how requests are spread over it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arc_swap::ArcSwap;
+
+/// How the next replica is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    /// In turn.
+    RoundRobin,
+    /// The one with the fewest requests in flight (ties in turn).
+    LeastInFlight,
+}
+
+/// One ready replica.
+#[derive(Debug)]
+pub struct Backend {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its revision (a metrics label).
+    pub revision: String,
+    in_flight: AtomicUsize,
+}
+
+impl Backend {
+    /// A replica at `addr` of `revision`.
+    pub fn new(addr: SocketAddr, revision: impl Into<String>) -> Arc<Self> {
+        Arc::new(Self {
+            addr,
+            revision: revision.into(),
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+
+    /// Requests being forwarded to it now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts a request in flight on a backend until dropped; the agent drains a replica by
+/// waiting for this count to reach zero after taking it out of the set.
+pub struct InFlight(Arc<Backend>);
+
+impl InFlight {
+    /// The backend.
+    pub fn backend(&self) -> &Arc<Backend> {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The ready replicas of one app, swapped atomically by the agent.
+pub struct BackendSet {
+    live: ArcSwap<Vec<Arc<Backend>>>,
+    next: AtomicUsize,
+    balance: Balance,
+}
+
+impl BackendSet {
+    /// An empty set.
+    pub fn new(balance: Balance) -> Self {
+        Self {
+            live: ArcSwap::from_pointee(Vec::new()),
+            next: AtomicUsize::new(0),
+            balance,
+        }
+    }
+
+    /// Replaces the ready replicas.
+    pub fn set(&self, backends: Vec<Arc<Backend>>) {
+        self.live.store(Arc::new(backends));
+    }
+
+    /// The ready replicas now.
+    pub fn snapshot(&self) -> Arc<Vec<Arc<Backend>>> {
+        self.live.load_full()
+    }
+
+    /// Picks a replica not in `exclude` (those already tried for this request) and counts the
+    /// request on it.
+    pub fn pick(&self, exclude: &[SocketAddr]) -> Option<InFlight> {
+        let live = self.live.load();
+        let candidates: Vec<&Arc<Backend>> =
+            live.iter().filter(|b| !exclude.contains(&b.addr)).collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        let turn = self.next.fetch_add(1, Ordering::Relaxed);
+        let chosen = match self.balance {
+            Balance::RoundRobin => candidates[turn % candidates.len()],
+            Balance::LeastInFlight => {
+                let n = candidates.len();
+                (0..n)
+                    .map(|i| candidates[(turn + i) % n])
+                    .min_by_key(|b| b.in_flight())
+                    .unwrap_or(candidates[0])
+            }
+        };
+        chosen.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(InFlight(Arc::clone(chosen)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn round_robin_visits_everyone_and_skips_the_excluded() {
+        let set = BackendSet::new(Balance::RoundRobin);
+        set.set(vec![
+            Backend::new(addr(1), "r1"),
+            Backend::new(addr(2), "r1"),
+            Backend::new(addr(3), "r2"),
+        ]);
+        let ports: Vec<u16> = (0..6)
+            .map(|_| set.pick(&[]).unwrap().backend().addr.port())
+            .collect();
+        assert_eq!(ports, [1, 2, 3, 1, 2, 3]);
+        for _ in 0..5 {
+            assert_ne!(set.pick(&[addr(2)]).unwrap().backend().addr, addr(2));
+        }
+        assert!(set.pick(&[addr(1), addr(2), addr(3)]).is_none());
+    }
+
+    #[test]
+    fn least_in_flight_prefers_the_idle_and_counts_until_dropped() {
+        let set = BackendSet::new(Balance::LeastInFlight);
+        let busy = Backend::new(addr(1), "r");
+        set.set(vec![Arc::clone(&busy), Backend::new(addr(2), "r")]);
+        let held = set.pick(&[]).unwrap();
+        let other = set.pick(&[]).unwrap();
+        assert_ne!(held.backend().addr, other.backend().addr);
+        drop(other);
+        let next = set.pick(&[]).unwrap();
+        assert_ne!(next.backend().addr, held.backend().addr);
+        drop((held, next));
+        assert_eq!(busy.in_flight(), 0);
+    }
+}

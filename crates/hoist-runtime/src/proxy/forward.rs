@@ -1,0 +1,254 @@
+//! Forwarding one request to a replica, with retries that never replay a consumed body.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+use hyper::body::{Body as _, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::Route;
+use super::metrics::Metrics;
+
+/// The body type the proxy answers with.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// A short plain-text response made by the proxy itself.
+pub fn status(code: StatusCode, text: &str) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(Bytes::from(text.to_owned()))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = code;
+    r
+}
+
+/// Headers that describe one connection, not the request (RFC 9110 §7.6.1): never forwarded.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Sends `req` to one of `route`'s ready replicas and returns its response, streaming.
+///
+/// A replica that refuses the connection is skipped for the next one. A request without a
+/// body is also retried when its connection breaks before any response byte (a replica killed
+/// mid-request); a request with a body is not, since its body was already sent. When no replica
+/// is left to try: 503 if none was ready, 502 if they all failed.
+pub async fn forward(
+    route: &Route,
+    mut req: Request<Incoming>,
+    peer: SocketAddr,
+    metrics: &Metrics,
+) -> Response<Body> {
+    let started = Instant::now();
+    let replayable = req.body().is_end_stream();
+    let upgrade = is_upgrade(req.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
+    let headers = upstream_headers(&parts.headers, peer, upgrade);
+    let mut body = Some(body);
+    let mut tried = Vec::new();
+    loop {
+        let Some(flight) = route.backends.pick(&tried) else {
+            let (code, reason) = if tried.is_empty() {
+                (StatusCode::SERVICE_UNAVAILABLE, "no ready replica")
+            } else {
+                (StatusCode::BAD_GATEWAY, "every replica failed")
+            };
+            metrics.error(&route.app, reason);
+            return status(code, &format!("{reason} for app {}\n", route.app));
+        };
+        let addr = flight.backend().addr;
+        tried.push(addr);
+        let Some(mut sender) = connect(addr).await else {
+            metrics.retry(&route.app);
+            continue;
+        };
+        let outgoing = if replayable {
+            Empty::new().map_err(|never| match never {}).boxed()
+        } else {
+            match body.take() {
+                Some(b) => b.boxed(),
+                None => break,
+            }
+        };
+        let mut upstream = Request::new(outgoing);
+        *upstream.method_mut() = parts.method.clone();
+        // Origin form (path and query) towards the replica, whatever form the client used.
+        *upstream.uri_mut() = parts
+            .uri
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str)
+            .parse()
+            .unwrap_or_default();
+        *upstream.headers_mut() = headers.clone();
+        match sender.send_request(upstream).await {
+            Ok(mut resp) => {
+                let revision = flight.backend().revision.clone();
+                metrics.observe(&route.app, &revision, resp.status(), started.elapsed());
+                if let (Some(client), true) = (
+                    client_upgrade,
+                    resp.status() == StatusCode::SWITCHING_PROTOCOLS,
+                ) {
+                    let server = hyper::upgrade::on(&mut resp);
+                    tokio::spawn(splice(client, server));
+                }
+                let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+                strip_hop_by_hop(resp.headers_mut(), switching);
+                // The replica counts this request in flight until its body is done, so a drain
+                // waits for streaming responses too.
+                return resp.map(|b| {
+                    b.map_err(move |e| {
+                        let _in_flight = &flight;
+                        e
+                    })
+                    .boxed()
+                });
+            }
+            Err(e) if replayable => {
+                tracing::debug!(%addr, error = %e, "replica failed before answering; retrying");
+                metrics.retry(&route.app);
+            }
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "replica failed with a request body in flight");
+                break;
+            }
+        }
+    }
+    metrics.error(&route.app, "upstream failed");
+    status(
+        StatusCode::BAD_GATEWAY,
+        "the replica failed while answering\n",
+    )
+}
+
+async fn connect(addr: SocketAddr) -> Option<hyper::client::conn::http1::SendRequest<Body>> {
+    let stream = TcpStream::connect(addr).await.ok()?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .ok()?;
+    tokio::spawn(async move {
+        let _ = conn.with_upgrades().await;
+    });
+    Some(sender)
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::UPGRADE)
+        && headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+            })
+}
+
+/// The request headers a replica sees: the client's, less hop-by-hop ones, plus
+/// X-Forwarded-For (appended), X-Forwarded-Proto and X-Forwarded-Host.
+fn upstream_headers(client: &HeaderMap, peer: SocketAddr, upgrade: bool) -> HeaderMap {
+    let mut h = client.clone();
+    strip_hop_by_hop(&mut h, upgrade);
+    let xff = HeaderName::from_static("x-forwarded-for");
+    let chain = match h.get(&xff).and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&chain) {
+        h.insert(xff, v);
+    }
+    h.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static("http"),
+    );
+    if let Some(host) = client.get(header::HOST).cloned() {
+        h.insert(HeaderName::from_static("x-forwarded-host"), host);
+    }
+    h
+}
+
+/// Removes hop-by-hop headers, and those the Connection header names; an upgrade keeps
+/// `Connection: upgrade` and `Upgrade`, which are the point of it.
+fn strip_hop_by_hop(h: &mut HeaderMap, upgrade: bool) {
+    let named: Vec<String> = h
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
+        .filter(|t| !t.is_empty() && t != "upgrade")
+        .collect();
+    for name in named
+        .iter()
+        .map(String::as_str)
+        .chain(HOP_BY_HOP.iter().copied())
+    {
+        if upgrade && (name == "connection" || name == "upgrade") {
+            continue;
+        }
+        h.remove(name);
+    }
+    if upgrade {
+        h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    }
+}
+
+/// Copies bytes both ways between an upgraded client and replica until either side closes.
+async fn splice(client: hyper::upgrade::OnUpgrade, server: hyper::upgrade::OnUpgrade) {
+    let (Ok(client), Ok(server)) = (client.await, server.await) else {
+        return;
+    };
+    let _ =
+        tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(server)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_headers_and_hop_by_hop() {
+        let mut client = HeaderMap::new();
+        client.insert(header::HOST, HeaderValue::from_static("example.com"));
+        client.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret-hop"),
+        );
+        client.insert("x-secret-hop", HeaderValue::from_static("1"));
+        client.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        client.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        let h = upstream_headers(&client, "127.0.0.9:5000".parse().unwrap(), false);
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.9");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "example.com");
+        assert!(!h.contains_key("x-secret-hop"));
+        assert!(!h.contains_key(header::CONNECTION));
+        assert!(!h.contains_key(header::TRANSFER_ENCODING));
+    }
+
+    #[test]
+    fn upgrades_keep_their_headers() {
+        let mut client = HeaderMap::new();
+        client.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        client.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&client));
+        let h = upstream_headers(&client, "127.0.0.1:1".parse().unwrap(), true);
+        assert_eq!(h[header::UPGRADE], "websocket");
+        assert_eq!(h[header::CONNECTION], "upgrade");
+    }
+}

@@ -1,0 +1,142 @@
+//! The proxy's own metrics, by app and revision, in Prometheus' text format: what verify (and
+//! later canary analysis) reads to judge a revision.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    app: String,
+    revision: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisionLabels {
+    app: String,
+    revision: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    app: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    app: String,
+}
+
+/// Latency buckets in seconds: 1 ms to 10 s.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Counters and histograms of every request the proxy answered.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RevisionLabels, Histogram>,
+    errors: Family<ErrorLabels, Counter>,
+    retries: Family<AppLabels, Counter>,
+}
+
+impl Metrics {
+    /// Registers the metric families.
+    pub fn new() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RevisionLabels, Histogram>::new_with_constructor(
+            (|| Histogram::new(BUCKETS)) as fn() -> Histogram,
+        );
+        let errors = Family::<ErrorLabels, Counter>::default();
+        let retries = Family::<AppLabels, Counter>::default();
+        let mut registry = Registry::with_prefix("hoist_proxy");
+        registry.register(
+            "requests",
+            "Requests answered by a replica, by status code",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to the replica's response head",
+            latency.clone(),
+        );
+        registry.register(
+            "errors",
+            "Requests the proxy answered itself (502/503)",
+            errors.clone(),
+        );
+        registry.register(
+            "retries",
+            "Attempts moved to another replica",
+            retries.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            errors,
+            retries,
+        }
+    }
+
+    pub(crate) fn observe(&self, app: &str, revision: &str, code: StatusCode, took: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                app: app.to_owned(),
+                revision: revision.to_owned(),
+                code: code.as_u16().to_string(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RevisionLabels {
+                app: app.to_owned(),
+                revision: revision.to_owned(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    pub(crate) fn error(&self, app: &str, reason: &str) {
+        self.errors
+            .get_or_create(&ErrorLabels {
+                app: app.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub(crate) fn retry(&self, app: &str) {
+        self.retries
+            .get_or_create(&AppLabels {
+                app: app.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if prometheus_client::encoding::text::encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

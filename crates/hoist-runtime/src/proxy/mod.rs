@@ -1,0 +1,137 @@
+//! The ingress proxy: one HTTP listener in front of every app, routing by Host and path prefix
+//! to the app's *ready* replicas, so a rollout or a crash drops no request.
+//!
+//! - Routing ([`routes`]): exact Host match (port ignored) and longest path prefix; an app
+//!   without a host answers on any Host while it is the only such app.
+//! - Balancing ([`backends`]): round robin or least in-flight over the live replica set, which
+//!   the agent swaps atomically as replicas become ready or leave the rotation.
+//! - Forwarding ([`forward`]): a fresh upstream connection per request; a refused connection is
+//!   retried on another replica, and a body-less request whose connection is reset before any
+//!   response byte is retried too (a request with a body cannot be replayed). Bodies stream both
+//!   ways; HTTP/1.1 upgrades (WebSocket) are spliced; X-Forwarded-For/Proto/Host are added.
+//! - Metrics ([`metrics`]): requests, errors and latency by app and revision, in Prometheus'
+//!   text format on the admin listener.
+
+pub mod backends;
+pub mod forward;
+pub mod metrics;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+pub use backends::{Backend, BackendSet, Balance};
+pub use metrics::Metrics;
+pub use routes::{Route, RouteTable};
+
+/// The proxy's shared state: the route table (swapped whole on deploys) and the metrics.
+pub struct Proxy {
+    routes: ArcSwap<RouteTable>,
+    metrics: Metrics,
+}
+
+impl Proxy {
+    /// A proxy with no routes yet (every request gets 404 until an app is deployed).
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            routes: ArcSwap::from_pointee(RouteTable::default()),
+            metrics: Metrics::new(),
+        })
+    }
+
+    /// Replaces the route table.
+    pub fn set_routes(&self, table: RouteTable) {
+        self.routes.store(Arc::new(table));
+    }
+
+    /// The current route table.
+    pub fn routes(&self) -> Arc<RouteTable> {
+        self.routes.load_full()
+    }
+
+    /// The request metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Serves HTTP/1.1 on `listener` until the task is dropped; each connection runs in its own
+    /// task, with keep-alive and upgrades.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let Ok((stream, peer)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let proxy = Arc::clone(&self);
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let proxy = Arc::clone(&proxy);
+                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, peer).await) }
+                });
+                let conn = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades();
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "client connection ended with an error");
+                }
+            });
+        }
+    }
+
+    async fn handle(
+        &self,
+        req: hyper::Request<hyper::body::Incoming>,
+        peer: SocketAddr,
+    ) -> hyper::Response<forward::Body> {
+        let table = self.routes();
+        let host = req
+            .headers()
+            .get(hyper::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().host())
+            .unwrap_or("");
+        match table.pick(host, req.uri().path()) {
+            Some(route) => forward::forward(route, req, peer, &self.metrics).await,
+            None => forward::status(hyper::StatusCode::NOT_FOUND, "no app is routed here\n"),
+        }
+    }
+}
+
+/// Serves the metrics in Prometheus' text format on `listener` (`GET /metrics`).
+pub async fn serve_admin(proxy: Arc<Proxy>, listener: TcpListener) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let proxy = Arc::clone(&proxy);
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let proxy = Arc::clone(&proxy);
+                async move {
+                    let resp = if req.uri().path() == "/metrics" {
+                        let mut r = forward::status(hyper::StatusCode::OK, &proxy.metrics.encode());
+                        r.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            hyper::header::HeaderValue::from_static(
+                                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                            ),
+                        );
+                        r
+                    } else {
+                        forward::status(hyper::StatusCode::NOT_FOUND, "try /metrics\n")
+                    };
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

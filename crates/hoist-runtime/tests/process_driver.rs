@@ -1,0 +1,146 @@
+//! The process driver against real processes: the example Go service built by the machine's
+//! Go toolchain, and a shell that ignores SIGTERM.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
+use hoist_runtime::driver::{free_port, is_listening};
+use hoist_runtime::logs::LogPolicy;
+
+fn build_hello(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello");
+    let out = dir.join("hello");
+    let status = Command::new("go")
+        .args(["build", "-trimpath", "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(&src)
+        .env("CGO_ENABLED", "0")
+        .status()
+        .expect("the tests need Go on PATH");
+    assert!(status.success(), "go build of examples/hello failed");
+    out
+}
+
+fn spec(binary: PathBuf, args: &[&str], dir: &Path) -> ProcessSpec {
+    ProcessSpec {
+        binary,
+        args: args.iter().map(|s| (*s).to_owned()).collect(),
+        env: BTreeMap::from([("GREETING_TEST".to_owned(), "1".to_owned())]),
+        port: free_port().unwrap(),
+        log: LogPolicy {
+            path: dir.join("logs/replica.log"),
+            max_bytes: 1 << 20,
+            keep: 2,
+        },
+    }
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+async fn wait_listening(port: u16) {
+    for _ in 0..100 {
+        if is_listening(port, Duration::from_millis(100)).await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing listened on {port} within 5 s");
+}
+
+#[tokio::test]
+async fn runs_the_service_on_port_logs_it_and_stops_it_with_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(build_hello(dir.path()), &[], dir.path());
+    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    wait_listening(spec.port).await;
+    assert!(get(spec.port, "/").contains("hello from hoist"));
+    assert!(get(spec.port, "/healthz").ends_with("ok\n"));
+
+    let (status, killed) = replica.stop(Duration::from_secs(5)).await.unwrap();
+    assert!(!killed, "Go exits on SIGTERM; no SIGKILL needed");
+    assert!(!status.success());
+    assert!(!is_listening(spec.port, Duration::from_millis(200)).await);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let log = std::fs::read_to_string(&spec.log.path).unwrap();
+    assert!(
+        log.contains(&format!("listening on :{}", spec.port)),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_replica_ignoring_sigterm_is_killed_with_its_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("child.pid");
+    let script = format!(
+        "trap '' TERM; sleep 300 & echo $! > {}; wait",
+        pidfile.display()
+    );
+    let spec = spec(PathBuf::from("/bin/sh"), &["-c", &script], dir.path());
+    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    let mut child_pid = String::new();
+    for _ in 0..100 {
+        child_pid = std::fs::read_to_string(&pidfile).unwrap_or_default();
+        if !child_pid.trim().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let child = Path::new("/proc").join(child_pid.trim());
+    assert!(child.exists(), "the shell's child should run");
+
+    let (_, killed) = replica.stop(Duration::from_millis(300)).await.unwrap();
+    assert!(
+        killed,
+        "SIGTERM is ignored, so the grace period must end in SIGKILL"
+    );
+    for _ in 0..50 {
+        if !child.exists()
+            || std::fs::read_to_string(child.join("stat")).is_ok_and(|s| s.contains(") Z "))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the replica's child survived the stop of its process group");
+}
+
+#[tokio::test]
+async fn a_missing_binary_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(dir.path().join("nope"), &[], dir.path());
+    let err = ProcessReplica::start(&spec).await.err().expect("must fail");
+    assert!(err.to_string().contains("cannot start"), "{err}");
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[tokio::test]
+async fn a_crash_is_seen_with_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(
+        PathBuf::from("/bin/sh"),
+        &["-c", "echo dying >&2; exit 3"],
+        dir.path(),
+    );
+    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    let status = replica.exited().await.unwrap();
+    assert_eq!(status.code(), Some(3));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        std::fs::read_to_string(&spec.log.path)
+            .unwrap()
+            .contains("dying")
+    );
+}

@@ -1,0 +1,199 @@
+//! The ingress proxy in front of real replicas (examples/hello built by the machine's Go,
+//! run by the process driver): balancing, a replica killed with SIGKILL under load, no replica,
+//! and the metrics endpoint.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
+use hoist_runtime::driver::{free_port, is_listening};
+use hoist_runtime::logs::LogPolicy;
+use hoist_runtime::proxy::{Backend, BackendSet, Balance, Proxy, Route, RouteTable};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn build_hello(dir: &Path, version: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello");
+    let out = dir.join(format!("hello-{version}"));
+    let status = Command::new("go")
+        .args(["build", "-trimpath", "-ldflags"])
+        .arg(format!("-X=main.version={version}"))
+        .arg("-o")
+        .arg(&out)
+        .arg(".")
+        .current_dir(&src)
+        .env("CGO_ENABLED", "0")
+        .status()
+        .expect("the tests need Go on PATH");
+    assert!(status.success(), "go build of examples/hello failed");
+    out
+}
+
+struct Replicas {
+    running: Vec<ProcessReplica>,
+    backends: Vec<Arc<Backend>>,
+}
+
+async fn start_replicas(dir: &Path, n: usize) -> Replicas {
+    let mut running = Vec::new();
+    let mut backends = Vec::new();
+    for i in 1..=n {
+        let version = format!("r{i}");
+        let port = free_port().unwrap();
+        let spec = ProcessSpec {
+            binary: build_hello(dir, &version),
+            args: vec![],
+            env: BTreeMap::new(),
+            port,
+            log: LogPolicy {
+                path: dir.join(format!("{version}.log")),
+                max_bytes: 1 << 20,
+                keep: 1,
+            },
+        };
+        running.push(ProcessReplica::start(&spec).await.unwrap());
+        let mut up = false;
+        for _ in 0..100 {
+            if is_listening(port, Duration::from_millis(100)).await {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "replica {version} never listened");
+        backends.push(Backend::new(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            version,
+        ));
+    }
+    Replicas { running, backends }
+}
+
+async fn start_proxy(backends: Vec<Arc<Backend>>) -> (Arc<Proxy>, SocketAddr) {
+    let set = Arc::new(BackendSet::new(Balance::RoundRobin));
+    set.set(backends);
+    let proxy = Proxy::new();
+    proxy.set_routes(RouteTable::new(vec![Route {
+        app: "hello".into(),
+        host: None,
+        path: "/".into(),
+        backends: set,
+    }]));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(Arc::clone(&proxy).serve(listener));
+    (proxy, addr)
+}
+
+/// One HTTP/1.1 request on a fresh connection; the status code and body.
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: anything.test\r\nConnection: close\r\n\r\n")
+            .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (code, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn balances_over_every_ready_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut replicas = start_replicas(dir.path(), 3).await;
+    let (proxy, addr) = start_proxy(replicas.backends.clone()).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..9 {
+        let (code, body) = get(addr, "/").await;
+        assert_eq!(code, 200, "{body}");
+        let version = body
+            .split("version ")
+            .nth(1)
+            .and_then(|v| v.split(',').next())
+            .unwrap();
+        seen.insert(version.to_owned());
+    }
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), ["r1", "r2", "r3"]);
+    let metrics = proxy.metrics().encode();
+    assert!(
+        metrics.contains(r#"hoist_proxy_requests_total{app="hello",revision="r2",code="200"} 3"#),
+        "{metrics}"
+    );
+    for r in &mut replicas.running {
+        r.stop(Duration::from_secs(5)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_under_load_costs_no_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut replicas = start_replicas(dir.path(), 3).await;
+    let (proxy, addr) = start_proxy(replicas.backends.clone()).await;
+    // 4 clients × 150 requests; the second replica is SIGKILLed a third of the way in and
+    // stays in the backend set (no agent here to take it out): every request must still succeed.
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for _ in 0..150 {
+                    let (code, body) = get(addr, "/").await;
+                    if code != 200 {
+                        failures.push(format!("{code} {body}"));
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let victim = replicas.running[1].pid();
+    let killed = Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut failures = Vec::new();
+    for c in clients {
+        failures.extend(c.await.unwrap());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+    assert!(replicas.running[1].exited().await.is_ok());
+    assert!(
+        proxy
+            .metrics()
+            .encode()
+            .contains("hoist_proxy_retries_total"),
+        "retries were counted"
+    );
+    for r in &mut replicas.running {
+        r.stop(Duration::from_secs(5)).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn no_ready_replica_is_503_and_unknown_host_404() {
+    let (proxy, addr) = start_proxy(vec![]).await;
+    let (code, body) = get(addr, "/").await;
+    assert_eq!(code, 503);
+    assert!(body.contains("no ready replica for app hello"), "{body}");
+    proxy.set_routes(RouteTable::new(vec![Route {
+        app: "hello".into(),
+        host: Some("hello.test".into()),
+        path: "/".into(),
+        backends: Arc::new(BackendSet::new(Balance::RoundRobin)),
+    }]));
+    assert_eq!(get(addr, "/").await.0, 404);
+}
