@@ -45,7 +45,8 @@ impl Location {
 
 /// Why a `hoist.toml` could not be turned into an [`App`](hoist_core::App).
 ///
-/// Every variant but [`ConfigError::Read`] and [`ConfigError::UnknownEnvironment`] carries the
+/// Every variant but [`ConfigError::Read`], [`ConfigError::BadSet`] and
+/// [`ConfigError::UnknownEnvironment`] carries the
 /// [`Location`] of the offending key or value and its dotted key, so the message reads
 /// `hoist.toml:7:12: run.replicas: must be 0 or more, found -1`.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +118,12 @@ pub enum ConfigError {
         /// What to write.
         hint: String,
     },
+    /// A `--set` argument without `=`.
+    #[error("`--set {flag}`: expected `KEY.PATH=VALUE`, like `--set run.replicas=3`")]
+    BadSet {
+        /// The argument as given.
+        flag: String,
+    },
     /// `--env NAME` names an environment the file does not define.
     #[error(
         "{file}: unknown environment `{name}`; {}",
@@ -145,7 +152,7 @@ impl ConfigError {
             | Self::WrongType { location, .. }
             | Self::Invalid { location, .. }
             | Self::Missing { location, .. } => Some(location.as_ref()),
-            Self::Read { .. } | Self::UnknownEnvironment { .. } => None,
+            Self::Read { .. } | Self::UnknownEnvironment { .. } | Self::BadSet { .. } => None,
         }
     }
 
@@ -162,7 +169,10 @@ impl ConfigError {
             | Self::WrongType { key, .. }
             | Self::Invalid { key, .. }
             | Self::Missing { key, .. } => Some(key),
-            Self::Read { .. } | Self::Syntax { .. } | Self::UnknownEnvironment { .. } => None,
+            Self::Read { .. }
+            | Self::Syntax { .. }
+            | Self::UnknownEnvironment { .. }
+            | Self::BadSet { .. } => None,
         }
     }
 }

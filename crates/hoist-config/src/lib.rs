@@ -4,6 +4,7 @@
 //! - parses the file (TOML), refuses unknown keys and values of the wrong type;
 //! - lays the `[environments.NAME]` overlay chosen by `--env NAME` over the base (tables merge
 //!   key by key, any other value is replaced);
+//! - lays `--set key.path=value` overrides over that, like one more overlay ([`load_with`]);
 //! - fills in the documented defaults and checks every value (names, ports, platforms,
 //!   durations, Kubernetes quantities and probe rules), for the chosen environment *and* every
 //!   other one, so a mistake in `[environments.prod]` shows up before the day prod is deployed;
@@ -12,8 +13,8 @@
 //! - prints a merged [`App`] back as TOML ([`to_toml`], for `hoist config`) and writes the
 //!   commented starting file for `hoist init` ([`init_template`]).
 //!
-//! What it does not do: read environment variables or command-line flags (the CLI layers those
-//! over the loaded [`App`]), look at the Go module or git, or touch the network. Apart from
+//! What it does not do: read environment variables or command-line flags (the CLI passes
+//! `--env` and `--set` in as strings), look at the Go module or git, or touch the network. Apart from
 //! [`load`] reading the one file, it does no I/O.
 //!
 //! The user-facing reference of every key is the "hoist.toml reference" section of the README.
@@ -27,6 +28,7 @@ mod parse;
 mod partial;
 mod print;
 mod quantity;
+mod set;
 mod source;
 mod suggest;
 mod template;
@@ -56,11 +58,24 @@ pub const FILE_NAME: &str = "hoist.toml";
 ///
 /// [`ConfigError::Read`] if the file cannot be read; otherwise as [`load_str`].
 pub fn load(path: &Path, environment: Option<&str>) -> Result<App, ConfigError> {
+    load_with(path, environment, &[])
+}
+
+/// [`load`], then the `--set key.path=value` overrides `sets` laid over the result, in order.
+///
+/// # Errors
+///
+/// As [`load_str_with`].
+pub fn load_with(
+    path: &Path,
+    environment: Option<&str>,
+    sets: &[String],
+) -> Result<App, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
     })?;
-    load_str(&path.display().to_string(), &text, environment)
+    load_str_with(&path.display().to_string(), &text, environment, sets)
 }
 
 /// Loads and validates config text; `file_name` is used in error messages only.
@@ -92,11 +107,41 @@ pub fn load_str(
     source: &str,
     environment: Option<&str>,
 ) -> Result<App, ConfigError> {
+    load_str_with(file_name, source, environment, &[])
+}
+
+/// [`load_str`] with `--set` overrides: each `key.path=value` is laid over the base and the
+/// chosen overlay, like one more overlay, and the result is validated as a whole. Errors about
+/// a value from `--set` name the flag, e.g.
+/// `--set run.replicas=-1:1:14: run.replicas: must be 0 or more, found -1`.
+///
+/// ```
+/// let text = "[app]\nname = \"hello\"\n";
+/// let sets = ["run.replicas=4".to_owned(), "run.env.MODE=on".to_owned()];
+/// let app = hoist_config::load_str_with("hoist.toml", text, None, &sets)?;
+/// assert_eq!((app.run.replicas, app.run.env["MODE"].as_str()), (4, "on"));
+/// # Ok::<(), hoist_config::ConfigError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`load_str`], and [`ConfigError::BadSet`] for an argument without `=`.
+pub fn load_str_with(
+    file_name: &str,
+    source: &str,
+    environment: Option<&str>,
+    sets: &[String],
+) -> Result<App, ConfigError> {
+    let overrides = sets
+        .iter()
+        .map(|s| set::overlay(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let src = Source::new(file_name, source);
     let start = src.locate(&(0..0));
     let mut doc = parse::document(&src)?;
-    let chosen = match environment {
-        None => doc.base.clone(),
+    let with_sets = |p: partial::Partial| overrides.iter().cloned().fold(p, Merge::merge);
+    let app = match environment {
+        None => validate::app(with_sets(doc.base.clone()), None, &start)?,
         Some(name) => {
             let overlay =
                 doc.environments
@@ -106,12 +151,18 @@ pub fn load_str(
                         name: name.to_owned(),
                         known: doc.environments.keys().cloned().collect(),
                     })?;
-            doc.base.clone().merge(overlay)
+            let app = validate::app(
+                with_sets(doc.base.clone().merge(overlay.partial)),
+                Some(name.to_owned()),
+                &start,
+            )?;
+            validate::instance_label(&app, &overlay.name)?;
+            app
         }
     };
-    let app = validate::app(chosen, environment.map(str::to_owned), &start)?;
     for (name, overlay) in doc.environments {
-        validate::app(doc.base.clone().merge(overlay), Some(name), &start)?;
+        let app = validate::app(doc.base.clone().merge(overlay.partial), Some(name), &start)?;
+        validate::instance_label(&app, &overlay.name)?;
     }
     Ok(app)
 }

@@ -7,8 +7,8 @@
 
 use crate::field::Opt;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, HealthPart, ImagePart, IngressPart, Partial, ProbePart,
-    ResourcesPart, RolloutPart, RunPart,
+    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart, Partial,
+    ProbePart, ResourcesPart, RolloutPart, RunPart,
 };
 use crate::walk::StrMap;
 
@@ -62,7 +62,8 @@ impl Merge for Partial {
                 image,
                 run,
                 config
-            }
+            },
+            dapr: merge_table(b.dapr, o.dapr)
         )
     }
 }
@@ -187,6 +188,13 @@ impl Merge for AutoscalePart {
     fn merge(self, o: Self) -> Self {
         let b = self;
         merge_fields!(b, o, AutoscalePart { min, max, cpu_percent }, at: o.at)
+    }
+}
+
+impl Merge for DaprPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(b, o, DaprPart { enabled, app_id })
     }
 }
 

@@ -8,16 +8,24 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, HealthPart, ImagePart, IngressPart, Partial, ProbePart,
-    ResourcesPart, RolloutPart, RunPart,
+    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart, Partial,
+    ProbePart, ResourcesPart, RolloutPart, RunPart,
 };
 use crate::source::Source;
 use crate::walk::Table;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
-const ROOT_KEYS: &[&str] = &["app", "build", "image", "run", "config", "environments"];
-const OVERLAY_KEYS: &[&str] = &["app", "build", "image", "run", "config"];
+const ROOT_KEYS: &[&str] = &[
+    "app",
+    "build",
+    "image",
+    "run",
+    "config",
+    "dapr",
+    "environments",
+];
+const OVERLAY_KEYS: &[&str] = &["app", "build", "image", "run", "config", "dapr"];
 const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
 const BUILD_KEYS: &[&str] = &[
     "platforms",
@@ -67,11 +75,18 @@ const ROLLOUT_KEYS: &[&str] = &["max_surge", "max_unavailable", "deadline"];
 const RESOURCES_KEYS: &[&str] = &["cpu", "memory"];
 const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
+const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 
 /// The file: the base spec and every overlay, by environment name.
 pub(crate) struct Document {
     pub(crate) base: Partial,
-    pub(crate) environments: BTreeMap<String, Partial>,
+    pub(crate) environments: BTreeMap<String, Overlay>,
+}
+
+/// One `[environments.NAME]` table: its name (where it is written) and its overlay.
+pub(crate) struct Overlay {
+    pub(crate) name: Field<()>,
+    pub(crate) partial: Partial,
 }
 
 /// Parses TOML and reads the base and all overlays, refusing unknown keys and wrong types.
@@ -88,7 +103,18 @@ pub(crate) fn document(src: &Source<'_>) -> Result<Document> {
     })
 }
 
-fn environments(root: &Table<'_, '_>) -> Result<BTreeMap<String, Partial>> {
+/// One `--set` overlay: the same keys as an `[environments.NAME]` table.
+pub(crate) fn overlay(src: &Source<'_>) -> Result<Partial> {
+    let parsed = DeTable::parse(src.text()).map_err(|e| ConfigError::Syntax {
+        location: Box::new(src.locate(&e.span().unwrap_or(0..0))),
+        message: e.message().trim_end().to_owned(),
+    })?;
+    let root = Table::root(src, &parsed);
+    root.check_keys(OVERLAY_KEYS)?;
+    partial(&root)
+}
+
+fn environments(root: &Table<'_, '_>) -> Result<BTreeMap<String, Overlay>> {
     let mut out = BTreeMap::new();
     let Some(table) = root.table("environments")? else {
         return Ok(out);
@@ -102,7 +128,8 @@ fn environments(root: &Table<'_, '_>) -> Result<BTreeMap<String, Partial>> {
         names::dns_label(name).map_err(|e| key.invalid(format!("bad environment name: {e}")))?;
         let overlay = table.table(name)?.expect("listed key exists");
         overlay.check_keys(OVERLAY_KEYS)?;
-        out.insert(name.to_owned(), partial(&overlay)?);
+        let partial = partial(&overlay)?;
+        out.insert(name.to_owned(), Overlay { name: key, partial });
     }
     Ok(out)
 }
@@ -123,7 +150,16 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
         p.run = run_part(&run)?;
     }
     p.config = t.string_map("config")?;
+    p.dapr = t.table("dapr")?.map(|d| dapr_part(&d)).transpose()?;
     Ok(p)
+}
+
+fn dapr_part(t: &Table<'_, '_>) -> Result<DaprPart> {
+    t.check_keys(DAPR_KEYS)?;
+    Ok(DaprPart {
+        enabled: t.boolean("enabled")?,
+        app_id: t.string("app_id")?,
+    })
 }
 
 fn app_part(t: &Table<'_, '_>) -> Result<AppPart> {

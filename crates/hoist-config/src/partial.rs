@@ -19,6 +19,14 @@ pub(crate) struct Partial {
     pub(crate) image: ImagePart,
     pub(crate) run: RunPart,
     pub(crate) config: StrMap,
+    pub(crate) dapr: Option<DaprPart>,
+}
+
+/// `[dapr]`.
+#[derive(Debug, Clone)]
+pub(crate) struct DaprPart {
+    pub(crate) enabled: Opt<bool>,
+    pub(crate) app_id: Opt<String>,
 }
 
 /// `[app]`; `at` is where the table is, for the "missing `app.name`" error.

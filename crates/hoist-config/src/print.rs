@@ -25,6 +25,14 @@ pub fn to_toml(app: &App) -> String {
     image(&mut out, app);
     run(&mut out, app);
     out.map_table("config", &app.config);
+    match &app.dapr {
+        Some(d) => {
+            out.header("dapr");
+            out.kv("enabled", "true");
+            out.kv("app_id", &quote(&d.app_id));
+        }
+        None => out.line("\n# [dapr] is not set: no Dapr sidecar"),
+    }
     out.text
 }
 

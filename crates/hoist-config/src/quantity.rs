@@ -17,16 +17,28 @@ pub(crate) enum QuantityError {
         hint.as_deref().map(|h| format!("; did you mean \"{h}\"?")).unwrap_or_default()
     )]
     Memory { input: String, hint: Option<String> },
+    #[error(
+        "`{0}` is finer than Kubernetes' CPU precision of 1m (0.001 cores); round it to whole millicores, like \"250m\""
+    )]
+    CpuPrecision(String),
+    #[error("`{0}` is no memory at all; a container with a memory limit of 0 cannot start")]
+    ZeroMemory(String),
 }
 
 /// A CPU amount: a non-negative decimal number of cores, optionally in millicores (`m`).
 pub(crate) fn cpu(input: &str) -> Result<(), QuantityError> {
-    let number = input.strip_suffix('m').unwrap_or(input);
-    if is_decimal(number) {
-        Ok(())
-    } else {
-        Err(QuantityError::Cpu(input.to_owned()))
+    let (number, places) = match input.strip_suffix('m') {
+        Some(milli) => (milli, 0),
+        None => (input, 3),
+    };
+    if !is_decimal(number) {
+        return Err(QuantityError::Cpu(input.to_owned()));
     }
+    let fraction = number.split_once('.').map_or("", |(_, f)| f);
+    if fraction.trim_end_matches('0').len() > places {
+        return Err(QuantityError::CpuPrecision(input.to_owned()));
+    }
+    Ok(())
 }
 
 /// A memory amount: a non-negative decimal number with a binary or decimal SI suffix or a
@@ -38,6 +50,9 @@ pub(crate) fn memory(input: &str) -> Result<(), QuantityError> {
     let (number, suffix) = input.split_at(digits);
     let ok = is_decimal(number)
         && (suffix.is_empty() || MEMORY_SUFFIXES.contains(&suffix) || is_exponent(suffix));
+    if ok && is_zero(number) {
+        return Err(QuantityError::ZeroMemory(input.to_owned()));
+    }
     if ok {
         return Ok(());
     }
@@ -46,6 +61,14 @@ pub(crate) fn memory(input: &str) -> Result<(), QuantityError> {
         input: input.to_owned(),
         hint,
     })
+}
+
+/// Whether a quantity's number is zero (`0`, `0.0`, `0m`, `0Mi`).
+pub(crate) fn is_zero(quantity: &str) -> bool {
+    quantity
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .all(|c| c == '0' || c == '.')
 }
 
 /// `128MB` → `128Mi`: the binary suffix people usually mean by a byte unit.
@@ -90,13 +113,22 @@ mod tests {
 
     #[test]
     fn cpu_takes_cores_and_millicores() {
-        for ok in ["250m", "1", "0.5", "2", "1500m", ".5"] {
+        for ok in [
+            "250m", "1", "0.5", "2", "1500m", ".5", "0.250", "0.2500", "1.0m",
+        ] {
             assert_eq!(cpu(ok), Ok(()), "{ok}");
         }
         for bad in ["lots", "", "m", "-1", "1Gi", "1.2.3", "250 m", "1k"] {
             assert_eq!(cpu(bad), Err(QuantityError::Cpu(bad.to_owned())), "{bad}");
         }
         assert!(cpu("lots").unwrap_err().to_string().contains("\"250m\""));
+        for fine in ["1.5m", "0.0005", "0.1234"] {
+            assert_eq!(
+                cpu(fine),
+                Err(QuantityError::CpuPrecision(fine.to_owned())),
+                "{fine}"
+            );
+        }
     }
 
     #[test]

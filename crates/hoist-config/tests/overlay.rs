@@ -118,7 +118,7 @@ name = "hello"
 port = 9000
 [run.health]
 path = "/healthz"
-readiness = { path = "/ready", port = 9001, success_threshold = 2 }
+readiness = { path = "/ready", port = 9000, success_threshold = 2 }
 liveness = { tcp = true }
 "#;
     let app = load_str("hoist.toml", src, None).unwrap();
@@ -128,7 +128,7 @@ liveness = { tcp = true }
         readiness.action,
         ProbeAction::Http {
             path: "/ready".to_owned(),
-            port: 9001
+            port: 9000
         }
     );
     assert_eq!(readiness.success_threshold, 2);

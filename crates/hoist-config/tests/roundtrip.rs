@@ -35,12 +35,15 @@ ingress = { host = "*.example.com", path = "/api", tls_secret = "hello-tls", cla
 [run.health]
 path = "/healthz"
 initial_delay = "5s"
-liveness = { tcp = true, port = 9091, failure_threshold = 5 }
+liveness = { tcp = true, port = 9090, failure_threshold = 5 }
 startup = { exec = ["/hello", "check"], period = "2s", failure_threshold = 30 }
 
 [config]
 "app.properties" = "a=1\nb=2"
 plain = "x"
+
+[dapr]
+app_id = "hello-api"
 
 [environments.prod]
 run.replicas = 6

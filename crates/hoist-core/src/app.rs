@@ -24,6 +24,8 @@ pub struct App {
     pub run: RunSection,
     /// `[config]`: plain key/value settings rendered into the app's ConfigMap.
     pub config: BTreeMap<String, String>,
+    /// `[dapr]`: the Dapr sidecar, when enabled (default off).
+    pub dapr: Option<Dapr>,
     /// The environment overlay that was applied, if any (`--env NAME`).
     pub environment: Option<String>,
 }
@@ -250,6 +252,13 @@ pub struct Ingress {
     pub tls_secret: Option<String>,
     /// The Kubernetes ingressClassName, if any.
     pub class: Option<String>,
+}
+
+/// `[dapr]`: run the app with a Dapr sidecar, which Dapr's injector adds from pod annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dapr {
+    /// The Dapr app id (default the app name): a DNS-1123 label.
+    pub app_id: String,
 }
 
 #[cfg(test)]

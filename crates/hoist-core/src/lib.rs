@@ -10,8 +10,8 @@ mod digest;
 mod platform;
 
 pub use app::{
-    App, AppSection, Autoscale, Base, BuildSection, Health, ImageSection, Ingress, IntOrPercent,
-    Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
+    App, AppSection, Autoscale, Base, BuildSection, Dapr, Health, ImageSection, Ingress,
+    IntOrPercent, Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
 };
 pub use digest::{Digest, DigestError};
 pub use platform::{Platform, PlatformError};

@@ -26,5 +26,6 @@ pub mod logs;
 pub mod probe;
 pub mod proxy;
 pub mod rollout;
+pub mod store;
 
 pub use error::RuntimeError;

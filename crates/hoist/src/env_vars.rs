@@ -15,6 +15,30 @@ pub const HOIST_LOG: &str = "HOIST_LOG";
 /// app layer and as the image's `created` time. Without it, the commit time of HEAD; outside git, 0.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 
+/// The repository `hoist push` and `hoist build --push` push to, instead of `image.repository`.
+pub const HOIST_IMAGE_REPOSITORY: &str = "HOIST_IMAGE_REPOSITORY";
+
+/// With `HOIST_REGISTRY_PASSWORD`: credentials for the registry being pushed to or pulled from,
+/// winning over stored ones (for CI). Never printed.
+pub const HOIST_REGISTRY_USERNAME: &str = "HOIST_REGISTRY_USERNAME";
+
+/// The password (or access token) for `HOIST_REGISTRY_USERNAME`. Never printed.
+pub const HOIST_REGISTRY_PASSWORD: &str = "HOIST_REGISTRY_PASSWORD";
+
+/// A PEM file of extra certificate authorities trusted for registries (as `--ca-file`).
+pub const HOIST_REGISTRY_CA_FILE: &str = "HOIST_REGISTRY_CA_FILE";
+
+/// docker's configuration directory: credentials are read from (and `hoist login` writes to)
+/// `$DOCKER_CONFIG/config.json`, default `~/.docker/config.json`.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+
+/// podman's credential file, read before docker's; default
+/// `$XDG_RUNTIME_DIR/containers/auth.json`.
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+
+/// Where podman keeps `containers/auth.json` when `REGISTRY_AUTH_FILE` is unset.
+pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
+
 /// Reads a variable, treating empty as unset.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -60,6 +60,15 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         if let Some(c) = e.downcast_ref::<hoist_config::ConfigError>() {
             return config_hint(c);
         }
+        if let Some(r) = e.downcast_ref::<hoist_render::RenderError>() {
+            return render_hint(r);
+        }
+        if let Some(m) = e.downcast_ref::<crate::commands::render::ImageMissing>() {
+            return Some(image_missing_hint(m));
+        }
+        if let Some(r) = e.downcast_ref::<hoist_registry::RegistryError>() {
+            return crate::commands::registry::hint(r);
+        }
         None
     })
 }
@@ -94,5 +103,26 @@ fn config_hint(e: &hoist_config::ConfigError) -> Option<String> {
             "every key of hoist.toml is described in the README's \"hoist.toml reference\""
                 .to_owned(),
         ),
+    }
+}
+
+fn render_hint(e: &hoist_render::RenderError) -> Option<String> {
+    use hoist_render::RenderError;
+    Some(match e {
+        RenderError::ImageNotPinned { .. } | RenderError::InvalidImageName { .. } => {
+            "pass the image by digest, like `--image registry.example.com/hello@sha256:…`, or `--image \"$(hoist build)\"` with `image.repository` set".to_owned()
+        }
+        RenderError::InvalidLabelValue { .. } => {
+            "the version label comes from `git describe --tags --always --dirty`: use a tag of letters, digits, `-`, `_` and `.`".to_owned()
+        }
+        RenderError::Yaml { .. } => return None,
+    })
+}
+
+fn image_missing_hint(e: &crate::commands::render::ImageMissing) -> String {
+    use crate::commands::render::ImageMissing;
+    match e {
+        ImageMissing::NotGiven => "pass the image pinned by digest: `--image REPOSITORY@sha256:DIGEST`, or `--image \"$(hoist build)\"` (the digest) with `image.repository` set in hoist.toml; hoist does not record the last build's image yet".to_owned(),
+        ImageMissing::NoRepository { .. } => "set `image.repository` in hoist.toml (or `--set image.repository=…`), or pass the full `--image REPOSITORY@sha256:DIGEST`".to_owned(),
     }
 }

@@ -94,9 +94,12 @@ fn json_output() {
 fn unknown_environment_lists_the_known_ones() {
     let p = Project::example("hello");
 
-    let stderr = failure(&mut p.hoist(&["config", dir(&p), "--env", "prod"]));
+    let stderr = failure(&mut p.hoist(&["config", dir(&p), "--env", "qa"]));
 
-    assert_mentions(&stderr, &["prod", "dev"]);
+    assert_mentions(
+        &stderr,
+        &["unknown environment `qa`", "`dev`, `prod`, `staging`"],
+    );
 }
 
 /// Replaces `from` with `to` in hello's hoist.toml, runs `hoist config`, and returns where the

@@ -111,6 +111,15 @@ fn action(p: &ProbePart, app_port: u16) -> Result<ProbeAction> {
         [_] => {}
     }
     let port = p.port.as_ref().map_or(Ok(app_port), port)?;
+    if let Some(given) = p
+        .port
+        .as_ref()
+        .filter(|_| port != app_port && p.exec.is_none())
+    {
+        return Err(given.invalid(format!(
+            "port {port} is not exposed: the container exposes only `app.port` ({app_port}), so the probe would always fail; probe the app's port (remove `port`)"
+        )));
+    }
     if let Some(path) = &p.path {
         check(path, http_path)?;
         return Ok(ProbeAction::Http {

@@ -10,12 +10,12 @@ mod run;
 
 use std::collections::BTreeMap;
 
-use hoist_core::{App, AppSection};
+use hoist_core::{App, AppSection, Dapr};
 
 use crate::error::{ConfigError, Location};
 use crate::field::{Field, Opt};
 use crate::names;
-use crate::partial::{AppPart, Partial};
+use crate::partial::{AppPart, DaprPart, Partial};
 use crate::walk::StrMap;
 
 pub(crate) use numbers::port;
@@ -32,6 +32,7 @@ pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> 
         image: build::image_section(p.image)?,
         run,
         config: string_map(p.config, names::config_key)?,
+        dapr: p.dapr.map(|d| dapr(d, &app.name)).transpose()?.flatten(),
         app,
         environment,
     })
@@ -54,6 +55,37 @@ fn app_section(p: AppPart, start: &Location) -> Result<AppSection> {
         port: p.port.as_ref().map_or(Ok(8080), port)?,
         args: strings(p.args),
     })
+}
+
+/// `[dapr]`: on unless `enabled = false`; the app id defaults to the app name.
+fn dapr(p: DaprPart, app_name: &str) -> Result<Option<Dapr>> {
+    if p.enabled.as_ref().is_some_and(|e| !e.value) {
+        return Ok(None);
+    }
+    let app_id = match p.app_id {
+        Some(id) => {
+            check(&id, names::dns_label)?;
+            id.value
+        }
+        None => app_name.to_owned(),
+    };
+    Ok(Some(Dapr { app_id }))
+}
+
+/// The `app.kubernetes.io/instance` label of an environment, `<name>-<environment>`, must be a
+/// Kubernetes label value (at most 63 characters); `env` is where the environment is named.
+pub(crate) fn instance_label(app: &App, env: &Field<()>) -> Result<()> {
+    let Some(name) = &app.environment else {
+        return Ok(());
+    };
+    let instance = format!("{}-{name}", app.app.name);
+    if instance.len() > 63 {
+        return Err(env.invalid(format!(
+            "the label `app.kubernetes.io/instance: {instance}` (app name, `-`, environment) would be {} characters, and Kubernetes label values have at most 63; shorten the environment or the app name",
+            instance.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Runs a name check on a field, reporting its problem at the field.

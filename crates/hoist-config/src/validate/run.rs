@@ -21,6 +21,9 @@ pub(super) fn run_section(p: RunPart, app_port: u16) -> Result<RunSection> {
         .as_ref()
         .map_or(Ok(1), |r| count(r, 0, MAX_COUNT))?;
     let autoscale = p.autoscale.as_ref().map(autoscale).transpose()?;
+    if let Some(a) = &p.autoscale {
+        needs_cpu_request(a, &p.resources)?;
+    }
     let scale = autoscale.as_ref().map_or(replicas, |a| a.min);
     Ok(RunSection {
         replicas,
@@ -80,6 +83,20 @@ fn resources(p: ResourcesPart) -> Result<Resources> {
         cpu: p.cpu.map(|c| c.value),
         memory: p.memory.map(|m| m.value),
     })
+}
+
+/// The autoscaler targets CPU use as a percentage of the CPU request: without a request (or
+/// with a zero one) Kubernetes' HPA cannot compute it and never scales.
+fn needs_cpu_request(a: &AutoscalePart, r: &ResourcesPart) -> Result<()> {
+    match &r.cpu {
+        None => Err(a.at.invalid(
+            "scales on CPU use as a percentage of `run.resources.cpu`, which is not set; add a CPU request, like `resources = { cpu = \"250m\" }` under `[run]`",
+        )),
+        Some(cpu) if quantity::is_zero(&cpu.value) => Err(cpu.invalid(
+            "must be more than 0 with `run.autoscale`, which scales on CPU use as a percentage of this request",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 fn autoscale(p: &AutoscalePart) -> Result<Autoscale> {

@@ -1,8 +1,8 @@
 //! An app's live replica set and how requests are spread over it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
@@ -23,7 +23,16 @@ pub struct Backend {
     /// Its revision (a metrics label).
     pub revision: String,
     in_flight: AtomicUsize,
+    /// Idle keep-alive connections to it, reused by body-less requests (which can be retried
+    /// elsewhere if a reused connection turns out to be closed).
+    idle: Mutex<Vec<Upstream>>,
 }
+
+/// A connection to a replica, ready for a request.
+pub(crate) type Upstream = hyper::client::conn::http1::SendRequest<super::forward::Body>;
+
+/// Idle connections kept per replica.
+const MAX_IDLE: usize = 64;
 
 impl Backend {
     /// A replica at `addr` of `revision`.
@@ -32,7 +41,36 @@ impl Backend {
             addr,
             revision: revision.into(),
             in_flight: AtomicUsize::new(0),
+            idle: Mutex::new(Vec::new()),
         })
+    }
+
+    /// An idle connection that can take a request now, if one is pooled.
+    pub(crate) fn take_idle(&self) -> Option<Upstream> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while let Some(conn) = idle.pop() {
+            if conn.is_ready() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection whose exchange is complete to the pool.
+    pub(crate) fn put_idle(&self, conn: Upstream) {
+        if !conn.is_ready() {
+            return;
+        }
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
     }
 
     /// Requests being forwarded to it now.

@@ -71,7 +71,19 @@ pub async fn forward(
         };
         let addr = flight.backend().addr;
         tried.push(addr);
-        let Some(mut sender) = connect(addr).await else {
+        // Only a replayable request may ride a pooled connection: if the replica closed it
+        // meanwhile, the request is retried, which a consumed body could not be.
+        let pooled = if replayable {
+            flight.backend().take_idle()
+        } else {
+            None
+        };
+        let reused = pooled.is_some();
+        let sender = match pooled {
+            Some(s) => Some(s),
+            None => connect(addr).await,
+        };
+        let Some(mut sender) = sender else {
             metrics.retry(&route.app);
             continue;
         };
@@ -107,17 +119,22 @@ pub async fn forward(
                 let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
                 strip_hop_by_hop(resp.headers_mut(), switching);
                 // The replica counts this request in flight until its body is done, so a drain
-                // waits for streaming responses too.
+                // waits for streaming responses too; then the connection goes back to the pool.
+                let give_back = GiveBack(Some(sender), flight);
                 return resp.map(|b| {
                     b.map_err(move |e| {
-                        let _in_flight = &flight;
+                        let _until_done = &give_back;
                         e
                     })
                     .boxed()
                 });
             }
             Err(e) if replayable => {
-                tracing::debug!(%addr, error = %e, "replica failed before answering; retrying");
+                tracing::debug!(%addr, reused, error = %e, "replica failed before answering; retrying");
+                if reused {
+                    // A stale pooled connection says nothing about the replica: try it afresh.
+                    tried.pop();
+                }
                 metrics.retry(&route.app);
             }
             Err(e) => {
@@ -131,6 +148,18 @@ pub async fn forward(
         StatusCode::BAD_GATEWAY,
         "the replica failed while answering\n",
     )
+}
+
+/// Holds a request's place on its replica until the response body is done, then offers the
+/// connection back to the replica's pool.
+struct GiveBack(Option<super::backends::Upstream>, super::backends::InFlight);
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            self.1.backend().put_idle(conn);
+        }
+    }
 }
 
 async fn connect(addr: SocketAddr) -> Option<hyper::client::conn::http1::SendRequest<Body>> {

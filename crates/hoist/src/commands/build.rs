@@ -25,6 +25,8 @@ struct Summary<'a> {
     platforms: Vec<PlatformSummary<'a>>,
     outputs: Vec<String>,
     timings: BTreeMap<&'static str, f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    push: Option<super::registry::PushSummary<'a>>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +50,15 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     for o in &outputs {
         o.check_writable()?;
     }
+    // A push target and its tags are checked before any work, too.
+    let push_target = if args.push {
+        let repository = super::registry::target_repository(&args.target, Some(&app))?;
+        let tags = super::registry::tags(Some(&app), &args.dir, &args.target.tags)?;
+        let client = super::registry::client(&args.registry, &repository.registry)?;
+        Some((repository, tags, client))
+    } else {
+        None
+    };
     // Fail before any work when there is no module at all; `go build` finds it again itself.
     hoist_gobuild::find_module(&args.dir)?;
     let store = open_store()?;
@@ -89,7 +100,24 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         &app, &version, &outputs, args.load, &root, &images, &store, &progress,
     )?;
     timings.insert("outputs", t.elapsed().as_secs_f64());
+
+    let t = Instant::now();
+    let pushed = match &push_target {
+        Some((repository, tags, client)) => Some(super::registry::push(
+            client,
+            repository,
+            &root,
+            &hoist_registry::BlobDir::new(store.root()),
+            tags,
+            Some(&super::registry::mount_hints(&store)),
+        )?),
+        None => None,
+    };
+    if pushed.is_some() {
+        timings.insert("push", t.elapsed().as_secs_f64());
+    }
     timings.insert("total", started.elapsed().as_secs_f64());
+    let push_tags = push_target.as_ref().map(|(_, tags, _)| tags.as_slice());
 
     if args.json {
         let summary = Summary {
@@ -108,8 +136,13 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
             outputs: written,
             timings,
+            push: pushed
+                .as_ref()
+                .map(|p| super::registry::PushSummary::new(p, push_tags.unwrap_or_default())),
         };
         println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else if let Some(p) = &pushed {
+        println!("{}", p.pinned);
     } else {
         println!("{}", root.digest);
     }
@@ -131,7 +164,7 @@ fn platforms(app: &App, flags: &[String]) -> anyhow::Result<Vec<Platform>> {
 }
 
 /// The content-addressed store in HOIST_CACHE_DIR or the user's cache directory.
-fn open_store() -> anyhow::Result<BlobStore> {
+pub(super) fn open_store() -> anyhow::Result<BlobStore> {
     let dir = env_vars::get(env_vars::HOIST_CACHE_DIR)
         .map(PathBuf::from)
         .or_else(|| dirs::cache_dir().map(|d| d.join("hoist")))

@@ -6,7 +6,7 @@ use crate::cli::ConfigArgs;
 
 /// Prints the merged app spec as TOML (or JSON with `--json`) on stdout.
 pub fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
-    let app = super::load_app(&args.dir, args.environment.as_deref())?;
+    let app = super::load_app_with(&args.dir, args.environment.as_deref(), &args.sets)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&app)?);
     } else {

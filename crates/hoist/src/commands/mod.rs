@@ -3,13 +3,19 @@
 
 mod build;
 mod config;
+mod dockerfile;
 mod init;
+mod inspect;
+mod login;
 mod outputs;
+mod pull;
+mod push;
+pub mod registry;
+pub mod render;
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use hoist_core::App;
 
 use crate::cli::{Cli, Command};
@@ -20,11 +26,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(a) => init::run(&a),
         Command::Config(a) => config::run(&a),
         Command::Build(a) => build::run(&a),
+        Command::Render(a) => render::run(&a),
+        Command::Dockerfile(a) => dockerfile::run(&a),
+        Command::Push(a) => push::run(&a),
+        Command::Pull(a) => pull::run(&a),
+        Command::Inspect(a) => inspect::run(&a),
+        Command::Login(a) => login::login(&a),
+        Command::Logout(a) => login::logout(&a),
     }
 }
 
 /// Loads `DIR/hoist.toml` with an optional environment overlay.
 fn load_app(dir: &Path, environment: Option<&str>) -> anyhow::Result<App> {
+    load_app_with(dir, environment, &[])
+}
+
+/// [`load_app`], then `--set key.path=value` overrides.
+fn load_app_with(dir: &Path, environment: Option<&str>, sets: &[String]) -> anyhow::Result<App> {
     let path = dir.join(hoist_config::FILE_NAME);
     if !path.is_file() {
         anyhow::bail!(
@@ -34,6 +52,14 @@ fn load_app(dir: &Path, environment: Option<&str>) -> anyhow::Result<App> {
             dir.display()
         );
     }
-    hoist_config::load(&path, environment)
-        .with_context(|| format!("invalid configuration in `{}`", path.display()))
+    hoist_config::load_with(&path, environment, sets).map_err(|e| {
+        let from_set = matches!(e, hoist_config::ConfigError::BadSet { .. })
+            || e.location().is_some_and(|l| l.file.starts_with("--set "));
+        let context = if from_set {
+            "invalid `--set` override".to_owned()
+        } else {
+            format!("invalid configuration in `{}`", path.display())
+        };
+        anyhow::Error::new(e).context(context)
+    })
 }

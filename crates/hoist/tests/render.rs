@@ -1,0 +1,262 @@
+//! `hoist render`: the manifests pass Kubernetes' own strict decoding and validation helpers
+//! (tests/tools/k8svalidate, built from k8s.io/api and k8s.io/apimachinery), `--out` writes one
+//! file per object, and missing or bad input is explained.
+
+mod common;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use common::{Project, assert_mentions, failure, repo_root, success};
+use serde_json::Value;
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The validator, built once per source version into the test cache (`go build` through the
+/// Go module proxy the first time; the module cache afterwards).
+fn k8svalidate() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        use std::hash::{Hash as _, Hasher as _};
+        let src = repo_root().join("tests/tools/k8svalidate");
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut files: Vec<_> = std::fs::read_dir(&src)
+            .expect("tests/tools/k8svalidate")
+            .map(|e| e.expect("dir entry").path())
+            .collect();
+        files.sort();
+        for f in &files {
+            f.file_name().hash(&mut hasher);
+            std::fs::read(f).expect("read source").hash(&mut hasher);
+        }
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("k8svalidate");
+        std::fs::create_dir_all(&dir).expect("create cache dir");
+        let bin = dir.join(format!("k8svalidate-{:016x}", hasher.finish()));
+        if !bin.exists() {
+            let tmp = dir.join(format!("build-{}", std::process::id()));
+            let out = Command::new("go")
+                .args(["build", "-buildvcs=false", "-o"])
+                .arg(&tmp)
+                .arg(".")
+                .current_dir(&src)
+                .env("CGO_ENABLED", "0")
+                .output()
+                .expect("run go build");
+            assert!(
+                out.status.success(),
+                "building k8svalidate failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::rename(&tmp, &bin).expect("move the validator into place");
+        }
+        bin
+    })
+}
+
+/// Runs the validator on `yaml`; returns its report lines, or panics with its message.
+fn validate(yaml: &str) -> Vec<String> {
+    let mut child = Command::new(k8svalidate())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run k8svalidate");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(yaml.as_bytes())
+        .expect("write manifests");
+    let out = child.wait_with_output().expect("wait for k8svalidate");
+    assert!(
+        out.status.success(),
+        "Kubernetes rejects the manifests:\n{}\n{yaml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn dir(p: &Project) -> &str {
+    p.dir.to_str().expect("UTF-8 path")
+}
+
+fn render(p: &Project, args: &[&str]) -> String {
+    let image = format!("registry.example.com/hello@{DIGEST}");
+    success(p.hoist(&["render", dir(p), "--image", &image]).args(args))
+}
+
+#[test]
+fn every_example_environment_passes_kubernetes_validation() {
+    for (project, envs) in [
+        (
+            Project::example("hello"),
+            vec![None, Some("dev"), Some("staging"), Some("prod")],
+        ),
+        (
+            Project::fixture("shop"),
+            vec![None, Some("dev"), Some("prod")],
+        ),
+    ] {
+        for env in envs {
+            let args: Vec<&str> = env.map(|e| vec!["--env", e]).unwrap_or_default();
+            let yaml = render(&project, &args);
+            let report = validate(&yaml);
+            let kinds: Vec<&str> = report
+                .iter()
+                .map(|l| l.split(['/', ' ']).nth(1).expect("kind"))
+                .collect();
+            assert!(
+                kinds.contains(&"Deployment") && kinds.contains(&"Service"),
+                "{report:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn config_map_values_read_back_as_written() {
+    let p = Project::fixture("shop");
+    let yaml = render(
+        &p,
+        &["--set", "config.ANSWER=yes", "--set", "config.AT=12:30"],
+    );
+    let report = validate(&yaml);
+    let line = report
+        .iter()
+        .find(|l| l.starts_with("ok ConfigMap/"))
+        .expect("a ConfigMap");
+    let read: Value =
+        serde_json::from_str(line.splitn(3, ' ').nth(2).expect("data")).expect("JSON");
+    let config = success(&mut p.hoist(&[
+        "config",
+        dir(&p),
+        "--json",
+        "--set",
+        "config.ANSWER=yes",
+        "--set",
+        "config.AT=12:30",
+    ]));
+    let config: Value = serde_json::from_str(&config).expect("JSON");
+    assert_eq!(
+        read, config["config"],
+        "Kubernetes reads other values than the config"
+    );
+    assert_eq!(read["ANSWER"], "yes");
+    assert_eq!(read["AT"], "12:30");
+}
+
+#[test]
+fn hello_prod_through_the_cli() {
+    let p = Project::example("hello");
+    let yaml = success(&mut p.hoist(&["render", dir(&p), "--env", "prod", "--image", DIGEST]));
+    // Outside git the version is `dev`; the image is image.repository of prod at the digest.
+    insta::assert_snapshot!(yaml);
+}
+
+#[test]
+fn out_writes_one_file_per_object_and_removes_stale_ones() {
+    let p = Project::example("hello");
+    let out = p.path("manifests");
+    let out_str = out.to_str().expect("UTF-8 path");
+    let prod = render(&p, &["--env", "prod", "--out", out_str]);
+    assert!(prod.is_empty(), "--out printed on stdout: {prod}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("out dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("UTF-8"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "deployment.yaml",
+            "horizontalpodautoscaler.yaml",
+            "ingress.yaml",
+            "poddisruptionbudget.yaml",
+            "service.yaml",
+            "serviceaccount.yaml"
+        ]
+    );
+    let stream = render(&p, &["--env", "prod"]);
+    let joined: Vec<String> = [
+        "poddisruptionbudget",
+        "serviceaccount",
+        "service",
+        "deployment",
+        "horizontalpodautoscaler",
+        "ingress",
+    ]
+    .iter()
+    .map(|k| std::fs::read_to_string(out.join(format!("{k}.yaml"))).expect("file"))
+    .collect();
+    assert_eq!(
+        joined.join("---\n"),
+        stream,
+        "the files differ from the stream"
+    );
+
+    render(&p, &["--env", "dev", "--out", out_str]);
+    for gone in [
+        "horizontalpodautoscaler.yaml",
+        "ingress.yaml",
+        "poddisruptionbudget.yaml",
+    ] {
+        assert!(!out.join(gone).exists(), "{gone} was left behind");
+    }
+    assert!(out.join("deployment.yaml").exists());
+}
+
+#[test]
+fn without_an_image_it_says_how_to_get_one() {
+    let p = Project::example("hello");
+    let stderr = failure(&mut p.hoist(&["render", dir(&p)]));
+    assert_mentions(&stderr, &["needs `--image`", "hint:", "@sha256:"]);
+    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", DIGEST]));
+    assert_mentions(&stderr, &["names no repository", "image.repository"]);
+    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", "hello:latest"]));
+    assert_mentions(
+        &stderr,
+        &["`hello:latest` is not pinned by digest", "hint:"],
+    );
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let p = Project::example("hello");
+    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--env", "qa", "--image", DIGEST]));
+    assert_mentions(
+        &stderr,
+        &["unknown environment `qa`", "`dev`, `prod`, `staging`"],
+    );
+}
+
+#[test]
+fn set_shows_in_config_and_its_errors_name_the_flag() {
+    let p = Project::example("hello");
+    let config = success(&mut p.hoist(&[
+        "config",
+        dir(&p),
+        "--env",
+        "staging",
+        "--set",
+        "run.replicas=6",
+    ]));
+    assert!(config.contains("replicas = 6"), "{config}");
+    let stderr = failure(&mut p.hoist(&[
+        "render",
+        dir(&p),
+        "--image",
+        DIGEST,
+        "--set",
+        "run.replicas=-2",
+    ]));
+    assert_mentions(
+        &stderr,
+        &["--set run.replicas=-2:1:14: run.replicas: must be 0 or more, found -2"],
+    );
+}
