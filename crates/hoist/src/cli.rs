@@ -82,7 +82,7 @@ pub struct RenderArgs {
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub sets: Vec<String>,
     /// The image to run: `NAME[:TAG]@sha256:DIGEST`, or only `sha256:DIGEST` (what `hoist
-    /// build` prints) to use `image.repository`.
+    /// build` prints) to use `image.repository`. Default: the last build of DIR and `--env`.
     #[arg(long, value_name = "REF")]
     pub image: Option<String>,
     /// Write one file per object into DIR instead of a YAML stream on stdout.

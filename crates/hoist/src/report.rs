@@ -122,7 +122,7 @@ fn render_hint(e: &hoist_render::RenderError) -> Option<String> {
 fn image_missing_hint(e: &crate::commands::render::ImageMissing) -> String {
     use crate::commands::render::ImageMissing;
     match e {
-        ImageMissing::NotGiven => "pass the image pinned by digest: `--image REPOSITORY@sha256:DIGEST`, or `--image \"$(hoist build)\"` (the digest) with `image.repository` set in hoist.toml; hoist does not record the last build's image yet".to_owned(),
+        ImageMissing::NotGiven => "run `hoist build --push` (or `hoist build`, with `image.repository` set) for this directory and `--env` first, or pass the image pinned by digest: `--image REPOSITORY@sha256:DIGEST`".to_owned(),
         ImageMissing::NoRepository { .. } => "set `image.repository` in hoist.toml (or `--set image.repository=…`), or pass the full `--image REPOSITORY@sha256:DIGEST`".to_owned(),
     }
 }

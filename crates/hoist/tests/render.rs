@@ -215,7 +215,10 @@ fn out_writes_one_file_per_object_and_removes_stale_ones() {
 fn without_an_image_it_says_how_to_get_one() {
     let p = Project::example("hello");
     let stderr = failure(&mut p.hoist(&["render", dir(&p)]));
-    assert_mentions(&stderr, &["needs `--image`", "hint:", "@sha256:"]);
+    assert_mentions(
+        &stderr,
+        &["no `hoist build`", "`--image`", "hint:", "@sha256:"],
+    );
     let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", DIGEST]));
     assert_mentions(&stderr, &["names no repository", "image.repository"]);
     let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", "hello:latest"]));
@@ -223,6 +226,28 @@ fn without_an_image_it_says_how_to_get_one() {
         &stderr,
         &["`hello:latest` is not pinned by digest", "hint:"],
     );
+}
+
+/// Without `--image`, render pins the image of the last build of the same directory and
+/// environment (completed with `image.repository`); another environment's build does not count.
+#[test]
+fn without_image_the_last_build_is_used() {
+    let p = Project::example("hello");
+    let digest = success(&mut p.hoist(&["build", dir(&p), "--env", "dev"]))
+        .trim()
+        .to_owned();
+    let repo = "registry.example.com/team/hello";
+    let yaml = success(&mut p.hoist(&[
+        "render",
+        dir(&p),
+        "--env",
+        "dev",
+        "--set",
+        &format!("image.repository={repo}"),
+    ]));
+    assert!(yaml.contains(&format!("image: {repo}@{digest}")), "{yaml}");
+    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--env", "prod"]));
+    assert_mentions(&stderr, &["no `hoist build`"]);
 }
 
 #[test]

@@ -118,6 +118,15 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     }
     timings.insert("total", started.elapsed().as_secs_f64());
     let push_tags = push_target.as_ref().map(|(_, tags, _)| tags.as_slice());
+    super::last_build::remember(
+        store.root(),
+        &args.dir,
+        args.environment.as_deref(),
+        &super::last_build::LastBuild {
+            digest: root.digest.to_string(),
+            pushed: pushed.as_ref().map(|p| p.pinned.clone()),
+        },
+    );
 
     if args.json {
         let summary = Summary {

@@ -6,6 +6,7 @@ mod config;
 mod dockerfile;
 mod init;
 mod inspect;
+mod last_build;
 mod login;
 mod outputs;
 mod pull;

@@ -8,13 +8,16 @@ use hoist_core::App;
 use hoist_gobuild::GitFacts;
 use hoist_render::{Object, PinnedImage, RenderInput};
 
+use super::last_build::LastBuild;
 use crate::cli::RenderArgs;
 
 /// Why there is no image reference to render (the hint tells the user how to get one).
 #[derive(Debug, thiserror::Error)]
 pub enum ImageMissing {
-    /// No `--image` at all.
-    #[error("no image to run: `hoist render` needs `--image`")]
+    /// No `--image`, and no build of this directory and environment to take it from.
+    #[error(
+        "no image to run: no `hoist build` of this directory and environment yet, and no `--image`"
+    )]
     NotGiven,
     /// `--image sha256:…` without `image.repository` to put it in.
     #[error("`--image {digest}` names no repository, and hoist.toml sets no `image.repository`")]
@@ -27,7 +30,10 @@ pub enum ImageMissing {
 /// Renders the manifests and prints them (or writes them to `--out`).
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     let app = super::load_app_with(&args.dir, args.environment.as_deref(), &args.sets)?;
-    let image = image(&app, args.image.as_deref())?;
+    let last = super::build::open_store().ok().and_then(|store| {
+        super::last_build::recall(store.root(), &args.dir, args.environment.as_deref())
+    });
+    let image = image(&app, args.image.as_deref(), last.as_ref())?;
     let version = GitFacts::read(&args.dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
     let objects = hoist_render::render(&app, &RenderInput { image, version })?;
     match &args.out {
@@ -37,9 +43,15 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--image REF`, or `sha256:…` completed with `image.repository`.
-fn image(app: &App, given: Option<&str>) -> anyhow::Result<PinnedImage> {
-    let given = given.ok_or(ImageMissing::NotGiven)?;
+/// `--image REF`, else the last build's pushed reference or digest; a bare `sha256:…` is
+/// completed with `image.repository`.
+fn image(app: &App, given: Option<&str>, last: Option<&LastBuild>) -> anyhow::Result<PinnedImage> {
+    let from_last = last.map(|l| l.pushed.clone().unwrap_or_else(|| l.digest.clone()));
+    let given = given
+        .map(str::to_owned)
+        .or(from_last)
+        .ok_or(ImageMissing::NotGiven)?;
+    let given = given.as_str();
     if given.starts_with("sha256:") {
         let repository =
             app.image
