@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use hoist_core::{Digest, Platform};
 use serde::{Deserialize, Serialize};
 
+use crate::registry_base::BaseConfig;
+
 /// `PATH` of every image: `/app` first so the binary can be found by name, then the usual
 /// directories for images built on a registry base.
 pub const DEFAULT_PATH: &str = "PATH=/app:/usr/local/bin:/usr/bin:/bin";
@@ -47,12 +49,20 @@ pub(crate) struct RootFs {
     pub diff_ids: Vec<Digest>,
 }
 
+/// One history entry: hoist's own have `created`, `created_by` and `comment`; a registry
+/// base's are kept as they are (OCI's optional fields, `empty_layer` for steps without a layer).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct History {
-    pub created: String,
-    pub created_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub empty_layer: bool,
 }
 
 /// The whole image config document.
@@ -77,32 +87,37 @@ pub(crate) struct ConfigInput<'a> {
     pub port: Option<u16>,
     pub labels: BTreeMap<String, String>,
     pub created: u64,
-    /// One per layer, bottom first: its diff_id, when it was made and what it is.
+    /// One per layer of hoist's own, bottom first: its diff_id, when it was made and what it is.
     pub layers: Vec<(Digest, u64, &'static str)>,
+    /// The config of a registry base, whose layers come before `layers`.
+    pub base: Option<&'a BaseConfig>,
 }
 
 impl ImageConfig {
+    /// The config of an image made of `input`'s layers, on its registry base if it has one.
+    ///
+    /// From a registry base the image keeps the `Env` (its `PATH` too; [`DEFAULT_PATH`] only
+    /// when it has none), the `User` when it sets one (else [`USER`]), and the diff_ids and
+    /// history of its layers, below ours. Entrypoint, Cmd, ExposedPorts, WorkingDir and labels
+    /// are always hoist's.
     pub fn new(input: ConfigInput<'_>) -> Self {
-        let mut env = Vec::with_capacity(input.env.len() + 1);
-        // A caller's PATH replaces ours rather than appearing twice.
-        if !input.env.contains_key("PATH") {
-            env.push(DEFAULT_PATH.to_owned());
-        }
-        env.extend(input.env.iter().map(|(k, v)| format!("{k}={v}")));
+        let base = input.base;
+        let env = merge_env(base.map(BaseConfig::env).unwrap_or_default(), input.env);
         let exposed_ports = input
             .port
             .map(|p| (format!("{p}/tcp"), Empty {}))
             .into_iter()
             .collect();
-        let history = input
-            .layers
-            .iter()
-            .map(|(_, created, comment)| History {
-                created: rfc3339(*created),
-                created_by: CREATED_BY.to_owned(),
-                comment: Some((*comment).to_owned()),
-            })
-            .collect();
+        let mut history: Vec<History> = base.map(|b| b.history.clone()).unwrap_or_default();
+        history.extend(input.layers.iter().map(|(_, created, comment)| History {
+            created: Some(rfc3339(*created)),
+            created_by: Some(CREATED_BY.to_owned()),
+            author: None,
+            comment: Some((*comment).to_owned()),
+            empty_layer: false,
+        }));
+        let mut diff_ids: Vec<Digest> = base.map(|b| b.rootfs.diff_ids.clone()).unwrap_or_default();
+        diff_ids.extend(input.layers.into_iter().map(|(d, _, _)| d));
         Self {
             architecture: input.platform.arch.clone(),
             os: input.platform.os.clone(),
@@ -114,16 +129,35 @@ impl ImageConfig {
                 env,
                 exposed_ports,
                 labels: input.labels,
-                user: USER.to_owned(),
+                user: base.and_then(BaseConfig::user).unwrap_or(USER).to_owned(),
                 working_dir: WORKING_DIR.to_owned(),
             },
             rootfs: RootFs {
                 kind: "layers".to_owned(),
-                diff_ids: input.layers.into_iter().map(|(d, _, _)| d).collect(),
+                diff_ids,
             },
             history,
         }
     }
+}
+
+/// The base's `KEY=VALUE`s in their order (with [`DEFAULT_PATH`] first when none is `PATH`),
+/// then ours: a key of ours replaces the same key in place rather than appearing twice.
+fn merge_env(base: &[String], ours: &BTreeMap<String, String>) -> Vec<String> {
+    let key = |kv: &str| kv.split_once('=').map_or(kv, |(k, _)| k).to_owned();
+    let mut env = Vec::with_capacity(base.len() + ours.len() + 1);
+    if !ours.contains_key("PATH") && !base.iter().any(|kv| key(kv) == "PATH") {
+        env.push(DEFAULT_PATH.to_owned());
+    }
+    env.extend(base.iter().cloned());
+    for (k, v) in ours {
+        let kv = format!("{k}={v}");
+        match env.iter_mut().find(|e| key(e) == *k) {
+            Some(e) => *e = kv,
+            None => env.push(kv),
+        }
+    }
+    env
 }
 
 /// Seconds since the Unix epoch as RFC 3339 UTC (`2024-01-02T03:04:05Z`), the format OCI uses.
@@ -181,6 +215,7 @@ mod tests {
             labels: BTreeMap::new(),
             created: 0,
             layers: vec![(Digest::of(b"x"), 0, "app")],
+            base: None,
         });
         let json: serde_json::Value =
             serde_json::from_slice(&crate::manifest::canonical_json(&c)).unwrap();

@@ -56,11 +56,39 @@ pub enum ImageError {
         /// The sha256 of the decompressed bytes.
         actual: Digest,
     },
-    /// The base is an image in a registry, which needs the registry stage.
-    #[error("bases from a registry need the registry stage; not supported yet: `{reference}`")]
-    RegistryBase {
+    /// A registry base's config is for another platform than the image being built.
+    #[error("the base `{reference}` given for `{platform}` is an image for `{found}`")]
+    BasePlatform {
         /// The base image reference as configured.
         reference: String,
+        /// The platform being built.
+        platform: String,
+        /// The platform the base's config names.
+        found: String,
+    },
+    /// A registry base's manifest and config disagree on how many layers it has.
+    #[error(
+        "the base `{reference}` is inconsistent: its manifest lists {layers} layers, its config {diff_ids} diff_ids"
+    )]
+    BaseLayerCount {
+        /// The base image reference as configured.
+        reference: String,
+        /// Layers in the manifest.
+        layers: usize,
+        /// diff_ids in the config.
+        diff_ids: usize,
+    },
+    /// A registry base has a layer that is not a gzipped tar (zstd, uncompressed, foreign).
+    #[error(
+        "the base `{reference}` has layer `{digest}` of media type `{media_type}`; hoist reuses gzipped tar layers only"
+    )]
+    BaseLayerMediaType {
+        /// The base image reference as configured.
+        reference: String,
+        /// The layer.
+        digest: Digest,
+        /// Its media type.
+        media_type: String,
     },
     /// A gzip level outside 0–9.
     #[error("compression level `{level}` is out of range; expected 0 to 9")]

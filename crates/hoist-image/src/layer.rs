@@ -28,7 +28,7 @@ pub const APP_DIR: &str = "app";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LayerKind {
-    /// The `static` base (or, later, a layer of a registry base).
+    /// The `static` base, or a layer of a registry base (reused as pulled, `cached`).
     Base,
     /// The application binary.
     App,

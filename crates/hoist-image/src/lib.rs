@@ -2,13 +2,15 @@
 //!
 //! What it does: writes the app layer (the Go binary at `/app/<name>`) and hoist's own `static`
 //! base layer as deterministic tars (sorted entries, fixed owners and modes, one given mtime),
+//! or puts the app layer on a registry base already pulled into the store
+//! ([`ImageBase::Image`]: its compressed layers reused as they are, its config merged);
 //! gzips them in parallel with output independent of the thread count, writes the OCI config,
 //! manifest and (for several platforms) index as canonical JSON, all into a content-addressed
 //! [`BlobStore`]; and exports images as an OCI layout directory or a `docker save` archive.
 //! Same inputs, same bytes, same digests, on any machine with the same Cargo.lock.
 //!
 //! What it does not do: build Go code (`hoist-gobuild`), push or pull (`hoist-registry`, which
-//! bases from a registry need: [`Base::Image`] is refused for now), read the environment
+//! also fetches registry bases into the store before a build), read the environment
 //! (`SOURCE_DATE_EPOCH` is resolved by the caller and passed as [`ImageSpec::created`]), or talk
 //! to an engine.
 
@@ -20,6 +22,7 @@ mod gzip;
 mod layer;
 mod layout;
 mod manifest;
+mod registry_base;
 mod store;
 mod tar;
 
@@ -27,7 +30,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use hoist_core::{Base, Digest, Platform};
+use hoist_core::{Digest, Platform};
 use serde::Serialize;
 
 pub use base::{BASE_MTIME, NONROOT};
@@ -41,6 +44,7 @@ pub use manifest::{
     ANNOTATION_REF_NAME, Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP,
     MEDIA_TYPE_MANIFEST,
 };
+pub use registry_base::{BaseImage, ImageBase};
 pub use store::BlobStore;
 
 use crate::config::{ConfigInput, ImageConfig};
@@ -51,8 +55,8 @@ use crate::manifest::{Index, Manifest, put_json};
 pub struct ImageSpec {
     /// The platform the binary was built for; it goes into the config and the index.
     pub platform: Platform,
-    /// What the app layer is put on.
-    pub base: Base,
+    /// What the app layer is put on (a registry base already pulled into the store).
+    pub base: ImageBase,
     /// The binary's name in the image (`/app/<name>`), usually the app name.
     pub name: String,
     /// The binary on the host.
@@ -83,7 +87,7 @@ impl ImageSpec {
     pub fn new(platform: Platform, name: impl Into<String>, binary: impl Into<PathBuf>) -> Self {
         Self {
             platform,
-            base: Base::Static,
+            base: ImageBase::Static,
             name: name.into(),
             binary: binary.into(),
             args: Vec::new(),
@@ -128,20 +132,25 @@ pub struct Timings {
 /// Builds one platform's image into `store`: layers, config and manifest.
 ///
 /// # Errors
-/// [`ImageError::RegistryBase`] for a registry base, [`ImageError::InvalidBinaryName`],
-/// [`ImageError::InvalidLevel`], [`ImageError::ReadBinary`], and store errors.
+/// [`ImageError::InvalidBinaryName`], [`ImageError::InvalidLevel`], [`ImageError::ReadBinary`];
+/// for a registry base [`ImageError::BasePlatform`], [`ImageError::BaseLayerCount`],
+/// [`ImageError::BaseLayerMediaType`], [`ImageError::DiffIdMismatch`]; and store errors
+/// ([`ImageError::MissingBlob`] when the base was not pulled into the store).
 pub fn build_image(spec: &ImageSpec, store: &BlobStore) -> Result<BuiltImage> {
     let start = Instant::now();
     spec.compression.validate()?;
     layer::validate_name(&spec.name)?;
-    let mut layers = match &spec.base {
-        Base::Static => vec![layer::static_base(store, &spec.compression)?],
-        Base::Scratch => Vec::new(),
-        Base::Image(reference) => {
-            return Err(ImageError::RegistryBase {
-                reference: reference.clone(),
-            });
+    // A registry base's layers are described, not built: they count as neither ours nor new.
+    let (base_config, base_layers) = match &spec.base {
+        ImageBase::Image(base) => {
+            let (config, layers) = registry_base::load(store, base, &spec.platform)?;
+            (Some(config), layers)
         }
+        ImageBase::Static | ImageBase::Scratch => (None, Vec::new()),
+    };
+    let mut layers = match &spec.base {
+        ImageBase::Static => vec![layer::static_base(store, &spec.compression)?],
+        ImageBase::Scratch | ImageBase::Image(_) => Vec::new(),
     };
     let binary = std::fs::read(&spec.binary).map_err(|source| ImageError::ReadBinary {
         path: spec.binary.clone(),
@@ -172,7 +181,9 @@ pub fn build_image(spec: &ImageSpec, store: &BlobStore) -> Result<BuiltImage> {
                 LayerKind::App => (l.diff_id.clone(), spec.created, "app"),
             })
             .collect(),
+        base: base_config.as_ref(),
     });
+    let layers: Vec<Layer> = base_layers.into_iter().chain(layers).collect();
     let config = put_json(store, MEDIA_TYPE_CONFIG, &config)?;
     let manifest = Manifest {
         schema_version: 2,

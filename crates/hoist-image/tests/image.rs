@@ -9,9 +9,8 @@ use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, SystemTime};
 
 use common::{MTIME, build, fake_binary, gunzip, spec, write_binary};
-use hoist_core::Base;
 use hoist_image::{
-    BlobStore, Descriptor, ImageError, LayerKind, LayoutRoot, build_image, build_index,
+    BlobStore, Descriptor, ImageBase, ImageError, LayerKind, LayoutRoot, build_image, build_index,
     write_docker_archive, write_oci_layout,
 };
 
@@ -122,7 +121,7 @@ fn config_says_how_to_run() {
     s.args = vec!["--serve".to_owned()];
     s.env = BTreeMap::from([("LOG_LEVEL".to_owned(), "info".to_owned())]);
     s.labels = BTreeMap::from([("team".to_owned(), "core".to_owned())]);
-    s.base = Base::Scratch;
+    s.base = ImageBase::Scratch;
     let image = build_image(&s, &store).unwrap();
     assert_eq!(image.layers.len(), 1);
     let config: serde_json::Value =
@@ -160,17 +159,6 @@ fn config_says_how_to_run() {
         manifest["layers"][0]["mediaType"],
         "application/vnd.oci.image.layer.v1.tar+gzip"
     );
-}
-
-#[test]
-fn registry_base_is_refused_for_now() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path()).unwrap();
-    let mut s = spec(&write_binary(tmp.path(), b"bin"), "linux/amd64");
-    s.base = Base::Image("gcr.io/distroless/static:nonroot".to_owned());
-    let e = build_image(&s, &store).unwrap_err();
-    assert!(matches!(e, ImageError::RegistryBase { .. }));
-    assert!(e.to_string().contains("need the registry stage"), "{e}");
 }
 
 #[test]

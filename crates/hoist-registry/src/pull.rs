@@ -1,6 +1,7 @@
 //! Pulling: manifests (an index resolved to the wanted platforms), configs and layers into the
-//! blob store, every byte checked against its digest; blobs already in the store are not
-//! downloaded again.
+//! blob store, every byte checked against its digest; blobs and manifests named by digest that
+//! are already in the store are not downloaded again, so pulling a tag seen before costs one
+//! manifest request. A lone manifest must be for every wanted platform (its config says).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -125,11 +126,13 @@ impl Client {
     }
 
     /// Pulls `reference` into `store`: for an index, the images of `platforms` (all when
-    /// empty); records in `hints` where the blobs came from (for later mounts).
+    /// empty); for a lone manifest, its image, which must be for each of `platforms`; records
+    /// in `hints` where the blobs came from (for later mounts).
     ///
     /// # Errors
-    /// [`RegistryError::PlatformNotFound`] when a wanted platform is missing, digest
-    /// mismatches, store errors, and transport or auth errors.
+    /// [`RegistryError::PlatformNotFound`] when a wanted platform is missing (from the index,
+    /// or not the lone manifest's), digest mismatches, store errors, and transport or auth
+    /// errors.
     pub fn pull(
         &self,
         reference: &Reference,
@@ -151,7 +154,10 @@ impl Client {
                 chosen
                     .into_iter()
                     .map(|d| {
-                        let doc = self.fetch_document(&session, repo, &d.digest.to_string())?;
+                        let doc = match stored_document(store, d) {
+                            Some(doc) => doc,
+                            None => self.fetch_document(&session, repo, &d.digest.to_string())?,
+                        };
                         check_descriptor(&session, d, &doc)?;
                         put(store, &doc.bytes)?;
                         Ok((d.platform.clone(), doc))
@@ -177,7 +183,21 @@ impl Client {
                 .iter()
                 .flat_map(|i| std::iter::once(&i.config).chain(&i.layers)),
         );
-        parallel::for_each(&blobs, self.options.jobs, |d| {
+        // A lone manifest's platform is in its config: fetched and checked before any layer.
+        let mut first = None;
+        if let ([image], Kind::Manifest, false) =
+            (images.as_slice(), root.kind, platforms.is_empty())
+        {
+            self.download(&session, repo, &image.config, store, observer)?;
+            check_platform(store, &image.config.digest, platforms, reference)?;
+            first = Some(&image.config.digest);
+        }
+        let rest: Vec<Descriptor> = blobs
+            .iter()
+            .filter(|d| Some(&d.digest) != first)
+            .cloned()
+            .collect();
+        parallel::for_each(&rest, self.options.jobs, |d| {
             self.download(&session, repo, d, store, observer)
         })?;
         if let Some(h) = hints {
@@ -301,6 +321,56 @@ pub(crate) fn choose<'a>(
                 })
         })
         .collect()
+}
+
+/// A manifest `desc` names that is already in the store, read back and checked: content named
+/// by digest never changes, so it need not be asked for again.
+fn stored_document(store: &BlobStore, desc: &Descriptor) -> Option<Document> {
+    let bytes = store.read(&desc.digest).ok()?;
+    if Digest::of(&bytes) != desc.digest {
+        return None;
+    }
+    let kind = manifest::kind(&desc.media_type, &bytes, &desc.digest.to_string()).ok()?;
+    Some(Document {
+        descriptor: Descriptor::new(&desc.media_type, desc.digest.clone(), bytes.len() as u64),
+        bytes,
+        kind,
+    })
+}
+
+/// The platform fields of an image config.
+#[derive(serde::Deserialize)]
+struct ConfigPlatform {
+    architecture: String,
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
+}
+
+/// Checks that the config `digest` (in the store) is for every one of `platforms`.
+fn check_platform(
+    store: &BlobStore,
+    digest: &Digest,
+    platforms: &[Platform],
+    reference: &Reference,
+) -> Result<()> {
+    let bytes = store
+        .read(digest)
+        .map_err(|source| RegistryError::Store { source })?;
+    let c: ConfigPlatform = manifest::parse(&bytes, &format!("the image config of `{reference}`"))?;
+    let has = Platform {
+        os: c.os,
+        arch: c.architecture,
+        variant: c.variant,
+    };
+    match platforms.iter().find(|want| !has.matches(want)) {
+        None => Ok(()),
+        Some(want) => Err(RegistryError::PlatformNotFound {
+            reference: reference.to_string(),
+            platform: want.to_string(),
+            available: has.to_string(),
+        }),
+    }
 }
 
 fn check_descriptor(session: &Session, want: &Descriptor, got: &Document) -> Result<()> {

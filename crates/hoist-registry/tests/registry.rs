@@ -386,3 +386,80 @@ fn server_errors_are_retried_then_reported() {
     );
     assert_eq!(c.stats().retries, 2);
 }
+
+/// A platform the host is not (so a host-platform image never matches it).
+fn other_platform() -> Platform {
+    let host = Platform::host();
+    let arch = if host.arch == "arm64" {
+        "amd64"
+    } else {
+        "arm64"
+    };
+    format!("linux/{arch}").parse().unwrap()
+}
+
+#[test]
+fn a_lone_manifest_is_checked_against_the_platforms_before_its_layers() {
+    let reg = Registry::plain();
+    let tmp = tempfile::tempdir().unwrap();
+    let (store, root) = image(tmp.path(), 50_000, 7);
+    let repo = format!("{}/base", reg.addr);
+    let c = client(ClientOptions::default());
+    push(&c, &repo, &store, &root, &["1"], None).unwrap();
+
+    let fresh = BlobStore::open(tmp.path().join("fresh")).unwrap();
+    let reference: Reference = format!("{repo}:1").parse().unwrap();
+    let quiet = Arc::new(Quiet) as _;
+    let c = client(ClientOptions::default());
+    let e = c
+        .pull(&reference, &[other_platform()], &fresh, None, &quiet)
+        .unwrap_err();
+    let host = Platform::host().to_string();
+    assert!(
+        matches!(&e, RegistryError::PlatformNotFound { available, .. } if *available == host),
+        "{e:?}"
+    );
+    assert_eq!(c.stats().blobs_downloaded, 1, "only the config was fetched");
+
+    let pulled = c
+        .pull(&reference, &[Platform::host()], &fresh, None, &quiet)
+        .unwrap();
+    assert_eq!(pulled.root.digest, root.digest);
+    let s = c.stats();
+    assert_eq!((s.blobs_downloaded, s.blobs_cached), (3, 1), "{s:?}");
+}
+
+#[test]
+fn an_index_pulled_again_costs_one_manifest_request_and_no_blob() {
+    let reg = Registry::plain();
+    let tmp = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(tmp.path().join("store")).unwrap();
+    let bin = tmp.path().join("app");
+    std::fs::write(&bin, b"not really a binary").unwrap();
+    let platforms = [Platform::host(), other_platform()];
+    let images: Vec<_> = platforms
+        .iter()
+        .map(|p| hoist_image::build_image(&ImageSpec::new(p.clone(), "app", &bin), &store).unwrap())
+        .collect();
+    let root = hoist_image::build_index(&images, &store).unwrap();
+    let repo = format!("{}/multi-base", reg.addr);
+    let c = client(ClientOptions::default());
+    push(&c, &repo, &store, &root, &["1"], None).unwrap();
+
+    let fresh = BlobStore::open(tmp.path().join("fresh")).unwrap();
+    let reference: Reference = format!("{repo}:1").parse().unwrap();
+    let quiet = Arc::new(Quiet) as _;
+    let first = client(ClientOptions::default())
+        .pull(&reference, &platforms, &fresh, None, &quiet)
+        .unwrap();
+    assert_eq!(first.images.len(), 2);
+    assert_eq!(first.images[1].platform.as_ref(), Some(&platforms[1]));
+
+    let offset = reg.log_text().len();
+    let again = client(ClientOptions::default())
+        .pull(&reference, &platforms, &fresh, None, &quiet)
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(reg.requests_since(offset, "/manifests/").len(), 1);
+    assert!(reg.requests_since(offset, "/blobs/").is_empty());
+}

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
@@ -137,29 +138,50 @@ async fn a_replica_killed_under_load_costs_no_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut replicas = start_replicas(dir.path(), 3).await;
     let (proxy, addr) = start_proxy(replicas.backends.clone()).await;
-    // 4 clients × 150 requests; the second replica is SIGKILLed a third of the way in and
-    // stays in the backend set (no agent here to take it out): every request must still succeed.
+    // 4 clients send requests until told to stop (at most 20 s and 5,000 requests in all). The
+    // second replica is SIGKILLed once 200 have been answered and stays in the backend set (no
+    // agent here to take it out); 600 more are sent after the kill: every one must succeed.
+    let done = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
         .map(|_| {
+            let (done, stop) = (Arc::clone(&done), Arc::clone(&stop));
             tokio::spawn(async move {
                 let mut failures = Vec::new();
-                for _ in 0..150 {
+                while !stop.load(Ordering::Relaxed) && done.load(Ordering::Relaxed) < 5_000 {
                     let (code, body) = get(addr, "/").await;
                     if code != 200 {
                         failures.push(format!("{code} {body}"));
                     }
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
                 failures
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let wait_for = |n: usize| {
+        let done = Arc::clone(&done);
+        async move {
+            while done.load(Ordering::Relaxed) < n && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            done.load(Ordering::Relaxed)
+        }
+    };
+    assert!(wait_for(200).await >= 200, "the load did not get going");
     let victim = replicas.running[1].pid();
     let killed = Command::new("kill")
         .args(["-9", &victim.to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
+    let killed_at = done.load(Ordering::Relaxed);
+    assert!(
+        wait_for(killed_at + 600).await >= killed_at + 600,
+        "too few requests after the kill"
+    );
+    stop.store(true, Ordering::Relaxed);
     let mut failures = Vec::new();
     for c in clients {
         failures.extend(c.await.unwrap());

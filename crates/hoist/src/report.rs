@@ -86,8 +86,11 @@ fn go_hint(e: &GoBuildError) -> Option<String> {
 
 fn image_hint(e: &ImageError) -> Option<String> {
     Some(match e {
-        ImageError::RegistryBase { .. } => {
-            "use `build.base = \"static\"` or `\"scratch\"` until registry bases land".to_owned()
+        ImageError::BasePlatform { .. } | ImageError::BaseLayerCount { .. } => {
+            "the base image is not what its reference promised; check it with `hoist inspect REF`, or pin another one in `build.base`".to_owned()
+        }
+        ImageError::BaseLayerMediaType { .. } => {
+            "choose a base whose layers are gzipped (most images are), or use `build.base = \"static\"`".to_owned()
         }
         ImageError::NotALayout { .. } => {
             "choose an empty or new directory for `--output oci:DIR`".to_owned()

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use hoist_core::{App, Platform};
 use hoist_gobuild::{BuildRequest, GitFacts};
-use hoist_image::{BlobStore, BuiltImage, Descriptor, ImageSpec, LayoutRoot};
+use hoist_image::{BlobStore, BuiltImage, Descriptor, ImageBase, ImageSpec, LayoutRoot};
 use serde::Serialize;
 
 use super::outputs::Output;
@@ -74,6 +74,14 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         .as_ref()
         .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
     let epoch = source_date_epoch(facts.as_ref())?;
+    // The base is resolved before compiling, so a missing base fails fast.
+    let bases = super::base::resolve(
+        &app.build.base,
+        &platforms,
+        &args.registry,
+        &store,
+        &progress,
+    )?;
 
     let t = Instant::now();
     let binaries = build_binaries(
@@ -83,7 +91,15 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
 
     let t = Instant::now();
     let stage = progress.stage("image");
-    let images = assemble(&app, &binaries, facts.as_ref(), &version, epoch, &store);
+    let images = assemble(
+        &app,
+        &binaries,
+        &bases,
+        facts.as_ref(),
+        &version,
+        epoch,
+        &store,
+    );
     let images = match images {
         Ok(i) => i,
         Err(e) => {
@@ -262,10 +278,12 @@ fn work_dir(store: &BlobStore, dir: &Path) -> PathBuf {
     store.root().join("work").join(&key.hex()[..16])
 }
 
-/// One image per binary, assembled in parallel (compression is the costly part).
+/// One image per binary, on the base resolved for its platform (`bases` follows `build`'s
+/// platforms, as the binaries do).
 fn assemble(
     app: &App,
     binaries: &[hoist_gobuild::Binary],
+    bases: &[ImageBase],
     facts: Option<&GitFacts>,
     version: &str,
     epoch: u64,
@@ -278,9 +296,10 @@ fn assemble(
         .or_else(|| facts.and_then(|f| f.remote_url.clone()));
     binaries
         .iter()
-        .map(|bin| {
+        .zip(bases)
+        .map(|(bin, base)| {
             let spec = ImageSpec {
-                base: app.build.base.clone(),
+                base: base.clone(),
                 args: app.app.args.clone(),
                 port: Some(app.app.port),
                 labels: app.image.labels.clone(),

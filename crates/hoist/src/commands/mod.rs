@@ -1,6 +1,7 @@
 //! One file per verb. Each resolves its settings from arguments and hoist.toml, calls the
 //! stages, and returns an exit status.
 
+mod base;
 mod build;
 mod config;
 mod dockerfile;
