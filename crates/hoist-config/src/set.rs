@@ -7,8 +7,6 @@
 //! is taken as a plain string, so `--set run.env.MODE=on` and `--set config.DATE=2024-05-01`
 //! need no quotes.
 
-use std::fmt::Write as _;
-
 use crate::error::ConfigError;
 use crate::parse;
 use crate::partial::Partial;
@@ -33,7 +31,7 @@ pub(crate) fn overlay(arg: &str) -> Result<Partial> {
     match typed {
         Ok(p) => Ok(p),
         Err(first @ (ConfigError::WrongType { .. } | ConfigError::Syntax { .. })) => {
-            let text = format!("{key}={}", basic_string(value));
+            let text = format!("{key}={}", crate::print::quote(value));
             match parse::overlay(&Source::new(&name, &text)) {
                 Ok(p) => Ok(p),
                 Err(again) if matches!(first, ConfigError::Syntax { .. }) => Err(again),
@@ -41,36 +39,5 @@ pub(crate) fn overlay(arg: &str) -> Result<Partial> {
             }
         }
         Err(e) => Err(e),
-    }
-}
-
-/// `s` as a TOML basic string, escaped.
-fn basic_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strings_are_escaped() {
-        assert_eq!(basic_string("a\"b\\c\nd"), r#""a\"b\\c\nd""#);
     }
 }

@@ -1,31 +1,18 @@
 //! The process driver against real processes: the example Go service built by the machine's
 //! Go toolchain, and a shell that ignores SIGTERM.
 
+mod common;
+
+use common::build_hello;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
 use hoist_runtime::driver::{free_port, is_listening};
 use hoist_runtime::logs::LogPolicy;
-
-fn build_hello(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello");
-    let out = dir.join("hello");
-    let status = Command::new("go")
-        .args(["build", "-trimpath", "-o"])
-        .arg(&out)
-        .arg(".")
-        .current_dir(&src)
-        .env("CGO_ENABLED", "0")
-        .status()
-        .expect("the tests need Go on PATH");
-    assert!(status.success(), "go build of examples/hello failed");
-    out
-}
 
 fn spec(binary: PathBuf, args: &[&str], dir: &Path) -> ProcessSpec {
     ProcessSpec {
@@ -62,7 +49,7 @@ async fn wait_listening(port: u16) {
 #[tokio::test]
 async fn runs_the_service_on_port_logs_it_and_stops_it_with_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = spec(build_hello(dir.path()), &[], dir.path());
+    let spec = spec(build_hello(dir.path(), "dev"), &[], dir.path());
     let mut replica = ProcessReplica::start(&spec).await.unwrap();
     wait_listening(spec.port).await;
     assert!(get(spec.port, "/").contains("hello from hoist"));

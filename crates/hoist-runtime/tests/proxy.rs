@@ -2,9 +2,12 @@
 //! run by the process driver): balancing, a replica killed with SIGKILL under load, no replica,
 //! and the metrics endpoint.
 
+mod common;
+
+use common::build_hello;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,23 +19,6 @@ use hoist_runtime::logs::LogPolicy;
 use hoist_runtime::proxy::{Backend, BackendSet, Balance, Proxy, Route, RouteTable};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-fn build_hello(dir: &Path, version: &str) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello");
-    let out = dir.join(format!("hello-{version}"));
-    let status = Command::new("go")
-        .args(["build", "-trimpath", "-ldflags"])
-        .arg(format!("-X=main.version={version}"))
-        .arg("-o")
-        .arg(&out)
-        .arg(".")
-        .current_dir(&src)
-        .env("CGO_ENABLED", "0")
-        .status()
-        .expect("the tests need Go on PATH");
-    assert!(status.success(), "go build of examples/hello failed");
-    out
-}
 
 struct Replicas {
     running: Vec<ProcessReplica>,
