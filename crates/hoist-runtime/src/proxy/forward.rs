@@ -107,8 +107,12 @@ pub async fn forward(
         *upstream.headers_mut() = headers.clone();
         match sender.send_request(upstream).await {
             Ok(mut resp) => {
-                let revision = flight.backend().revision.clone();
-                metrics.observe(&route.app, &revision, resp.status(), started.elapsed());
+                metrics.observe(
+                    &route.app,
+                    flight.backend(),
+                    resp.status(),
+                    started.elapsed(),
+                );
                 if let (Some(client), true) = (
                     client_upgrade,
                     resp.status() == StatusCode::SWITCHING_PROTOCOLS,
@@ -156,8 +160,23 @@ struct GiveBack(Option<super::backends::Upstream>, super::backends::InFlight);
 
 impl Drop for GiveBack {
     fn drop(&mut self) {
-        if let Some(conn) = self.0.take() {
-            self.1.backend().put_idle(conn);
+        let Some(mut conn) = self.0.take() else {
+            return;
+        };
+        let backend = std::sync::Arc::clone(self.1.backend());
+        if conn.is_ready() {
+            backend.put_idle(conn);
+        } else if !conn.is_closed()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            // The connection task may not have seen the end of the response yet: wait for it
+            // to be ready (briefly) instead of dropping a reusable connection.
+            runtime.spawn(async move {
+                let ready = tokio::time::timeout(std::time::Duration::from_secs(1), conn.ready());
+                if matches!(ready.await, Ok(Ok(()))) {
+                    backend.put_idle(conn);
+                }
+            });
         }
     }
 }

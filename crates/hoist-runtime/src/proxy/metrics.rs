@@ -11,6 +11,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::Backend;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     app: String,
@@ -33,6 +35,13 @@ struct ErrorLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     app: String,
+}
+
+/// One replica's most used metric handles (they are shared with the families' own entries).
+#[derive(Debug)]
+pub(crate) struct HotMetrics {
+    ok: Counter,
+    latency: Histogram,
 }
 
 /// Latency buckets in seconds: 1 ms to 10 s.
@@ -88,20 +97,33 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn observe(&self, app: &str, revision: &str, code: StatusCode, took: Duration) {
+    pub(crate) fn observe(&self, app: &str, backend: &Backend, code: StatusCode, took: Duration) {
+        let hot = backend.hot_metrics.get_or_init(|| HotMetrics {
+            ok: self.requests_counter(app, &backend.revision, StatusCode::OK),
+            latency: self
+                .latency
+                .get_or_create(&RevisionLabels {
+                    app: app.to_owned(),
+                    revision: backend.revision.clone(),
+                })
+                .clone(),
+        });
+        if code == StatusCode::OK {
+            hot.ok.inc();
+        } else {
+            self.requests_counter(app, &backend.revision, code).inc();
+        }
+        hot.latency.observe(took.as_secs_f64());
+    }
+
+    fn requests_counter(&self, app: &str, revision: &str, code: StatusCode) -> Counter {
         self.requests
             .get_or_create(&RequestLabels {
                 app: app.to_owned(),
                 revision: revision.to_owned(),
                 code: code.as_u16().to_string(),
             })
-            .inc();
-        self.latency
-            .get_or_create(&RevisionLabels {
-                app: app.to_owned(),
-                revision: revision.to_owned(),
-            })
-            .observe(took.as_secs_f64());
+            .clone()
     }
 
     pub(crate) fn error(&self, app: &str, reason: &str) {
