@@ -8,6 +8,7 @@
 mod app;
 mod digest;
 mod platform;
+mod tag;
 
 pub use app::{
     App, AppSection, Autoscale, Base, BuildSection, Dapr, Health, ImageSection, Ingress,
@@ -15,3 +16,4 @@ pub use app::{
 };
 pub use digest::{Digest, DigestError};
 pub use platform::{Platform, PlatformError};
+pub use tag::is_valid_tag;

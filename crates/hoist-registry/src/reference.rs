@@ -168,13 +168,7 @@ fn invalid(s: &str, reason: &'static str) -> RegistryError {
 }
 
 fn check_tag(s: &str, tag: &str) -> Result<()> {
-    let ok = !tag.is_empty()
-        && tag.len() <= 128
-        && !tag.starts_with(['.', '-'])
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
+    if hoist_core::is_valid_tag(tag) {
         Ok(())
     } else {
         Err(invalid(

@@ -40,18 +40,12 @@ impl PinnedImage {
             problem,
         };
         check_name(name).map_err(invalid)?;
-        if let Some(tag) = tag {
-            let ok = !tag.is_empty()
-                && tag.len() <= 128
-                && !tag.starts_with(['.', '-'])
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-            if !ok {
-                return Err(invalid(
-                    "the tag must be 1 to 128 of letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
-                ));
-            }
+        if let Some(tag) = tag
+            && !hoist_core::is_valid_tag(tag)
+        {
+            return Err(invalid(
+                "the tag must be 1 to 128 of letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            ));
         }
         Ok(Self {
             name: name.to_owned(),
