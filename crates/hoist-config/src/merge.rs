@@ -7,8 +7,8 @@
 
 use crate::field::Opt;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart, Partial,
-    ProbePart, ResourcesPart, RolloutPart, RunPart,
+    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart,
 };
 use crate::walk::StrMap;
 
@@ -63,7 +63,8 @@ impl Merge for Partial {
                 run,
                 config
             },
-            dapr: merge_table(b.dapr, o.dapr)
+            dapr: merge_table(b.dapr, o.dapr),
+            kubernetes: merge_table(b.kubernetes, o.kubernetes)
         )
     }
 }
@@ -115,7 +116,7 @@ impl Merge for RunPart {
         merge_fields!(
             b,
             o,
-            RunPart { replicas, env, rollout, resources, termination_grace },
+            RunPart { replicas, driver, env, rollout, resources, termination_grace },
             health: merge_table(b.health, o.health),
             autoscale: merge_table(b.autoscale, o.autoscale),
             ingress: merge_table(b.ingress, o.ingress)
@@ -188,6 +189,22 @@ impl Merge for AutoscalePart {
     fn merge(self, o: Self) -> Self {
         let b = self;
         merge_fields!(b, o, AutoscalePart { min, max, cpu_percent }, at: o.at)
+    }
+}
+
+impl Merge for KubernetesPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(
+            b,
+            o,
+            KubernetesPart {
+                contexts,
+                namespace,
+                create_namespace,
+                history_limit
+            }
+        )
     }
 }
 

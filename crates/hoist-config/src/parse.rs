@@ -8,8 +8,8 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart, Partial,
-    ProbePart, ResourcesPart, RolloutPart, RunPart,
+    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart,
 };
 use crate::source::Source;
 use crate::walk::Table;
@@ -23,9 +23,18 @@ const ROOT_KEYS: &[&str] = &[
     "run",
     "config",
     "dapr",
+    "kubernetes",
     "environments",
 ];
-const OVERLAY_KEYS: &[&str] = &["app", "build", "image", "run", "config", "dapr"];
+const OVERLAY_KEYS: &[&str] = &[
+    "app",
+    "build",
+    "image",
+    "run",
+    "config",
+    "dapr",
+    "kubernetes",
+];
 const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
 const BUILD_KEYS: &[&str] = &[
     "platforms",
@@ -38,6 +47,7 @@ const BUILD_KEYS: &[&str] = &[
 const IMAGE_KEYS: &[&str] = &["repository", "tags", "labels", "source"];
 const RUN_KEYS: &[&str] = &[
     "replicas",
+    "driver",
     "env",
     "health",
     "rollout",
@@ -76,6 +86,7 @@ const RESOURCES_KEYS: &[&str] = &["cpu", "memory"];
 const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
+const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
 
 /// The file: the base spec and every overlay, by environment name.
 pub(crate) struct Document {
@@ -151,7 +162,21 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
     }
     p.config = t.string_map("config")?;
     p.dapr = t.table("dapr")?.map(|d| dapr_part(&d)).transpose()?;
+    p.kubernetes = t
+        .table("kubernetes")?
+        .map(|k| kubernetes_part(&k))
+        .transpose()?;
     Ok(p)
+}
+
+fn kubernetes_part(t: &Table<'_, '_>) -> Result<KubernetesPart> {
+    t.check_keys(KUBERNETES_KEYS)?;
+    Ok(KubernetesPart {
+        contexts: t.strings("contexts")?,
+        namespace: t.string("namespace")?,
+        create_namespace: t.boolean("create_namespace")?,
+        history_limit: t.integer("history_limit")?,
+    })
 }
 
 fn dapr_part(t: &Table<'_, '_>) -> Result<DaprPart> {
@@ -199,6 +224,7 @@ fn run_part(t: &Table<'_, '_>) -> Result<RunPart> {
     t.check_keys(RUN_KEYS)?;
     Ok(RunPart {
         replicas: t.integer("replicas")?,
+        driver: t.string("driver")?,
         env: t.string_map("env")?,
         health: t.table("health")?.map(|h| health_part(&h)).transpose()?,
         rollout: t

@@ -20,6 +20,16 @@ pub(crate) struct Partial {
     pub(crate) run: RunPart,
     pub(crate) config: StrMap,
     pub(crate) dapr: Option<DaprPart>,
+    pub(crate) kubernetes: Option<KubernetesPart>,
+}
+
+/// `[kubernetes]`; `at` is where the table is written.
+#[derive(Debug, Clone)]
+pub(crate) struct KubernetesPart {
+    pub(crate) contexts: Opt<Vec<Field<String>>>,
+    pub(crate) namespace: Opt<String>,
+    pub(crate) create_namespace: Opt<bool>,
+    pub(crate) history_limit: Opt<i64>,
 }
 
 /// `[dapr]`.
@@ -63,6 +73,7 @@ pub(crate) struct ImagePart {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RunPart {
     pub(crate) replicas: Opt<i64>,
+    pub(crate) driver: Opt<String>,
     pub(crate) env: StrMap,
     pub(crate) health: Option<HealthPart>,
     pub(crate) rollout: RolloutPart,

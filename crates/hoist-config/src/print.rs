@@ -33,6 +33,22 @@ pub fn to_toml(app: &App) -> String {
         }
         None => out.line("\n# [dapr] is not set: no Dapr sidecar"),
     }
+    match &app.kubernetes {
+        Some(k) => {
+            out.header("kubernetes");
+            out.kv("contexts", &array(&k.contexts));
+            out.opt(
+                "namespace",
+                k.namespace.as_deref(),
+                "the context's namespace, else `default`",
+            );
+            out.kv("create_namespace", &k.create_namespace.to_string());
+            out.kv("history_limit", &k.history_limit.to_string());
+        }
+        None => {
+            out.line("\n# [kubernetes] is not set: `hoist deploy` runs the app on this machine");
+        }
+    }
     out.text
 }
 
@@ -75,6 +91,7 @@ fn run(out: &mut Printer, app: &App) {
     let r = &app.run;
     out.header("run");
     out.kv("replicas", &r.replicas.to_string());
+    out.kv("driver", &quote(r.driver.as_str()));
     out.kv(
         "termination_grace",
         &quote(&duration::format(r.termination_grace)),

@@ -61,6 +61,9 @@ commit_var = "main.commit"
 [run]
 # How many replicas run.
 replicas = 1
+# How `hoist deploy` runs replicas on this machine: "process" (the binary, told its port in $PORT)
+# or "container" (the image, in dockerd or podman; for apps that listen on a fixed port).
+driver = "process"
 # Time a replica gets to stop after SIGTERM before it is killed.
 termination_grace = "30s"
 # Environment variables of the running service.
@@ -89,6 +92,11 @@ termination_grace = "30s"
 # [run.health.startup]
 # Startup is only set when given: allow up to 30 x 10s for a slow start before liveness begins.
 # failure_threshold = 30
+
+# Deploy to Kubernetes instead of this machine: kubeconfig contexts, and the namespace.
+# [kubernetes]
+# contexts = ["prod-eu", "prod-us"]
+# namespace = "@BARE_NAME@"
 
 # Plain settings rendered into the app's ConfigMap.
 # [config]

@@ -36,12 +36,12 @@ fn unknown_keys_list_the_allowed_ones_and_suggest_a_fix() {
     assert_eq!(
         error("[run]\nreplica = 2\n"),
         "hoist.toml:4:1: run.replica: unknown key `replica` (did you mean `replicas`?); allowed keys here: \
-         `replicas`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`"
+         `replicas`, `driver`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`"
     );
     assert_eq!(
         error("[aap]\n"),
         "hoist.toml:3:2: aap: unknown key `aap` (did you mean `app`?); allowed keys here: \
-         `app`, `build`, `image`, `run`, `config`, `dapr`, `environments`"
+         `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`, `environments`"
     );
     let e = error("[run.health]\npath = \"/\"\nintial_delay = \"1s\"\n");
     assert!(e.starts_with("hoist.toml:5:1: run.health.intial_delay: unknown key `intial_delay` (did you mean `initial_delay`?)"), "{e}");
@@ -394,7 +394,7 @@ fn environment_errors() {
     ));
     assert_eq!(
         error("[environments.prod]\nenvironments = 5\n"),
-        "hoist.toml:4:1: environments.prod.environments: unknown key `environments`; allowed keys here: `app`, `build`, `image`, `run`, `config`, `dapr`"
+        "hoist.toml:4:1: environments.prod.environments: unknown key `environments`; allowed keys here: `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`"
     );
     assert!(error("[environments.Prod]\n").starts_with(
         "hoist.toml:3:15: environments.Prod: bad environment name: `Prod` contains `P`"
@@ -438,4 +438,26 @@ fn unreadable_file_names_the_path_and_links_the_cause() {
     assert_eq!(e.to_string(), "cannot read `/nonexistent/hoist.toml`");
     let source = std::error::Error::source(&e).expect("io error is linked");
     assert!(source.downcast_ref::<std::io::Error>().is_some());
+}
+
+#[test]
+fn driver_and_kubernetes_values_are_checked() {
+    assert_eq!(
+        error("[run]\ndriver = \"vm\"\n"),
+        "hoist.toml:4:10: run.driver: expected \"process\" (run the binary, told its port in $PORT) or \"container\" (run the image in dockerd or podman), found \"vm\""
+    );
+    assert_eq!(
+        error("[kubernetes]\ncontexts = [\"eu\", \"eu\"]\n"),
+        "hoist.toml:4:19: kubernetes.contexts[1]: `eu` is listed twice"
+    );
+    let e = error("[kubernetes]\nnamespace = \"Prod\"\n");
+    assert!(
+        e.starts_with("hoist.toml:4:13: kubernetes.namespace: "),
+        "{e}"
+    );
+    let e = error("[kubernetes]\nhistory_limit = 0\n");
+    assert!(
+        e.starts_with("hoist.toml:4:17: kubernetes.history_limit: "),
+        "{e}"
+    );
 }

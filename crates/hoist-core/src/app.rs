@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::Platform;
 
@@ -26,6 +26,9 @@ pub struct App {
     pub config: BTreeMap<String, String>,
     /// `[dapr]`: the Dapr sidecar, when enabled (default off).
     pub dapr: Option<Dapr>,
+    /// `[kubernetes]`: where `hoist deploy` sends the app when it targets Kubernetes; its
+    /// presence makes Kubernetes the default target (none: this machine's agent).
+    pub kubernetes: Option<Kubernetes>,
     /// The environment overlay that was applied, if any (`--env NAME`).
     pub environment: Option<String>,
 }
@@ -109,10 +112,12 @@ pub enum TagPolicy {
 }
 
 /// `[run]`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunSection {
     /// How many replicas run (default 1).
     pub replicas: u32,
+    /// How the local runtime runs each replica (default `process`); Kubernetes ignores it.
+    pub driver: Driver,
     /// Environment variables of the running service.
     pub env: BTreeMap<String, String>,
     /// Health checking: readiness, liveness and startup probes.
@@ -129,9 +134,31 @@ pub struct RunSection {
     pub termination_grace: Duration,
 }
 
+/// How the local runtime runs a replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Driver {
+    /// The binary itself, told its port in `$PORT`: nothing but the binary is needed.
+    #[default]
+    Process,
+    /// The image, through the Docker Engine API (dockerd or `podman system service`): each
+    /// replica has its own network namespace, so an app on a fixed port runs several times.
+    Container,
+}
+
+impl Driver {
+    /// The name used in hoist.toml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Container => "container",
+        }
+    }
+}
+
 /// The three probes. `run.health` sets readiness and liveness together; `run.health.readiness`
 /// and friends override one of them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Health {
     /// Traffic is sent only to ready replicas.
     pub readiness: Option<Probe>,
@@ -142,7 +169,7 @@ pub struct Health {
 }
 
 /// One probe, with Kubernetes' semantics and defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
     /// What is checked.
     pub action: ProbeAction,
@@ -159,7 +186,7 @@ pub struct Probe {
 }
 
 /// The check a probe makes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProbeAction {
     /// HTTP GET; 200–399 passes.
@@ -182,7 +209,7 @@ pub enum ProbeAction {
 }
 
 /// `run.rollout`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rollout {
     /// Replicas above the desired count during an update (default 1).
     pub max_surge: IntOrPercent,
@@ -193,13 +220,49 @@ pub struct Rollout {
 }
 
 /// A count given as a number or as a percentage of the replicas, like Kubernetes' IntOrString.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(untagged)]
+///
+/// Serialized as Kubernetes writes it: a number, or a string like `"25%"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "IntOrPercentRepr", try_from = "IntOrPercentRepr")]
 pub enum IntOrPercent {
     /// An absolute number of replicas.
     Int(u32),
     /// A percentage (0–100) of the desired replicas.
     Percent(u32),
+}
+
+/// The wire form of [`IntOrPercent`].
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum IntOrPercentRepr {
+    Int(u32),
+    Str(String),
+}
+
+impl From<IntOrPercent> for IntOrPercentRepr {
+    fn from(v: IntOrPercent) -> Self {
+        match v {
+            IntOrPercent::Int(n) => Self::Int(n),
+            IntOrPercent::Percent(p) => Self::Str(format!("{p}%")),
+        }
+    }
+}
+
+impl TryFrom<IntOrPercentRepr> for IntOrPercent {
+    type Error = String;
+    fn try_from(v: IntOrPercentRepr) -> Result<Self, String> {
+        match v {
+            IntOrPercentRepr::Int(n) => Ok(Self::Int(n)),
+            IntOrPercentRepr::Str(s) => s
+                .strip_suffix('%')
+                .and_then(|d| d.parse::<u32>().ok())
+                .filter(|p| *p <= 100)
+                .map(Self::Percent)
+                .ok_or_else(|| {
+                    format!("expected a count or a percentage like \"25%\", found {s:?}")
+                }),
+        }
+    }
 }
 
 impl IntOrPercent {
@@ -222,7 +285,7 @@ impl IntOrPercent {
 }
 
 /// `run.resources`: Kubernetes quantities, already checked to be valid.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Resources {
     /// CPU request, e.g. `250m`.
     pub cpu: Option<String>,
@@ -231,7 +294,7 @@ pub struct Resources {
 }
 
 /// `run.autoscale`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Autoscale {
     /// Fewest replicas.
     pub min: u32,
@@ -242,7 +305,7 @@ pub struct Autoscale {
 }
 
 /// `run.ingress`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ingress {
     /// The Host to route, a DNS name (none: any host).
     pub host: Option<String>,
@@ -261,6 +324,20 @@ pub struct Dapr {
     pub app_id: String,
 }
 
+/// `[kubernetes]`: the clusters an environment deploys to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kubernetes {
+    /// kubeconfig contexts to deploy to, each in turn or several at once (default: the
+    /// kubeconfig's current context).
+    pub contexts: Vec<String>,
+    /// The namespace (default: the context's namespace, else `default`).
+    pub namespace: Option<String>,
+    /// Create the namespace when it does not exist (default false).
+    pub create_namespace: bool,
+    /// Revision records kept per app in the cluster (default 10).
+    pub history_limit: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +348,14 @@ mod tests {
         assert_eq!(IntOrPercent::Percent(25).resolve(3, false), 0);
         assert_eq!(IntOrPercent::Percent(50).resolve(4, false), 2);
         assert_eq!(IntOrPercent::Int(2).resolve(10, true), 2);
+    }
+
+    #[test]
+    fn int_or_percent_round_trips_as_kubernetes_writes_it() {
+        let v = serde_json::to_string(&[IntOrPercent::Int(2), IntOrPercent::Percent(25)]).unwrap();
+        assert_eq!(v, r#"[2,"25%"]"#);
+        let back: Vec<IntOrPercent> = serde_json::from_str(&v).unwrap();
+        assert_eq!(back, [IntOrPercent::Int(2), IntOrPercent::Percent(25)]);
+        assert!(serde_json::from_str::<IntOrPercent>(r#""125%""#).is_err());
     }
 }

@@ -11,8 +11,8 @@ mod platform;
 mod tag;
 
 pub use app::{
-    App, AppSection, Autoscale, Base, BuildSection, Dapr, Health, ImageSection, Ingress,
-    IntOrPercent, Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
+    App, AppSection, Autoscale, Base, BuildSection, Dapr, Driver, Health, ImageSection, Ingress,
+    IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
 };
 pub use digest::{Digest, DigestError};
 pub use platform::{Platform, PlatformError};

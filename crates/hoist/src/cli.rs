@@ -39,6 +39,257 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove stored credentials for a registry.
     Logout(LogoutArgs),
+    /// Build, then roll the app out on this machine (the agent) or on Kubernetes, and wait.
+    Deploy(DeployArgs),
+    /// Show the app's revisions and replicas (or every app on this machine).
+    Status(StatusArgs),
+    /// List the app's revisions, their outcomes and why they failed.
+    History(HistoryArgs),
+    /// Roll the app back to the previous revision (or `--to REV`).
+    Rollback(RollbackArgs),
+    /// Show the output of the app's replicas on this machine.
+    Logs(LogsArgs),
+    /// Stop the app on this machine: drain and stop its replicas, remove its route.
+    Stop(StopArgs),
+    /// Run the local agent (replicas, probes, rollouts, ingress proxy) in the foreground.
+    Agent(AgentArgs),
+    /// Show what `hoist deploy --target kubernetes` would change in the cluster.
+    Diff(DiffArgs),
+}
+
+/// Where a deploy (or `status`, `history`, `rollback`) goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// This machine's agent (the default without a `[kubernetes]` table).
+    Local,
+    /// The Kubernetes clusters of the kubeconfig contexts.
+    Kubernetes,
+}
+
+/// Which target, and how to reach Kubernetes.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// `local` or `kubernetes` (default: `kubernetes` when hoist.toml has `[kubernetes]`,
+    /// else `local`).
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub target: Option<Target>,
+    /// Kubernetes settings.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// How hoist reaches Kubernetes (with `--target kubernetes`).
+#[derive(Debug, Args)]
+pub struct KubeArgs {
+    /// A kubeconfig context to deploy to (repeatable), instead of `kubernetes.contexts`.
+    #[arg(long = "context", value_name = "NAME")]
+    pub contexts: Vec<String>,
+    /// The namespace, instead of `kubernetes.namespace`.
+    #[arg(long, short = 'n', value_name = "NS")]
+    pub namespace: Option<String>,
+    /// The kubeconfig file, instead of `$KUBECONFIG` or `~/.kube/config`.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// The app a command is about: named, or the one of hoist.toml in `-C DIR`.
+#[derive(Debug, Args)]
+pub struct AppArgs {
+    /// The app (default: `app.name` of the hoist.toml in `-C DIR`).
+    pub app: Option<String>,
+    /// The directory holding hoist.toml.
+    #[arg(long = "project", short = 'C', value_name = "DIR", default_value = ".")]
+    pub project: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+}
+
+/// How to reach the local agent.
+#[derive(Debug, Args)]
+pub struct AgentConnArgs {
+    /// The agent's state directory (its store, socket, logs and artifacts).
+    #[arg(long, value_name = "DIR", env = crate::env_vars::HOIST_STATE_DIR)]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `hoist deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The directory holding hoist.toml (and, in it or above, go.mod).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Override one value, like `run.replicas=5` (repeatable; applied after `--env`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// Where to deploy.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Deploy this prebuilt binary (process driver) instead of building.
+    #[arg(long, value_name = "FILE", conflicts_with = "image")]
+    pub binary: Option<PathBuf>,
+    /// Deploy this prebuilt image instead of building: `oci:DIR` (an OCI layout), or a
+    /// reference in a registry, `REPO[:TAG]@sha256:…`.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// How to run replicas on this machine, instead of `run.driver`.
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub driver: Option<DriverArg>,
+    /// Take ownership of fields another manager owns (Kubernetes server-side apply).
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Create the namespace when it does not exist (or `kubernetes.create_namespace`).
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Clusters deployed to at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+    /// Registry connection settings (for images pushed or pulled on the way).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// The local runtime's replica driver, as a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriverArg {
+    /// The binary, with `$PORT`.
+    Process,
+    /// The image, through the Docker Engine API (`DOCKER_HOST`).
+    Container,
+}
+
+/// `hoist status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Where it runs.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Where it runs.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// The revision to go back to (default: the one before the serving one).
+    #[arg(long, value_name = "REV")]
+    pub to: Option<u64>,
+    /// Where it runs.
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Clusters rolled back at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+    /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// Keep printing new output.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Only this replica (its slot, as `status` shows it).
+    #[arg(long, value_name = "N")]
+    pub replica: Option<u32>,
+    /// Lines from the end of each replica's log to start with.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub tail: usize,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+}
+
+/// `hoist stop`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+}
+
+/// `hoist agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Stop the running agent (draining and stopping its replicas) instead of starting one.
+    #[arg(long)]
+    pub stop: bool,
+    /// The ingress proxy's address.
+    #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// The admin address (Prometheus metrics at `/metrics`).
+    #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_ADMIN_ADDR, default_value = "127.0.0.1:9180")]
+    pub admin: String,
+    /// The local agent.
+    #[command(flatten)]
+    pub conn: AgentConnArgs,
+}
+
+/// `hoist diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The directory holding hoist.toml.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Override one value, like `run.replicas=5` (repeatable; applied after `--env`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// The image, as for `hoist render` (default: the last build of DIR and `--env`).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// How to reach Kubernetes.
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 /// `hoist init`.

@@ -39,6 +39,27 @@ pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
 /// Where podman keeps `containers/auth.json` when `REGISTRY_AUTH_FILE` is unset.
 pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 
+/// The local agent's state directory: its store (`hoist.db`), socket (`agent.sock`), replica
+/// logs and deployed artifacts. Default: `$XDG_STATE_HOME/hoist`, else `~/.local/state/hoist`.
+pub const HOIST_STATE_DIR: &str = "HOIST_STATE_DIR";
+
+/// The address of the local agent's ingress proxy (default `127.0.0.1:8080`), used when
+/// `hoist agent` (or `hoist deploy`, starting the agent) runs.
+pub const HOIST_PROXY_ADDR: &str = "HOIST_PROXY_ADDR";
+
+/// The local agent's admin address, serving Prometheus metrics at `/metrics` (default
+/// `127.0.0.1:9180`).
+pub const HOIST_ADMIN_ADDR: &str = "HOIST_ADMIN_ADDR";
+
+/// The Docker Engine API the `container` driver talks to (`unix:///var/run/docker.sock` by
+/// default; podman's service is e.g. `unix:///run/podman/podman.sock`). Read by the agent.
+#[expect(dead_code, reason = "the agent reads it next")]
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
+
+/// The kubeconfig file(s) for `--target kubernetes` (`:`-separated), default `~/.kube/config`.
+#[expect(dead_code, reason = "the Kubernetes target reads it next")]
+pub const KUBECONFIG: &str = "KUBECONFIG";
+
 /// Reads a variable, treating empty as unset.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -10,12 +10,12 @@ mod run;
 
 use std::collections::BTreeMap;
 
-use hoist_core::{App, AppSection, Dapr};
+use hoist_core::{App, AppSection, Dapr, Kubernetes};
 
 use crate::error::{ConfigError, Location};
 use crate::field::{Field, Opt};
 use crate::names;
-use crate::partial::{AppPart, DaprPart, Partial};
+use crate::partial::{AppPart, DaprPart, KubernetesPart, Partial};
 use crate::walk::StrMap;
 
 pub(crate) use numbers::port;
@@ -33,6 +33,7 @@ pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> 
         run,
         config: string_map(p.config, names::config_key)?,
         dapr: p.dapr.map(|d| dapr(d, &app.name)).transpose()?.flatten(),
+        kubernetes: p.kubernetes.map(kubernetes).transpose()?,
         app,
         environment,
     })
@@ -54,6 +55,32 @@ fn app_section(p: AppPart, start: &Location) -> Result<AppSection> {
         main,
         port: p.port.as_ref().map_or(Ok(8080), port)?,
         args: strings(p.args),
+    })
+}
+
+/// `[kubernetes]`: contexts are non-empty and listed once; the namespace is a DNS label.
+fn kubernetes(p: KubernetesPart) -> Result<Kubernetes> {
+    if let Some(contexts) = &p.contexts {
+        for c in &contexts.value {
+            if c.value.trim().is_empty() {
+                return Err(c.invalid("a context name cannot be empty".to_owned()));
+            }
+        }
+        no_duplicates(&contexts.value, |a, b| a == b)?;
+    }
+    let namespace = p
+        .namespace
+        .map(|n| check(&n, names::dns_label).map(|()| n.value))
+        .transpose()?;
+    let history_limit = p
+        .history_limit
+        .as_ref()
+        .map_or(Ok(10), |h| numbers::count(h, 1, 100))?;
+    Ok(Kubernetes {
+        contexts: strings(p.contexts),
+        namespace,
+        create_namespace: p.create_namespace.is_some_and(|c| c.value),
+        history_limit,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use hoist_core::{Autoscale, Ingress, IntOrPercent, Resources, Rollout, RunSection};
+use hoist_core::{Autoscale, Driver, Ingress, IntOrPercent, Resources, Rollout, RunSection};
 
 use crate::error::ConfigError;
 use crate::field::Field;
@@ -27,6 +27,7 @@ pub(super) fn run_section(p: RunPart, app_port: u16) -> Result<RunSection> {
     let scale = autoscale.as_ref().map_or(replicas, |a| a.min);
     Ok(RunSection {
         replicas,
+        driver: p.driver.as_ref().map_or(Ok(Driver::Process), driver)?,
         env: string_map(p.env, names::env_var)?,
         health: health::health(p.health, app_port)?,
         rollout: rollout(&p.rollout, scale)?,
@@ -35,6 +36,16 @@ pub(super) fn run_section(p: RunPart, app_port: u16) -> Result<RunSection> {
         ingress: p.ingress.map(ingress).transpose()?,
         termination_grace: seconds_or(p.termination_grace.as_ref(), 0, Duration::from_secs(30))?,
     })
+}
+
+fn driver(f: &Field<String>) -> Result<Driver> {
+    match f.value.as_str() {
+        "process" => Ok(Driver::Process),
+        "container" => Ok(Driver::Container),
+        other => Err(f.invalid(format!(
+            "expected \"process\" (run the binary, told its port in $PORT) or \"container\" (run the image in dockerd or podman), found \"{other}\""
+        ))),
+    }
 }
 
 fn rollout(p: &RolloutPart, replicas: u32) -> Result<Rollout> {

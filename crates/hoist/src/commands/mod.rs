@@ -1,19 +1,25 @@
 //! One file per verb. Each resolves its settings from arguments and hoist.toml, calls the
 //! stages, and returns an exit status.
 
+mod agent;
 mod base;
 mod build;
 mod config;
+mod deploy;
 mod dockerfile;
 mod init;
 mod inspect;
+mod kube;
 mod last_build;
+mod local;
 mod login;
+pub mod outcome;
 mod outputs;
 mod pull;
 mod push;
 pub mod registry;
 pub mod render;
+mod target;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -35,7 +41,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(a) => inspect::run(&a),
         Command::Login(a) => login::login(&a),
         Command::Logout(a) => login::logout(&a),
+        Command::Deploy(a) => deploy::run(&a),
+        Command::Status(a) => match target::for_app(&a.target, &a.app)? {
+            target::Resolved::Local(name) => local::status(name.as_deref(), &a),
+            target::Resolved::Kubernetes(app) => kube::status(&app, &a),
+        },
+        Command::History(a) => match target::for_app(&a.target, &a.app)? {
+            target::Resolved::Local(name) => local::history(&name_or_err(name)?, &a),
+            target::Resolved::Kubernetes(app) => kube::history(&app, &a),
+        },
+        Command::Rollback(a) => match target::for_app(&a.target, &a.app)? {
+            target::Resolved::Local(name) => local::rollback(&name_or_err(name)?, &a),
+            target::Resolved::Kubernetes(app) => kube::rollback(&app, &a),
+        },
+        Command::Logs(a) => local::logs(&target::local_app_name(&a.app)?, &a),
+        Command::Stop(a) => local::stop(&target::local_app_name(&a.app)?, &a),
+        Command::Agent(a) => agent::run(&a),
+        Command::Diff(a) => kube::diff(&a),
     }
+}
+
+/// The app name a local command needs, or an error saying how to give one.
+fn name_or_err(name: Option<String>) -> anyhow::Result<String> {
+    name.ok_or_else(|| {
+        anyhow::anyhow!(
+            "which app? name it (`hoist history hello`) or run the command where its hoist.toml is (or with `-C DIR`)"
+        )
+    })
 }
 
 /// Loads `DIR/hoist.toml` with an optional environment overlay.

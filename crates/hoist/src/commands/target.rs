@@ -1,0 +1,67 @@
+//! Which target a command goes to: `--target`, else Kubernetes when the app's hoist.toml (with
+//! `--env`) has a `[kubernetes]` table, else this machine's agent.
+
+use hoist_core::App;
+
+use crate::cli::{AppArgs, Target, TargetArgs};
+
+/// A resolved target and what it needs.
+pub enum Resolved {
+    /// The local agent, with the app name if one was given or found in hoist.toml.
+    Local(Option<String>),
+    /// Kubernetes, with the loaded app (its `[kubernetes]` settings and name).
+    Kubernetes(Box<App>),
+}
+
+/// The target for `deploy`: the flag, else the config.
+pub fn for_deploy(target: &TargetArgs, app: &App) -> Target {
+    target.target.unwrap_or(if app.kubernetes.is_some() {
+        Target::Kubernetes
+    } else {
+        Target::Local
+    })
+}
+
+/// The target for `status`, `history` and `rollback`. An app named on the command line without
+/// a hoist.toml in `-C DIR` can only be a local one (Kubernetes needs the app's settings).
+pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
+    let has_file = a.project.join(hoist_config::FILE_NAME).is_file();
+    let app = if has_file {
+        Some(super::load_app(&a.project, a.environment.as_deref())?)
+    } else {
+        None
+    };
+    let wanted = target.target.unwrap_or(match &app {
+        Some(app) if app.kubernetes.is_some() && a.app.is_none() => Target::Kubernetes,
+        _ => Target::Local,
+    });
+    match (wanted, app) {
+        (Target::Local, app) => Ok(Resolved::Local(
+            a.app.clone().or_else(|| app.map(|app| app.app.name)),
+        )),
+        (Target::Kubernetes, Some(mut app)) => {
+            if let Some(name) = &a.app {
+                app.app.name.clone_from(name);
+            }
+            Ok(Resolved::Kubernetes(Box::new(app)))
+        }
+        (Target::Kubernetes, None) => anyhow::bail!(
+            "`--target kubernetes` needs the app's hoist.toml: run the command in its directory or give `-C DIR`"
+        ),
+    }
+}
+
+/// The app name for a local-only command (`logs`, `stop`).
+pub fn local_app_name(a: &AppArgs) -> anyhow::Result<String> {
+    if let Some(name) = &a.app {
+        return Ok(name.clone());
+    }
+    if a.project.join(hoist_config::FILE_NAME).is_file() {
+        return Ok(super::load_app(&a.project, a.environment.as_deref())?
+            .app
+            .name);
+    }
+    anyhow::bail!(
+        "which app? name it (`hoist logs hello`) or run the command where its hoist.toml is (or with `-C DIR`)"
+    )
+}
