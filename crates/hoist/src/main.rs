@@ -13,7 +13,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    report::init_logging(cli.verbose);
+    // The agent logs what it does (info) to its log; every other command only warnings.
+    let agent = matches!(cli.command, cli::Command::Agent(_));
+    report::init_logging(cli.verbose, agent);
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => report::print_error(&err),
