@@ -20,8 +20,10 @@ mod logs_api;
 mod reconcile;
 mod recover;
 mod replica;
+mod retire;
 mod revision;
 mod server;
+mod steer;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

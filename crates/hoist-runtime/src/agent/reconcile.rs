@@ -2,22 +2,19 @@
 //! what crashed after its back-off, step the rollout (or hold the serving revision at its
 //! replica count), and publish the ready replicas to the proxy.
 
-use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::check::{self, ExecVia};
-use super::controller::{Controller, Kind, Msg};
-use super::replica::{Handle, Phase, Replica, Terminating};
+use super::controller::{Controller, Msg};
+use super::replica::{Handle, Phase, Replica};
 use super::revision;
 use crate::RuntimeError;
-use crate::api::{AppSpec, Outcome};
-use crate::driver::process::Exit;
+use crate::api::AppSpec;
 use crate::probe::{ProbeKind, ReplicaHealth};
 use crate::proxy::Backend;
-use crate::rollout::{Counts, Phase as RolloutPhase, Rollout};
-use crate::store::{ReplicaRecord, RevisionState};
+use crate::store::ReplicaRecord;
 
 /// How long a replica may run without listening on its port before the agent looks at which
 /// ports it does listen on.
@@ -150,7 +147,7 @@ impl Controller {
     }
 
     /// A new replica of revision `rev`.
-    fn add_replica(&mut self, rev: u64) {
+    pub(crate) fn add_replica(&mut self, rev: u64) {
         let Some(spec) = self.spec(rev) else {
             return;
         };
@@ -396,322 +393,6 @@ impl Controller {
         }
     }
 
-    fn step_rollout(&mut self, now: Instant) {
-        let Some(active) = &self.active else {
-            return;
-        };
-        let target = active.target;
-        let mut counts = Counts::default();
-        for r in &self.replicas {
-            if r.revision == target {
-                counts.new_total += 1;
-                counts.new_ready += u32::from(r.ready());
-            } else {
-                counts.old_total += 1;
-                counts.old_ready += u32::from(r.ready());
-            }
-        }
-        // An app that ignores $PORT explains the others' crashes: say that first.
-        let unhealthy = self
-            .replicas
-            .iter()
-            .filter(|r| r.revision == target && r.unhealthy.is_some())
-            .max_by_key(|r| r.ignores_port)
-            .and_then(|r| r.unhealthy.clone());
-        let Some(active) = &mut self.active else {
-            return;
-        };
-        let step = active.rollout.step(counts, unhealthy, now);
-        match step.phase {
-            RolloutPhase::Progressing => {
-                for _ in 0..step.start {
-                    self.add_replica(target);
-                }
-                self.retire_old(target, step.stop_unready_old, false);
-                self.retire_old(target, step.stop_ready_old, true);
-            }
-            RolloutPhase::Complete => self.complete(target),
-            RolloutPhase::Failed(f) => {
-                let mut reason = f.to_string();
-                if matches!(f, crate::rollout::Failure::ProgressDeadlineExceeded { .. }) {
-                    for r in self
-                        .replicas
-                        .iter()
-                        .filter(|r| r.revision == target && !r.ready())
-                    {
-                        if let Some(e) = &r.last_error {
-                            let _ = write!(reason, "; replica {} not ready: {e}", r.id);
-                        }
-                    }
-                }
-                self.fail(target, reason);
-            }
-        }
-    }
-
-    fn complete(&mut self, target: u64) {
-        let Some(active) = &self.active else {
-            return;
-        };
-        let kind = active.kind.clone();
-        let took = active.started.elapsed();
-        match kind {
-            Kind::Deploy => {
-                self.ctx.record("the rollout's success", |s| {
-                    s.finish_revision(&self.app, target, RevisionState::Serving, None)
-                });
-                self.serving = Some(target);
-                if let Some(spec) = self.spec(target) {
-                    self.set_route(&spec);
-                }
-                self.progress(
-                    Some(target),
-                    format!(
-                        "revision {target} serves: all replicas ready in {:.1}s",
-                        took.as_secs_f64()
-                    ),
-                );
-                self.done(Outcome::Deployed, None);
-            }
-            Kind::AutoRollback { failed, reason } => {
-                self.progress(
-                    Some(target),
-                    format!("rolled back: revision {target} serves again"),
-                );
-                let _ = failed;
-                self.done(Outcome::RolledBack, Some(reason));
-            }
-        }
-    }
-
-    fn fail(&mut self, target: u64, reason: String) {
-        let Some(active) = &mut self.active else {
-            return;
-        };
-        if let Kind::AutoRollback {
-            failed,
-            reason: first,
-        } = active.kind.clone()
-        {
-            let reason =
-                format!("{first}; then the rollback to revision {target} failed too: {reason}");
-            self.progress(Some(failed), reason.clone());
-            self.done(Outcome::Failed, Some(reason));
-            return;
-        }
-        match self.serving {
-            Some(serving) if serving != target => {
-                self.ctx.record("the rollout's failure", |s| {
-                    s.finish_revision(&self.app, target, RevisionState::RolledBack, Some(&reason))
-                });
-                let Some(spec) = self.spec(serving) else {
-                    return;
-                };
-                let Some(active) = &mut self.active else {
-                    return;
-                };
-                active.kind = Kind::AutoRollback {
-                    failed: target,
-                    reason: reason.clone(),
-                };
-                active.target = serving;
-                active.rollout = Rollout::new(spec.run.replicas, &spec.run.rollout, Instant::now());
-                self.progress(
-                    Some(target),
-                    format!(
-                        "revision {target} failed: {reason}; rolling back to revision {serving}"
-                    ),
-                );
-            }
-            _ => {
-                self.ctx.record("the rollout's failure", |s| {
-                    s.finish_revision(&self.app, target, RevisionState::Failed, Some(&reason))
-                });
-                self.progress(
-                    Some(target),
-                    format!("revision {target} failed: {reason}; nothing to roll back to"),
-                );
-                self.done(Outcome::Failed, Some(reason));
-                if self.serving.is_none() {
-                    self.ctx.set_route(&self.app, None);
-                }
-            }
-        }
-    }
-
-    /// Without a rollout: the serving revision at its replica count, nothing else running.
-    fn hold_serving(&mut self) {
-        let Some(serving) = self.serving else {
-            while let Some(i) = (!self.replicas.is_empty()).then_some(0) {
-                self.retire(i);
-            }
-            return;
-        };
-        let desired = self.spec(serving).map_or(0, |s| s.run.replicas) as usize;
-        while let Some(i) = self.replicas.iter().position(|r| r.revision != serving) {
-            self.retire(i);
-        }
-        let have = self.replicas.len();
-        for _ in have..desired {
-            self.add_replica(serving);
-        }
-        if have > desired {
-            self.retire_extra(have - desired);
-        }
-    }
-
-    /// Retires `n` replicas not of `target`: unready ones, or (`ready`) ready ones, drained.
-    fn retire_old(&mut self, target: u64, n: u32, ready: bool) {
-        for _ in 0..n {
-            let pick = self
-                .replicas
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.revision != target && r.ready() == ready)
-                .min_by_key(|(_, r)| (r.revision, std::cmp::Reverse(r.id)))
-                .map(|(i, _)| i);
-            match pick {
-                Some(i) => self.retire(i),
-                None => break,
-            }
-        }
-    }
-
-    fn retire_extra(&mut self, n: usize) {
-        for _ in 0..n {
-            let pick = self
-                .replicas
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, r)| (r.ready(), std::cmp::Reverse(r.id)))
-                .map(|(i, _)| i);
-            if let Some(i) = pick {
-                self.retire(i);
-            }
-        }
-    }
-
-    /// Takes replica `i` out for good: out of the rotation, drained, then stopped.
-    pub(crate) fn retire(&mut self, i: usize) {
-        let r = self.replicas.remove(i);
-        let drain = r.backend.clone();
-        if r.backend.is_some() {
-            self.rotation_dirty = true;
-            // Out of the rotation before anything else, so no new request reaches it.
-            self.publish_rotation();
-        }
-        let grace = self
-            .spec(r.revision)
-            .map_or(Duration::from_secs(30), |s| s.run.termination_grace);
-        match r.phase {
-            Phase::Running(h) => {
-                self.terminating.push(Terminating {
-                    id: r.id,
-                    revision: r.revision,
-                    incarnation: r.incarnation,
-                    port: r.port,
-                    pid: h.pid(),
-                    container: h.container(),
-                    since: Instant::now(),
-                });
-                self.progress(
-                    Some(r.revision),
-                    format!(
-                        "replica {} (revision {}) {}",
-                        r.id,
-                        r.revision,
-                        if drain.is_some() {
-                            "leaves the rotation and is drained, then stopped"
-                        } else {
-                            "is stopped"
-                        }
-                    ),
-                );
-                self.stop_in_background(r.id, r.incarnation, h, Some(grace), drain);
-            }
-            Phase::Starting => {
-                // The start task reports back, finds it gone, and stops it.
-                self.terminating.push(Terminating {
-                    id: r.id,
-                    revision: r.revision,
-                    incarnation: r.incarnation,
-                    port: r.port,
-                    pid: None,
-                    container: None,
-                    since: Instant::now(),
-                });
-            }
-            Phase::Restarting | Phase::BackOff { .. } => {
-                self.ctx.record("a stopped replica", |s| {
-                    s.remove_replica(&self.app, r.revision, r.id)
-                });
-            }
-        }
-    }
-
-    /// Stops `h` in a task: waits (up to `grace`) for the in-flight requests of `drain`, the
-    /// replica's place in the rotation it just left, then SIGTERM, then SIGKILL after `grace`
-    /// (`None`: at once).
-    pub(crate) fn stop_in_background(
-        &self,
-        id: u32,
-        incarnation: u64,
-        h: Handle,
-        grace: Option<Duration>,
-        drain_first: Option<Arc<Backend>>,
-    ) {
-        let tx = self.tx.clone();
-        let grace = grace.unwrap_or(Duration::ZERO);
-        tokio::spawn(async move {
-            if let Some(b) = drain_first {
-                drain(&b, grace).await;
-            }
-            let (exit, killed) = h.stop(grace).await.unwrap_or((Exit::UNKNOWN, false));
-            let _ = tx
-                .send(Msg::Stopped {
-                    id,
-                    incarnation,
-                    exit,
-                    killed,
-                })
-                .await;
-        });
-    }
-
-    /// A stop task finished.
-    pub(crate) fn stopped(&mut self, id: u32, incarnation: u64, exit: Exit, killed: bool) {
-        if let Some(i) = self
-            .terminating
-            .iter()
-            .position(|t| t.id == id && t.incarnation == incarnation)
-        {
-            let t = self.terminating.remove(i);
-            self.ctx.record("a stopped replica", |s| {
-                s.remove_replica(&self.app, t.revision, t.id)
-            });
-            let how = if killed {
-                "was killed after its grace period".to_owned()
-            } else {
-                format!("stopped ({exit})")
-            };
-            self.progress(Some(t.revision), format!("replica {id} {how}"));
-            return;
-        }
-        // A restart after a failed liveness or startup probe.
-        let policy = self.ctx.backoff;
-        if let Some(r) = self
-            .replicas
-            .iter_mut()
-            .find(|r| r.id == id && r.incarnation == incarnation)
-            && matches!(r.phase, Phase::Restarting)
-        {
-            let delay = r.backoff.crashed(&policy, r.started.elapsed());
-            r.phase = Phase::BackOff {
-                until: Instant::now() + delay,
-            };
-        }
-    }
-
     /// Swaps the proxy's set of ready replicas when it changed.
     pub(crate) fn publish_rotation(&mut self) {
         if !self.rotation_dirty {
@@ -779,16 +460,6 @@ fn last_log_line(policy: &crate::logs::LogPolicy) -> Option<String> {
     let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
     let short: String = line.chars().take(240).collect();
     Some(format!("`{short}`"))
-}
-
-/// Waits until `backend` has no request in flight, or `grace` is over.
-async fn drain(backend: &Backend, grace: Duration) {
-    // A request that picked the replica just before the swap is counted a moment later.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let deadline = Instant::now() + grace;
-    while backend.in_flight() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn exec_via(spec: &AppSpec, h: &Handle, r: &Replica) -> ExecVia {
