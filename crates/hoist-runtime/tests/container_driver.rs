@@ -13,6 +13,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[path = "../../hoist-registry/tests/support/mod.rs"]
+mod support;
+
 use hoist_runtime::driver::container::{
     ContainerError, ContainerReplica, ContainerSpec, Engine, MANAGED_LABEL,
 };
@@ -166,6 +169,7 @@ on_both_engines!(
     a_running_replica_is_adopted_and_listed,
     an_image_for_another_architecture_is_told_apart,
     a_start_that_fails_leaves_no_container,
+    an_image_is_pulled_by_digest_from_a_local_registry,
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -471,6 +475,81 @@ async fn a_start_that_fails_leaves_no_container(which: Which) {
         "{}",
         report(&err)
     );
+}
+
+async fn an_image_is_pulled_by_digest_from_a_local_registry(which: Which) {
+    let t = Test::new(which).await;
+    let registry = support::Registry::plain();
+    let pinned = push_replica(&registry.addr);
+    let pulled = t.engine.pull(&pinned).await;
+    match which {
+        Which::Docker => {
+            // dockerd treats 127.0.0.0/8 registries as insecure: plain http is fine.
+            pulled.unwrap_or_else(|e| panic!("{}", report(&e)));
+            let _removed = RemoveDockerImage(pinned.clone());
+            assert_eq!(
+                t.engine.image_platform(&pinned).await.unwrap(),
+                "linux/amd64"
+            );
+            let r = t.start(&t.spec(&pinned, "pulled")).await;
+            assert!(
+                http_get(r.host_port(), "/", Duration::from_secs(30))
+                    .await
+                    .starts_with("replica ")
+            );
+            r.stop(Duration::from_secs(5)).await.unwrap();
+        }
+        Which::Podman => {
+            // podman's API pulls over TLS unless registries.conf marks the registry insecure,
+            // and it takes no flag for it: the driver reports the engine's refusal.
+            let err = pulled.expect_err("podman's API pulls only over TLS here");
+            assert!(
+                matches!(&err, ContainerError::Pull { reference, .. } if *reference == pinned),
+                "{}",
+                report(&err)
+            );
+            assert!(report(&err).contains("HTTPS"), "{}", report(&err));
+        }
+    }
+}
+
+/// Pushes the replica fixture to `registry` with `hoist build --push`; the pinned reference.
+fn push_replica(registry: &str) -> String {
+    ARCHIVES.replica();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("container-driver");
+    let repository = format!("{registry}/hoist-runtime-replica");
+    let out = std::process::Command::new(hoist_binary())
+        .arg("build")
+        .arg(work.join("src/hoist-runtime-replica"))
+        .args(["--push", "--repository", &repository, "--json"])
+        .env("HOIST_CACHE_DIR", work.join("cache"))
+        .env("NO_COLOR", "1")
+        .env("GIT_CEILING_DIRECTORIES", work.join("src"))
+        .output()
+        .expect("run hoist");
+    assert!(
+        out.status.success(),
+        "hoist build --push failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("--json");
+    summary["push"]["reference"]
+        .as_str()
+        .expect("the pinned reference")
+        .to_owned()
+}
+
+/// Removes an image from dockerd, with its client (HOIST_TEST_DOCKER), when dropped.
+struct RemoveDockerImage(String);
+
+impl Drop for RemoveDockerImage {
+    fn drop(&mut self) {
+        if let Ok(docker) = std::env::var("HOIST_TEST_DOCKER") {
+            let _ = std::process::Command::new(docker)
+                .args(["rmi", "-f", &self.0])
+                .output();
+        }
+    }
 }
 
 #[tokio::test]
