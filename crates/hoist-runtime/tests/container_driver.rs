@@ -552,6 +552,34 @@ impl Drop for RemoveDockerImage {
     }
 }
 
+/// The agent drives replicas from spawned tasks: handles are `Send + Sync`, and so are the
+/// futures of every call (checked by the compiler; never run).
+#[allow(dead_code)]
+async fn the_driver_can_be_used_from_spawned_tasks(
+    e: Engine,
+    r: ContainerReplica,
+    s: ContainerSpec,
+) {
+    fn send<T: Send>(t: T) -> T {
+        t
+    }
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    send_sync(&e);
+    send_sync(&r);
+    let _ = send(Engine::connect(None)).await;
+    let _ = send(e.platform()).await;
+    let _ = send(e.load_archive(Path::new("x"))).await;
+    let _ = send(e.pull("x")).await;
+    let _ = send(e.image_platform("x")).await;
+    let _ = send(e.start(&s)).await;
+    let _ = send(e.adopt("x")).await;
+    let _ = send(e.list_labelled("k", "v")).await;
+    let _ = send(e.remove("x")).await;
+    let _ = send(r.try_exited()).await;
+    let _ = send(r.stop(Duration::ZERO)).await;
+    let _ = send(r.exec(&[], Duration::ZERO)).await;
+}
+
 #[tokio::test]
 async fn a_missing_engine_is_named_with_what_to_start() {
     let err = Engine::connect(Some("unix:///nonexistent/podman.sock"))
