@@ -59,6 +59,10 @@ pub enum Artifact {
         archive: Option<PathBuf>,
         /// The image reference (`REPO@sha256:…` to pull, or the archive's `NAME:TAG`).
         reference: String,
+        /// The image's id in the engine, set by the agent once it has the image: what the
+        /// replicas run, so a later load under the same tag cannot change a revision.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
     },
 }
 

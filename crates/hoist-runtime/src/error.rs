@@ -35,6 +35,9 @@ pub enum RuntimeError {
         #[source]
         source: nix::Error,
     },
+    /// The container engine refused or failed (the message carries its causes).
+    #[error("the container engine failed: {0}")]
+    Engine(String),
     /// Waiting for the replica failed.
     #[error("cannot wait for process {pid}")]
     Wait {

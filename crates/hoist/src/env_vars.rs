@@ -53,7 +53,6 @@ pub const HOIST_ADMIN_ADDR: &str = "HOIST_ADMIN_ADDR";
 
 /// The Docker Engine API the `container` driver talks to (`unix:///var/run/docker.sock` by
 /// default; podman's service is e.g. `unix:///run/podman/podman.sock`). Read by the agent.
-#[expect(dead_code, reason = "the agent reads it next")]
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
 
 /// The kubeconfig file(s) for `--target kubernetes` (`:`-separated), default `~/.kube/config`.

@@ -2,7 +2,8 @@
 //! runs real replicas of a Go service built by the machine's Go behind its proxy; a bounded load
 //! through the proxy checks that rollouts, rollbacks and crashes drop no request.
 //!
-//! Every scenario is a function of the driver, and runs once per driver.
+//! Every scenario is a function of the driver, and runs once per driver: `process`, and
+//! `container` against dockerd and against podman's service (both started by scripts/engines).
 
 mod common;
 mod support;
@@ -11,15 +12,48 @@ use std::time::{Duration, Instant};
 
 use common::Project;
 use support::load::Load;
-use support::{Agent, Driver, kill, text, wait_gone};
+use support::{Agent, Driver, kill, text, unit_of, wait_gone};
 
-/// The fixture: `webapp LABEL PID` on `/`, misbehaving on demand (see its main.go).
+/// `mod NAME { process, docker, podman }`: each scenario once per driver.
+macro_rules! for_each_driver {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::Driver;
+            #[test]
+            fn process() {
+                super::$name(Driver::Process);
+            }
+            #[test]
+            fn docker() {
+                super::$name(Driver::Docker);
+            }
+            #[test]
+            fn podman() {
+                super::$name(Driver::Podman);
+            }
+        }
+    )*};
+}
+
+for_each_driver!(
+    three_replicas_all_answer,
+    rolling_update_under_load_drops_nothing,
+    never_ready_revision_is_rolled_back,
+    crashing_and_unlive_revisions_are_rolled_back_at_once,
+    a_killed_replica_is_restarted_and_no_request_fails,
+    a_killed_agent_recovers_mid_rollout,
+    a_second_deploy_during_a_rollout_is_refused,
+    bad_input_leaves_the_serving_revision_alone,
+    rollback_logs_and_stop,
+);
+
+/// The fixture: `webapp LABEL APP/REV/N` on `/`, misbehaving on demand (see its main.go).
 fn webapp(driver: Driver) -> Agent {
     support::require(driver);
     Agent::new(Project::fixture("webapp"), driver)
 }
 
-/// The label in a `webapp LABEL PID` answer.
+/// The label in a `webapp LABEL APP/REV/N` answer.
 fn label(body: &str) -> &str {
     body.split_whitespace().nth(1).unwrap_or("")
 }
@@ -42,13 +76,13 @@ fn three_replicas_all_answer(driver: Driver) {
     let out = agent.deploy_ok(&[]);
     let url = text(&out.stdout);
     assert_eq!(url.trim(), format!("http://{}/", agent.proxy));
-    let mut pids = std::collections::BTreeSet::new();
+    let mut replicas = std::collections::BTreeSet::new();
     for _ in 0..30 {
         let body = get(&agent, "/");
         assert_eq!(label(&body), "v1", "{body}");
-        pids.insert(body.split_whitespace().nth(2).unwrap_or("").to_owned());
+        replicas.insert(body.split_whitespace().nth(2).unwrap_or("").to_owned());
     }
-    assert_eq!(pids.len(), 3, "every replica answers: {pids:?}");
+    assert_eq!(replicas.len(), 3, "every replica answers: {replicas:?}");
     let s = agent.status("webapp");
     assert_eq!(
         (s["desired"].as_u64(), s["ready"].as_u64()),
@@ -57,14 +91,10 @@ fn three_replicas_all_answer(driver: Driver) {
     assert_eq!(s["serving"]["number"], 1);
 }
 
-#[test]
-fn three_replicas_all_answer_process() {
-    three_replicas_all_answer(Driver::Process);
-}
-
 fn rolling_update_under_load_drops_nothing(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
+    let _turn = support::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
     std::thread::sleep(Duration::from_millis(500));
     let out = agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
@@ -90,7 +120,7 @@ fn rolling_update_under_load_drops_nothing(driver: Driver) {
     );
     let stderr = text(&out.stderr);
     assert!(stderr.contains("revision 2 serves"), "{stderr}");
-    let s = agent.status("webapp");
+    let s = agent.settled("webapp");
     assert_eq!(s["serving"]["number"], 2);
     let revs: Vec<u64> = s["replicas"]
         .as_array()
@@ -101,16 +131,12 @@ fn rolling_update_under_load_drops_nothing(driver: Driver) {
     assert_eq!(revs, [2, 2, 2], "{s:#}");
 }
 
-#[test]
-fn rolling_update_under_load_drops_nothing_process() {
-    rolling_update_under_load_drops_nothing(Driver::Process);
-}
-
 /// A revision that never gets ready (readiness fails, liveness passes): rolled back at the
 /// deadline, the old revision serving throughout.
 fn never_ready_revision_is_rolled_back(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
+    let _turn = support::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
     let out = agent.deploy(&[
         "--set",
@@ -135,22 +161,18 @@ fn never_ready_revision_is_rolled_back(driver: Driver) {
     let reason = history[0]["reason"].as_str().unwrap();
     assert!(reason.contains("rollout.deadline"), "{reason}");
     assert_eq!(history[1]["state"], "serving");
-    let s = agent.status("webapp");
+    let s = agent.settled("webapp");
     assert_eq!(
         (s["serving"]["number"].as_u64(), s["ready"].as_u64()),
         (Some(1), Some(3))
     );
 }
 
-#[test]
-fn never_ready_revision_is_rolled_back_process() {
-    never_ready_revision_is_rolled_back(Driver::Process);
-}
-
 /// A revision whose replicas crash, or fail liveness, fails at once instead of at the deadline.
 fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
+    let _turn = support::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 4, Duration::from_secs(90), 2_000_000);
     let started = Instant::now();
     let crash = agent.deploy(&[
@@ -185,18 +207,14 @@ fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
     );
 }
 
-#[test]
-fn crashing_and_unlive_revisions_are_rolled_back_at_once_process() {
-    crashing_and_unlive_revisions_are_rolled_back_at_once(Driver::Process);
-}
-
 fn a_killed_replica_is_restarted_and_no_request_fails(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let victim = agent.replica_pids("webapp")[1];
+    let victim = unit_of(&agent.status("webapp")["replicas"][1]);
+    let _turn = support::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
     std::thread::sleep(Duration::from_millis(300));
-    kill(victim, "KILL");
+    agent.kill_unit(&victim);
     let s = agent.wait_status("webapp", Duration::from_secs(20), |s| {
         s["ready"] == 3
             && s["replicas"]
@@ -215,12 +233,11 @@ fn a_killed_replica_is_restarted_and_no_request_fails(driver: Driver) {
         .iter()
         .find(|r| r["restarts"] == 1)
         .unwrap();
-    assert_ne!(restarted["pid"].as_u64(), Some(u64::from(victim)));
-}
-
-#[test]
-fn a_killed_replica_is_restarted_and_no_request_fails_process() {
-    a_killed_replica_is_restarted_and_no_request_fails(Driver::Process);
+    assert_ne!(
+        unit_of(restarted),
+        victim,
+        "a new process (or container) runs it"
+    );
 }
 
 /// kill -9 the agent in the middle of a rollout: started again, it adopts the replicas,
@@ -254,7 +271,7 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|r| r["revision"] == 2 && r["state"] != "ready")
+                .any(|r| r["revision"] == 2 && r["state"] != "ready" && !unit_of(r).is_empty())
     });
     agent.kill_agent();
     let out = deploy.wait_with_output().unwrap();
@@ -264,7 +281,7 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
         "the deploy cannot know the outcome"
     );
     assert!(text(&out.stderr).contains("the agent stopped before the rollout ended"));
-    let before = agent.replica_processes();
+    let before = agent.units();
     assert!(
         before.len() >= 4,
         "old and new replicas kept running: {before:?}"
@@ -276,21 +293,15 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
             && s["ready"] == 3
             && s["replicas"].as_array().unwrap().len() == 3
     });
-    let managed: Vec<u32> = s["replicas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| u32::try_from(r["pid"].as_u64().unwrap()).unwrap())
-        .collect();
-    std::thread::sleep(Duration::from_millis(300));
-    let mut live = agent.replica_processes();
-    live.sort_unstable();
-    let mut managed_sorted = managed.clone();
-    managed_sorted.sort_unstable();
-    assert_eq!(
-        live, managed_sorted,
-        "no orphan: every live replica process is managed"
-    );
+    let managed = Agent::status_units(&s);
+    // Replicas that were replaced may still be stopping; then nothing but the managed ones.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut live = agent.units();
+    while live != managed && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        live = agent.units();
+    }
+    assert_eq!(live, managed, "no orphan: every replica left is managed");
     assert_eq!(label(&get(&agent, "/")), "v2");
     let history = agent.history("webapp");
     assert_eq!(history[0]["state"], "serving");
@@ -300,15 +311,7 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
         restarted.wait().unwrap().success(),
         "the agent exits cleanly"
     );
-    assert!(
-        agent.replica_processes().is_empty(),
-        "agent --stop stops every replica"
-    );
-}
-
-#[test]
-fn a_killed_agent_recovers_mid_rollout_process() {
-    a_killed_agent_recovers_mid_rollout(Driver::Process);
+    assert!(agent.units().is_empty(), "agent --stop stops every replica");
 }
 
 /// A second deploy while one rolls out is refused, and the first goes on.
@@ -352,47 +355,82 @@ fn a_second_deploy_during_a_rollout_is_refused(driver: Driver) {
     );
 }
 
-#[test]
-fn a_second_deploy_during_a_rollout_is_refused_process() {
-    a_second_deploy_during_a_rollout_is_refused(Driver::Process);
-}
-
 /// Bad input leaves the serving revision alone: a binary for another architecture, a missing
 /// binary, a health path that 404s.
 fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let pids = agent.replica_pids("webapp");
+    let units = Agent::status_units(&agent.status("webapp"));
 
-    let missing = agent.deploy(&["--binary", "/nonexistent/webapp"]);
-    assert_eq!(exit_code(&missing), 1);
-    assert!(
-        text(&missing.stderr).contains("/nonexistent/webapp"),
-        "{}",
-        text(&missing.stderr)
-    );
+    let (missing, foreign_flag, foreign_path) = if driver == Driver::Process {
+        (
+            "/nonexistent/webapp",
+            "--binary",
+            agent.project.path("webapp-arm64"),
+        )
+    } else {
+        (
+            "docker-archive:/nonexistent/webapp.tar",
+            "--image",
+            agent.project.path("webapp-arm64.tar"),
+        )
+    };
+    let out = agent.deploy(&[
+        if driver == Driver::Process {
+            "--binary"
+        } else {
+            "--image"
+        },
+        missing,
+    ]);
+    assert_eq!(exit_code(&out), 1);
+    let err = text(&out.stderr);
+    assert!(err.contains("/nonexistent/webapp"), "{err}");
 
-    let arm = agent.project.path("webapp-arm64");
-    let built = std::process::Command::new("go")
-        .args(["build", "-o"])
-        .arg(&arm)
-        .arg(".")
-        .current_dir(&agent.project.dir)
-        .env("GOOS", "linux")
-        .env("GOARCH", "arm64")
-        .env("CGO_ENABLED", "0")
-        .status()
-        .unwrap();
-    assert!(built.success());
-    let foreign = agent.deploy(&["--binary", arm.to_str().unwrap()]);
+    // A binary (or image) for another architecture.
+    if driver == Driver::Process {
+        let built = std::process::Command::new("go")
+            .args(["build", "-o"])
+            .arg(&foreign_path)
+            .arg(".")
+            .current_dir(&agent.project.dir)
+            .env("GOOS", "linux")
+            .env("GOARCH", "arm64")
+            .env("CGO_ENABLED", "0")
+            .status()
+            .unwrap();
+        assert!(built.success());
+    } else {
+        let out = agent
+            .hoist(&[
+                "build",
+                agent.project.dir.to_str().unwrap(),
+                "--platform",
+                "linux/arm64",
+                "--output",
+                &format!("docker-archive:{}", foreign_path.display()),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let given = if driver == Driver::Process {
+        foreign_path.display().to_string()
+    } else {
+        format!("docker-archive:{}", foreign_path.display())
+    };
+    let foreign = agent.deploy(&[foreign_flag, &given]);
     assert_eq!(exit_code(&foreign), 1);
     let err = text(&foreign.stderr);
-    assert!(
-        err.contains("is built for arm64, and this machine is amd64"),
-        "{err}"
-    );
+    let expected = if driver == Driver::Process {
+        "is built for arm64, and this machine is amd64"
+    } else {
+        "linux/arm64"
+    };
+    assert!(err.contains(expected), "{err}");
     assert!(err.contains("hint:"), "{err}");
 
+    // A health path that answers 404.
     let not_found = agent.deploy(&[
         "--set",
         "run.env.HEALTHZ=404",
@@ -406,10 +444,11 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
     assert!(err.contains("GET /healthz answered 404 Not Found"), "{err}");
 
     assert_eq!(
-        agent.replica_pids("webapp"),
-        pids,
+        Agent::status_units(&agent.settled("webapp")),
+        units,
         "the serving replicas were not touched"
     );
+    assert_eq!(label(&get(&agent, "/")), "v1");
     let history = agent.history("webapp");
     assert_eq!(
         history.len(),
@@ -418,9 +457,19 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
     );
 }
 
+/// The app that the process driver refuses (it ignores $PORT) runs side by side in containers,
+/// each with its own network.
 #[test]
-fn bad_input_leaves_the_serving_revision_alone_process() {
-    bad_input_leaves_the_serving_revision_alone(Driver::Process);
+fn an_app_on_a_fixed_port_runs_in_containers() {
+    let agent = webapp(Driver::Docker);
+    agent.deploy_ok(&[
+        "--set",
+        "run.env.FIXED_PORT=8080",
+        "--set",
+        "run.replicas=2",
+    ]);
+    let s = agent.status("webapp");
+    assert_eq!(s["ready"], 2, "{s:#}");
 }
 
 #[test]
@@ -470,9 +519,8 @@ fn an_app_ignoring_port_is_pointed_to_the_container_driver() {
     assert!(err.contains("container driver"), "{err}");
 }
 
-#[test]
-fn rollback_logs_and_stop() {
-    let agent = webapp(Driver::Process);
+fn rollback_logs_and_stop(driver: Driver) {
+    let agent = webapp(driver);
     agent.deploy_ok(&["--set", "run.env.STDOUT_LINES=3"]);
     agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
     assert_eq!(label(&get(&agent, "/")), "v2");
@@ -490,7 +538,7 @@ fn rollback_logs_and_stop() {
     assert_eq!(none.status.code(), Some(1));
     assert!(text(&none.stderr).contains("has no revision 9"));
 
-    let s = agent.status("webapp");
+    let s = agent.settled("webapp");
     let id = s["replicas"][0]["id"].as_u64().unwrap().to_string();
     let logs = agent
         .hoist(&["logs", "webapp", "--replica", &id])
@@ -525,12 +573,19 @@ fn rollback_logs_and_stop() {
         "follow picks up new replicas: {followed}"
     );
 
-    let pids = agent.replica_pids("webapp");
+    let before = Agent::status_units(&agent.status("webapp"));
     let out = agent.hoist(&["stop", "webapp"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for p in pids {
-        wait_gone(p);
+    if driver == Driver::Process {
+        for p in before {
+            wait_gone(p.parse().unwrap());
+        }
     }
+    assert!(
+        agent.units().is_empty(),
+        "no replica is left: {:?}",
+        agent.units()
+    );
     assert!(get(&agent, "/").contains("no app is routed here"));
     assert_eq!(agent.history("webapp")[0]["state"], "stopped");
 }

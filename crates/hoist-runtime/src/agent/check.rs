@@ -26,6 +26,8 @@ pub(crate) enum ExecVia {
         /// The app's name.
         app: String,
     },
+    /// Run it inside the container (container driver).
+    Container(std::sync::Arc<crate::driver::container::ContainerReplica>),
 }
 
 /// Runs `action` against the replica listening on 127.0.0.1:`port`.
@@ -42,7 +44,7 @@ pub(crate) async fn run(
                 .await
                 .map(drop)
                 .map_err(|e| format!("TCP connect to :{port}: {e}")),
-            ProbeAction::Exec { command } => run_exec(command, exec).await,
+            ProbeAction::Exec { command } => run_exec(command, exec, timeout).await,
         }
     };
     match tokio::time::timeout(timeout, check).await {
@@ -93,11 +95,23 @@ async fn http(port: u16, path: &str) -> Result<(), String> {
     }
 }
 
-async fn run_exec(command: &[String], via: &ExecVia) -> Result<(), String> {
+async fn run_exec(command: &[String], via: &ExecVia, timeout: Duration) -> Result<(), String> {
     let Some((program, args)) = command.split_first() else {
         return Err("exec: empty command".to_owned());
     };
     match via {
+        ExecVia::Container(replica) => match replica.exec(command, timeout).await {
+            Ok(0) => Ok(()),
+            Ok(code) => Err(format!(
+                "exec {}: exited with status {code}",
+                command.join(" ")
+            )),
+            Err(e) => Err(format!(
+                "exec {}: {}",
+                command.join(" "),
+                crate::report_chain(&e)
+            )),
+        },
         ExecVia::Local { env, binary, app } => {
             let program = if *program == format!("/app/{app}") {
                 binary.clone()

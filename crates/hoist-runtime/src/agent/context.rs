@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::backoff::BackoffPolicy;
+use crate::driver::container::{ContainerError, Engine};
 use crate::proxy::{Proxy, Route, RouteTable};
 use crate::store::Store;
 
@@ -39,6 +40,9 @@ pub(crate) struct Ctx {
     routes: Mutex<BTreeMap<String, Route>>,
     pub(crate) backoff: BackoffPolicy,
     pub(crate) logs: LogLimits,
+    /// The container engine (`DOCKER_HOST`), connected when first needed.
+    engine_host: Option<String>,
+    engine: tokio::sync::OnceCell<Engine>,
 }
 
 impl Ctx {
@@ -49,6 +53,7 @@ impl Ctx {
         proxy: Arc<Proxy>,
         backoff: BackoffPolicy,
         logs: LogLimits,
+        engine_host: Option<String>,
     ) -> Self {
         Self {
             state_dir,
@@ -58,7 +63,17 @@ impl Ctx {
             routes: Mutex::new(BTreeMap::new()),
             backoff,
             logs,
+            engine_host,
+            engine: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// The container engine, connected on first use (a failed connection is tried again next
+    /// time: the engine may have been started since).
+    pub(crate) async fn engine(&self) -> Result<&Engine, ContainerError> {
+        self.engine
+            .get_or_try_init(|| Engine::connect(self.engine_host.as_deref()))
+            .await
     }
 
     /// The store; held only for one short query or transaction.

@@ -82,6 +82,8 @@ pub(crate) enum Msg {
         incarnation: u64,
         kind: ProbeKind,
         result: Result<(), String>,
+        /// A failed check whose container had exited: the exit, not the probe, is the news.
+        exited: Option<Exit>,
     },
     /// A stop task finished.
     Stopped {
@@ -210,7 +212,8 @@ impl Controller {
                 incarnation,
                 kind,
                 result,
-            } => self.probed(id, incarnation, kind, &result),
+                exited,
+            } => self.probed(id, incarnation, kind, &result, exited),
             Msg::Stopped {
                 id,
                 incarnation,
@@ -494,7 +497,7 @@ impl Controller {
                     restarts: r.backoff.restarts,
                     port: r.port,
                     pid: handle.and_then(Handle::pid),
-                    container: handle.and_then(Handle::container),
+                    container: handle.and_then(Handle::container_id),
                     uptime_seconds: handle.map_or(0, |_| r.started.elapsed().as_secs()),
                     last_error: r.last_error.clone(),
                 }

@@ -64,6 +64,8 @@ pub struct AgentConfig {
     pub logs: LogLimits,
     /// hoist's version, for `GET /v1/agent`.
     pub version: String,
+    /// The Docker Engine API of the container driver (`DOCKER_HOST`; default dockerd's socket).
+    pub engine_host: Option<String>,
 }
 
 /// Why the agent cannot start.
@@ -183,6 +185,7 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         Arc::clone(&proxy),
         config.backoff,
         config.logs,
+        config.engine_host.clone(),
     ));
     let agent = Arc::new(Agent {
         ctx: Arc::clone(&ctx),

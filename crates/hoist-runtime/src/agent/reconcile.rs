@@ -12,6 +12,7 @@ use super::replica::{Handle, Phase, Replica};
 use super::revision;
 use crate::RuntimeError;
 use crate::api::AppSpec;
+use crate::driver::process::Exit;
 use crate::probe::{ProbeKind, ReplicaHealth};
 use crate::proxy::Backend;
 use crate::store::ReplicaRecord;
@@ -121,14 +122,7 @@ impl Controller {
         let Some(spec) = self.spec(rev) else {
             return;
         };
-        let launch = revision::launch(
-            &spec,
-            rev,
-            id,
-            &self.ctx.agent_id,
-            &self.ctx.log_dir(&self.app),
-            self.ctx.logs,
-        );
+        let launch = revision::launch(&self.ctx, &spec, rev, id, incarnation);
         let r = &mut self.replicas[i];
         r.incarnation = incarnation;
         r.phase = Phase::Starting;
@@ -204,7 +198,7 @@ impl Controller {
                     slot: id,
                     pid: handle.pid(),
                     ticks: handle.ticks(),
-                    container: handle.container(),
+                    container: handle.container_id(),
                     port: handle.port(),
                     started_at: unix_now(),
                 };
@@ -217,7 +211,7 @@ impl Controller {
                 r.health = ReplicaHealth::new(&spec.run.health, now);
                 let what = match handle.pid() {
                     Some(pid) => format!("pid {pid}"),
-                    None => handle.container().unwrap_or_default(),
+                    None => handle.container_id().unwrap_or_default(),
                 };
                 r.phase = Phase::Running(handle);
                 let line = format!("replica {id} started ({what}, port {})", r.port);
@@ -271,12 +265,22 @@ impl Controller {
                     (self.tx.clone(), r.id, r.incarnation, r.port, via.clone());
                 tokio::spawn(async move {
                     let result = check::run(&probe.action, port, &via, probe.timeout).await;
+                    let exited = match (&result, &via) {
+                        (Err(_), ExecVia::Container(c)) => c
+                            .try_exited()
+                            .await
+                            .ok()
+                            .flatten()
+                            .map(super::replica::container_exit),
+                        _ => None,
+                    };
                     let _ = tx
                         .send(Msg::Probed {
                             id,
                             incarnation,
                             kind,
                             result,
+                            exited,
                         })
                         .await;
                 });
@@ -291,6 +295,7 @@ impl Controller {
         incarnation: u64,
         kind: ProbeKind,
         result: &Result<(), String>,
+        exited: Option<Exit>,
     ) {
         let Some(i) = self
             .replicas
@@ -305,7 +310,12 @@ impl Controller {
         let now = Instant::now();
         let r = &mut self.replicas[i];
         r.probing.retain(|k| *k != kind);
-        if !matches!(r.phase, Phase::Running(_)) {
+        let Phase::Running(h) = &mut r.phase else {
+            return;
+        };
+        // A check that failed because the replica is gone is a crash, not a probe failure: the
+        // next tick sees the exit (and the crash loop, if it is one).
+        if result.is_err() && (exited.is_some_and(|e| h.note_exit(e)) || h.try_exited().is_some()) {
             return;
         }
         let ok = result.is_ok();
@@ -477,6 +487,7 @@ fn exec_via(spec: &AppSpec, h: &Handle, r: &Replica) -> ExecVia {
                 app: spec.name.clone(),
             }
         }
+        Handle::Container { replica, .. } => ExecVia::Container(std::sync::Arc::clone(replica)),
     }
 }
 

@@ -28,22 +28,29 @@ pub(crate) async fn recover(ctx: &Arc<Ctx>) -> Vec<(String, mpsc::Sender<Msg>)> 
     let now = unix_now();
     let mut adopted: HashMap<String, Vec<(u64, u32, Handle)>> = HashMap::new();
     let mut groups = BTreeSet::new();
+    let mut containers = BTreeSet::new();
     for rec in records {
         let uptime = Duration::from_secs(u64::try_from(now - rec.started_at).unwrap_or(0));
-        let alive = match (rec.pid, rec.ticks) {
-            (Some(pid), Some(ticks)) => ProcessReplica::adopt(pid, ticks, rec.port, uptime),
+        let alive = match (rec.pid, rec.ticks, &rec.container) {
+            (Some(pid), Some(ticks), _) => {
+                ProcessReplica::adopt(pid, ticks, rec.port, uptime).map(|p| {
+                    groups.insert(p.pid());
+                    Handle::Process(p)
+                })
+            }
+            (_, _, Some(id)) => adopt_container(ctx, id).await.inspect(|_| {
+                containers.insert(id.clone());
+            }),
             _ => None,
         };
         match alive {
-            Some(p) => {
-                tracing::info!(app = %rec.app, replica = rec.slot, pid = p.pid(), "adopting a replica");
-                groups.insert(p.pid());
+            Some(h) => {
+                tracing::info!(app = %rec.app, replica = rec.slot, pid = ?h.pid(), container = ?h.container_id(), "adopting a replica");
                 apps.insert(rec.app.clone());
-                adopted.entry(rec.app.clone()).or_default().push((
-                    rec.revision,
-                    rec.slot,
-                    Handle::Process(p),
-                ));
+                adopted
+                    .entry(rec.app.clone())
+                    .or_default()
+                    .push((rec.revision, rec.slot, h));
             }
             None => {
                 ctx.record("a gone replica", |s| {
@@ -53,6 +60,7 @@ pub(crate) async fn recover(ctx: &Arc<Ctx>) -> Vec<(String, mpsc::Sender<Msg>)> 
         }
     }
     stop_orphans(&ctx.agent_id, &groups).await;
+    remove_orphan_containers(ctx, &containers).await;
 
     let mut controllers = Vec::new();
     for app in apps {
@@ -106,6 +114,53 @@ async fn stop_orphans(agent_id: &str, adopted: &BTreeSet<u32>) {
         tokio::time::sleep(Duration::from_secs(2)).await;
         for g in &orphans {
             let _ = kill_group(*g, Signal::SIGKILL);
+        }
+    }
+}
+
+/// A container an earlier agent started, if the engine still runs it.
+async fn adopt_container(ctx: &Ctx, id: &str) -> Option<Handle> {
+    let engine = match ctx.engine().await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, container = id, "cannot reach the engine to adopt a replica");
+            return None;
+        }
+    };
+    match engine.adopt(id).await {
+        Ok(Some(r)) if matches!(r.try_exited().await, Ok(None)) => Some(Handle::container(r)),
+        Ok(Some(r)) => {
+            let _ = r.stop(Duration::ZERO).await;
+            None
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, container = id, "cannot adopt a replica");
+            None
+        }
+    }
+}
+
+/// Removes containers labelled with this agent's id that no adopted replica is: started by an
+/// agent killed before it recorded them. Without a reachable engine there is nothing to do.
+async fn remove_orphan_containers(ctx: &Ctx, adopted: &BTreeSet<String>) {
+    let Ok(Ok(engine)) = tokio::time::timeout(Duration::from_secs(3), ctx.engine()).await else {
+        return;
+    };
+    let found = match engine
+        .list_labelled(super::revision::AGENT_LABEL, &ctx.agent_id)
+        .await
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list this agent's containers");
+            return;
+        }
+    };
+    for c in found.into_iter().filter(|c| !adopted.contains(&c.id)) {
+        tracing::warn!(container = %c.name, "removing an unrecorded replica container of this agent");
+        if let Err(e) = engine.remove(&c.id).await {
+            tracing::warn!(error = %e, container = %c.name, "cannot remove a container");
         }
     }
 }

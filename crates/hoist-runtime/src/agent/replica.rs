@@ -3,27 +3,62 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::RuntimeError;
 use crate::backoff::Backoff;
+use crate::driver::container::{ContainerReplica, ContainerSpec};
 use crate::driver::process::{Exit, ProcessReplica, ProcessSpec};
 use crate::logs::LogPolicy;
 use crate::probe::{ProbeKind, ReplicaHealth};
 use crate::proxy::Backend;
 
 /// A started replica, whichever driver runs it.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per replica, moved rarely (start and stop)"
+)]
 pub(crate) enum Handle {
     /// The `process` driver.
     Process(ProcessReplica),
+    /// The `container` driver; its exit is watched by a task of its own (asking the engine is
+    /// an HTTP request, too slow for every tick).
+    Container {
+        replica: Arc<ContainerReplica>,
+        exit: Arc<OnceLock<Exit>>,
+    },
 }
 
-#[allow(
-    clippy::unnecessary_wraps,
-    reason = "one driver knows pids and ports, the other container ids"
-)]
+/// How often a container's state is asked for.
+const CONTAINER_WATCH: Duration = Duration::from_millis(200);
+
 impl Handle {
+    /// A container replica, with a task that notes its exit.
+    pub(crate) fn container(replica: ContainerReplica) -> Self {
+        let replica = Arc::new(replica);
+        let exit = Arc::new(OnceLock::new());
+        let (r, e) = (Arc::downgrade(&replica), Arc::clone(&exit));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(CONTAINER_WATCH).await;
+                // The handle is gone (stopped): nothing to watch.
+                let Some(r) = r.upgrade() else { return };
+                match r.try_exited().await {
+                    Ok(Some(code)) => {
+                        let _ = e.set(container_exit(code));
+                        return;
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot ask the engine about a replica");
+                    }
+                }
+            }
+        });
+        Self::Container { replica, exit }
+    }
+
     /// How it ended, if it has.
     pub(crate) fn try_exited(&mut self) -> Option<Exit> {
         match self {
@@ -31,6 +66,19 @@ impl Handle {
                 tracing::warn!(error = %e, "cannot read a replica's status; counting it as exited");
                 Some(Exit::UNKNOWN)
             }),
+            Self::Container { exit, .. } => exit.get().copied(),
+        }
+    }
+
+    /// Records an exit seen elsewhere (a probe that found the container gone); true when the
+    /// handle is a container.
+    pub(crate) fn note_exit(&self, e: Exit) -> bool {
+        match self {
+            Self::Process(_) => false,
+            Self::Container { exit, .. } => {
+                let _ = exit.set(e);
+                true
+            }
         }
     }
 
@@ -38,19 +86,23 @@ impl Handle {
     pub(crate) fn pid(&self) -> Option<u32> {
         match self {
             Self::Process(p) => Some(p.pid()),
+            Self::Container { .. } => None,
         }
     }
 
     /// Its container id (container driver).
-    #[allow(clippy::unused_self, reason = "the container driver has one")]
-    pub(crate) fn container(&self) -> Option<String> {
-        None
+    pub(crate) fn container_id(&self) -> Option<String> {
+        match self {
+            Self::Process(_) => None,
+            Self::Container { replica, .. } => Some(replica.id().to_owned()),
+        }
     }
 
     /// The port it listens on, on 127.0.0.1.
     pub(crate) fn port(&self) -> u16 {
         match self {
             Self::Process(p) => p.port(),
+            Self::Container { replica, .. } => replica.host_port(),
         }
     }
 
@@ -58,6 +110,7 @@ impl Handle {
     pub(crate) fn ticks(&self) -> Option<u64> {
         match self {
             Self::Process(p) => Some(p.start_ticks()),
+            Self::Container { .. } => None,
         }
     }
 
@@ -65,6 +118,7 @@ impl Handle {
     pub(crate) fn listening_ports(&self) -> Option<std::collections::BTreeSet<u16>> {
         match self {
             Self::Process(p) => Some(p.listening_ports()),
+            Self::Container { .. } => None,
         }
     }
 
@@ -72,39 +126,98 @@ impl Handle {
     pub(crate) async fn stop(self, grace: Duration) -> Result<(Exit, bool), RuntimeError> {
         match self {
             Self::Process(mut p) => p.stop(grace).await,
+            Self::Container { replica, .. } => replica
+                .stop(grace)
+                .await
+                .map(|(code, killed)| (container_exit(code), killed))
+                .map_err(|e| RuntimeError::Engine(crate::report_chain(&e))),
         }
     }
 }
 
+/// A container's exit code as an [`Exit`] (128 + n is signal n, as shells and engines say).
+pub(crate) fn container_exit(code: i64) -> Exit {
+    match code {
+        c if c > 128 && c < 160 => Exit {
+            code: None,
+            signal: i32::try_from(c - 128).ok(),
+        },
+        c if c < 0 => Exit::UNKNOWN,
+        c => Exit {
+            code: i32::try_from(c).ok(),
+            signal: None,
+        },
+    }
+}
+
 /// What a replica of one revision runs, for starting (and restarting) it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Launch {
-    /// The agent's copy of the binary.
-    pub(crate) binary: PathBuf,
-    /// Its arguments.
-    pub(crate) args: Vec<String>,
+    /// The binary (process driver) or the image (container driver).
+    pub(crate) runs: Runs,
     /// The app's env plus hoist's markers.
     pub(crate) env: BTreeMap<String, String>,
     /// Where its output goes.
     pub(crate) log: LogPolicy,
 }
 
+/// What a replica runs.
+#[derive(Clone)]
+pub(crate) enum Runs {
+    /// A binary with arguments.
+    Binary { binary: PathBuf, args: Vec<String> },
+    /// An image in the agent's engine.
+    Image {
+        ctx: Arc<super::context::Ctx>,
+        image: String,
+        container_port: u16,
+        name: String,
+        labels: BTreeMap<String, String>,
+    },
+}
+
 impl Launch {
     /// Starts one replica on a free port.
-    #[allow(
-        clippy::unused_async,
-        reason = "the container driver's start awaits the engine"
-    )]
     pub(crate) async fn start(&self) -> Result<Handle, RuntimeError> {
         let port = crate::driver::free_port()?;
-        let spec = ProcessSpec {
-            binary: self.binary.clone(),
-            args: self.args.clone(),
-            env: self.env.clone(),
-            port,
-            log: self.log.clone(),
-        };
-        ProcessReplica::start(&spec).map(Handle::Process)
+        match &self.runs {
+            Runs::Binary { binary, args } => {
+                let spec = ProcessSpec {
+                    binary: binary.clone(),
+                    args: args.clone(),
+                    env: self.env.clone(),
+                    port,
+                    log: self.log.clone(),
+                };
+                ProcessReplica::start(&spec).map(Handle::Process)
+            }
+            Runs::Image {
+                ctx,
+                image,
+                container_port,
+                name,
+                labels,
+            } => {
+                let spec = ContainerSpec {
+                    image: image.clone(),
+                    name: name.clone(),
+                    env: self.env.clone(),
+                    container_port: *container_port,
+                    host_port: port,
+                    labels: labels.clone(),
+                    log: self.log.clone(),
+                };
+                let engine = ctx
+                    .engine()
+                    .await
+                    .map_err(|e| RuntimeError::Engine(crate::report_chain(&e)))?;
+                engine
+                    .start(&spec)
+                    .await
+                    .map(Handle::container)
+                    .map_err(|e| RuntimeError::Engine(crate::report_chain(&e)))
+            }
+        }
     }
 }
 

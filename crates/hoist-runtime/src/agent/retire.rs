@@ -61,7 +61,7 @@ impl Controller {
                     incarnation: r.incarnation,
                     port: r.port,
                     pid: h.pid(),
-                    container: h.container(),
+                    container: h.container_id(),
                     since: Instant::now(),
                 });
                 self.progress(

@@ -2,11 +2,14 @@
 //! at the agent's own copy) and what it was (a deploy, or a rollback to an earlier revision).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::replica::Launch;
+use std::sync::Arc;
+
+use super::context::Ctx;
+use super::replica::{Launch, Runs};
 use crate::api::{AppSpec, Artifact, RevisionInfo};
 use crate::logs::LogPolicy;
 use crate::store::Revision;
@@ -69,32 +72,59 @@ fn artifact_name(a: &Artifact) -> String {
     }
 }
 
-/// How to start replicas of `spec` as replica `id` of revision `revision`.
+/// How to start incarnation `incarnation` of replica `id` of revision `revision` of `spec`.
+///
+/// A process replica carries `HOIST_AGENT_ID` (how a restarted agent finds processes it had
+/// not recorded); a container carries it as the label [`AGENT_LABEL`] instead, since its
+/// processes belong to the engine and must only ever be stopped through it.
 pub(crate) fn launch(
+    ctx: &Arc<Ctx>,
     spec: &AppSpec,
     revision: u64,
     id: u32,
-    agent_id: &str,
-    log_dir: &Path,
-    limits: super::LogLimits,
+    incarnation: u64,
 ) -> Launch {
-    let binary = match &spec.artifact {
-        Artifact::Binary { path } => path.clone(),
-        Artifact::Image { reference, .. } => PathBuf::from(reference),
-    };
+    let replica = format!("{}/{revision}/{id}", spec.name);
     let mut env: BTreeMap<String, String> = spec.run.env.clone();
-    env.insert(super::AGENT_ID_ENV.to_owned(), agent_id.to_owned());
-    env.insert(
-        super::REPLICA_ENV.to_owned(),
-        format!("{}/{revision}/{id}", spec.name),
-    );
+    env.insert(super::REPLICA_ENV.to_owned(), replica);
+    let runs = match &spec.artifact {
+        Artifact::Binary { path } => {
+            env.insert(super::AGENT_ID_ENV.to_owned(), ctx.agent_id.clone());
+            Runs::Binary {
+                binary: path.clone(),
+                args: spec.args.clone(),
+            }
+        }
+        Artifact::Image {
+            reference,
+            id: image_id,
+            ..
+        } => Runs::Image {
+            ctx: Arc::clone(ctx),
+            image: image_id.clone().unwrap_or_else(|| reference.clone()),
+            container_port: spec.port,
+            name: format!(
+                "hoist-{}-{}-{id}-{incarnation}",
+                &ctx.agent_id[..ctx.agent_id.len().min(8)],
+                spec.name
+            ),
+            labels: BTreeMap::from([
+                (AGENT_LABEL.to_owned(), ctx.agent_id.clone()),
+                ("dev.hoist.app".to_owned(), spec.name.clone()),
+                ("dev.hoist.revision".to_owned(), revision.to_string()),
+                ("dev.hoist.replica".to_owned(), id.to_string()),
+            ]),
+        },
+    };
     Launch {
-        binary,
-        args: spec.args.clone(),
+        runs,
         env,
-        log: log_policy(log_dir, id, limits),
+        log: log_policy(&ctx.log_dir(&spec.name), id, ctx.logs),
     }
 }
+
+/// The label naming the agent (its id) on every container it starts.
+pub(crate) const AGENT_LABEL: &str = "dev.hoist.agent";
 
 /// Replica `id`'s log file.
 pub(crate) fn log_policy(log_dir: &Path, id: u32, limits: super::LogLimits) -> LogPolicy {

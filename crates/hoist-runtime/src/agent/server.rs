@@ -153,12 +153,7 @@ async fn deploy(
             None,
         ));
     }
-    let state_dir = agent.ctx.state_dir.clone();
-    let artifact = spec.artifact.clone();
-    let name = app.clone();
-    spec.artifact = tokio::task::spawn_blocking(move || prepare(&state_dir, artifact, &name))
-        .await
-        .map_err(|e| Refused::new(500, format!("artifact preparation failed: {e}"), None))??;
+    spec.artifact = prepare(&agent, spec.artifact.clone(), &app).await?;
     let (events, rx) = mpsc::channel(256);
     let (reply, wait) = oneshot::channel();
     agent
@@ -242,25 +237,63 @@ fn stream(rx: mpsc::Receiver<Event>) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-/// Checks the artifact before any revision exists, and keeps the agent's own copy of a binary
-/// (named by its digest), so a later build cannot change what a revision runs.
-fn prepare(state_dir: &Path, artifact: Artifact, app: &str) -> Result<Artifact, Refused> {
+/// Checks the artifact before any revision exists, and pins it: the agent's own copy of a
+/// binary (named by its digest), or the image loaded (or pulled) into the engine and named by
+/// its id, so a later build cannot change what a revision runs.
+async fn prepare(agent: &Agent, artifact: Artifact, app: &str) -> Result<Artifact, Refused> {
     match artifact {
-        Artifact::Binary { path } => Ok(Artifact::Binary {
-            path: keep_binary(state_dir, &path, app)?,
-        }),
-        image @ Artifact::Image { .. } => Err(Refused::new(
-            400,
-            format!(
-                "this agent cannot run images yet ({})",
-                match &image {
-                    Artifact::Image { reference, .. } => reference.as_str(),
-                    Artifact::Binary { .. } => "",
-                }
-            ),
-            Some("use the process driver (`run.driver = \"process\"`)"),
-        )),
+        Artifact::Binary { path } => {
+            let state_dir = agent.ctx.state_dir.clone();
+            let app = app.to_owned();
+            let path = tokio::task::spawn_blocking(move || keep_binary(&state_dir, &path, &app))
+                .await
+                .map_err(|e| Refused::new(500, format!("cannot store the binary: {e}"), None))??;
+            Ok(Artifact::Binary { path })
+        }
+        Artifact::Image {
+            archive, reference, ..
+        } => {
+            let engine = agent.ctx.engine().await.map_err(engine_refusal)?;
+            let image = if let Some(path) = &archive {
+                engine.load_archive(path).await.map_err(engine_refusal)?
+            } else {
+                engine.pull(&reference).await.map_err(engine_refusal)?;
+                reference.clone()
+            };
+            engine
+                .check_platform(&image)
+                .await
+                .map_err(engine_refusal)?;
+            let id = engine.image_id(&image).await.map_err(engine_refusal)?;
+            Ok(Artifact::Image {
+                archive: None,
+                reference: image,
+                id: Some(id),
+            })
+        }
     }
+}
+
+/// An engine error as a refusal (nothing was deployed), with what to do about it.
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "used as `map_err(engine_refusal)`"
+)]
+fn engine_refusal(e: crate::driver::container::ContainerError) -> Refused {
+    use crate::driver::container::ContainerError as E;
+    let hint = match &e {
+        E::Connect { .. } | E::UnsupportedHost { .. } => Some(
+            "start dockerd, or `podman system service`, and point DOCKER_HOST at it before the agent starts (`hoist agent --stop`, then deploy again)",
+        ),
+        E::WrongPlatform { .. } => Some(
+            "build the image for the engine's platform (`hoist deploy` builds for this machine's)",
+        ),
+        E::Pull { .. } | E::ImageNotFound { .. } => {
+            Some("check the reference, and that the engine can reach the registry")
+        }
+        _ => None,
+    };
+    Refused::new(400, crate::report_chain(&e), hint)
 }
 
 /// The agent's copy: `artifacts/sha256-HEX/APP` (named after the app, so `ps` says what runs).

@@ -26,6 +26,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         backoff: BackoffPolicy::default(),
         logs: LogLimits::default(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
+        engine_host: crate::env_vars::get(crate::env_vars::DOCKER_HOST),
     };
     rt.block_on(hoist_runtime::agent::run(config, |c| {
         eprintln!(

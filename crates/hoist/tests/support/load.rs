@@ -10,6 +10,15 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 
+/// Held by a test while its load runs: loads of parallel tests would share the two cores and
+/// each measure less than it should.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOADS: Mutex<()> = Mutex::new(());
+    LOADS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// One answer (or failure) seen by the load.
 #[derive(Debug, Clone)]
 pub struct Sample {

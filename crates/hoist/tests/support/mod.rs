@@ -20,6 +20,10 @@ use crate::common::{Project, RUN_THROUGH_SCRIPTS};
 pub enum Driver {
     /// The binary itself.
     Process,
+    /// Containers in dockerd (`DOCKER_HOST` of scripts/engines).
+    Docker,
+    /// Containers in podman's service (`HOIST_TEST_PODMAN_SOCKET` of scripts/engines).
+    Podman,
 }
 
 impl Driver {
@@ -27,6 +31,37 @@ impl Driver {
     pub fn flag(self) -> &'static str {
         match self {
             Self::Process => "process",
+            Self::Docker | Self::Podman => "container",
+        }
+    }
+
+    /// The engine's API address the agent is given (`DOCKER_HOST`).
+    pub fn engine_host(self) -> Option<String> {
+        match self {
+            Self::Process => None,
+            Self::Docker => Some(
+                std::env::var("DOCKER_HOST")
+                    .unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned()),
+            ),
+            Self::Podman => std::env::var("HOIST_TEST_PODMAN_SOCKET").ok(),
+        }
+    }
+
+    /// The engine's own CLI, for what a user would check by hand (`ps`, `kill`).
+    pub fn cli(self) -> Option<std::process::Command> {
+        match self {
+            Self::Process => None,
+            Self::Docker => {
+                let mut c = std::process::Command::new(
+                    std::env::var("HOIST_TEST_DOCKER")
+                        .unwrap_or_else(|_| "/usr/bin/docker".to_owned()),
+                );
+                c.arg("-H").arg(self.engine_host().expect("docker host"));
+                Some(c)
+            }
+            Self::Podman => Some(std::process::Command::new(
+                std::env::var("HOIST_TEST_PODMAN").unwrap_or_else(|_| "podman".to_owned()),
+            )),
         }
     }
 }
@@ -80,6 +115,9 @@ impl Agent {
             .env("HOIST_PROXY_ADDR", self.proxy.to_string())
             .env("HOIST_ADMIN_ADDR", self.admin.to_string())
             .timeout(Duration::from_mins(3));
+        if let Some(host) = self.driver.engine_host() {
+            cmd.env("DOCKER_HOST", host);
+        }
         cmd
     }
 
@@ -92,6 +130,9 @@ impl Agent {
             .env("HOIST_STATE_DIR", self.state.path())
             .env("HOIST_PROXY_ADDR", self.proxy.to_string())
             .env("HOIST_ADMIN_ADDR", self.admin.to_string());
+        if let Some(host) = self.driver.engine_host() {
+            cmd.env("DOCKER_HOST", host);
+        }
         cmd
     }
 
@@ -157,6 +198,16 @@ impl Agent {
         }
     }
 
+    /// The status once no replica is terminating (replaced replicas of the container driver
+    /// take a moment to stop and be removed).
+    pub fn settled(&self, app: &str) -> Value {
+        self.wait_status(app, Duration::from_secs(30), |s| {
+            s["replicas"]
+                .as_array()
+                .is_some_and(|r| r.iter().all(|r| r["state"] != "terminating"))
+        })
+    }
+
     /// The agent's pid (its pid file), if it runs.
     pub fn pid(&self) -> Option<u32> {
         std::fs::read_to_string(self.state.path().join("agent.pid"))
@@ -192,6 +243,56 @@ impl Agent {
         }
         pids.sort_unstable();
         pids
+    }
+
+    /// What runs the replicas, as the driver names them: pids (process driver), or the ids of
+    /// containers labelled with this agent's id (container driver), however they got there.
+    pub fn units(&self) -> Vec<String> {
+        let Some(mut cli) = self.driver.cli() else {
+            return self
+                .replica_processes()
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+        };
+        let Ok(id) = std::fs::read_to_string(self.state.path().join("agent-id")) else {
+            return Vec::new();
+        };
+        let out = cli
+            .args(["ps", "-a", "-q", "--no-trunc", "--filter"])
+            .arg(format!("label=dev.hoist.agent={}", id.trim()))
+            .output()
+            .expect("the engine's CLI runs");
+        assert!(out.status.success(), "ps failed: {}", text(&out.stderr));
+        let mut ids: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+        ids.sort();
+        ids
+    }
+
+    /// The unit (pid or container id) of each replica in `status`.
+    pub fn status_units(status: &Value) -> Vec<String> {
+        let mut units: Vec<String> = status["replicas"]
+            .as_array()
+            .expect("replicas")
+            .iter()
+            .map(unit_of)
+            .collect();
+        units.sort();
+        units
+    }
+
+    /// kill -9 of one replica: its process, or the container's (`docker kill -s KILL`).
+    pub fn kill_unit(&self, unit: &str) {
+        match self.driver.cli() {
+            None => kill(unit.parse().expect("a pid"), "KILL"),
+            Some(mut cli) => {
+                let out = cli
+                    .args(["kill", "--signal", "KILL", unit])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "kill failed: {}", text(&out.stderr));
+            }
+        }
     }
 
     /// SIGKILLs the agent and waits until it is gone.
@@ -264,6 +365,12 @@ impl Drop for Agent {
         for pid in self.replica_processes() {
             kill(pid, "KILL");
         }
+        if let Some(mut cli) = self.driver.cli() {
+            let left = self.units();
+            if !left.is_empty() {
+                let _ = cli.arg("rm").arg("-f").args(&left).output();
+            }
+        }
     }
 }
 
@@ -293,10 +400,27 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The engines this driver needs are present, else a failure that says how to run the tests.
+/// A replica's pid or container id in a status.
+pub fn unit_of(replica: &Value) -> String {
+    replica["pid"]
+        .as_u64()
+        .map(|p| p.to_string())
+        .or_else(|| replica["container"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The engine this driver needs answers, else a failure that says how to run the tests.
 pub fn require(driver: Driver) {
-    match driver {
-        Driver::Process => {}
-    }
-    let _ = RUN_THROUGH_SCRIPTS;
+    let Some(mut cli) = driver.cli() else {
+        return;
+    };
+    assert!(
+        driver.engine_host().is_some(),
+        "{driver:?} needs its engine's address: {RUN_THROUGH_SCRIPTS}"
+    );
+    let ok = cli
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(ok, "{driver:?} does not answer: {RUN_THROUGH_SCRIPTS}");
 }

@@ -193,6 +193,27 @@ impl Engine {
         }
     }
 
+    /// The image's id (`sha256:…`), which names it for good: a tag can be moved by the next
+    /// load, the id cannot, so a revision keeps running the image it was deployed with.
+    ///
+    /// # Errors
+    /// [`ContainerError::ImageNotFound`], or [`ContainerError::Image`] when the engine fails.
+    pub async fn image_id(&self, image: &str) -> Result<String, ContainerError> {
+        match self.docker.inspect_image(image).await {
+            Ok(i) => i.id.ok_or_else(|| ContainerError::ImageNotFound {
+                image: image.to_owned(),
+            }),
+            Err(e) if is_not_found(&e) => Err(ContainerError::ImageNotFound {
+                image: image.to_owned(),
+            }),
+            Err(source) => Err(ContainerError::Image {
+                action: "inspect",
+                image: image.to_owned(),
+                source,
+            }),
+        }
+    }
+
     /// Checks that `image` is for the engine's own os/arch.
     ///
     /// # Errors

@@ -30,9 +30,10 @@ pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
         artifact,
     };
     // The agent has loaded the archive into the engine once it answers; it is not needed after.
+    // (Only the one built here: a `--image docker-archive:FILE` is the user's.)
     let _archive = TempArchive(match &spec.artifact {
-        Artifact::Image { archive, .. } => archive.clone(),
-        Artifact::Binary { .. } => None,
+        Artifact::Image { archive, .. } if args.image.is_none() => archive.clone(),
+        _ => None,
     });
     let rt = super::runtime()?;
     let done = rt.block_on(async {
@@ -96,13 +97,7 @@ fn artifact(app: &App, args: &DeployArgs, driver: Driver) -> anyhow::Result<(Art
             if let Some(reference) = &args.image {
                 let version = hoist_gobuild::GitFacts::read(&args.dir)
                     .map_or_else(|| "dev".to_owned(), |f| f.describe);
-                return Ok((
-                    Artifact::Image {
-                        archive: None,
-                        reference: reference.clone(),
-                    },
-                    version,
-                ));
+                return Ok((prebuilt_image(reference)?, version));
             }
             let dir = super::dir_of(&args.agent)?.join("images");
             std::fs::create_dir_all(&dir)
@@ -114,11 +109,38 @@ fn artifact(app: &App, args: &DeployArgs, driver: Driver) -> anyhow::Result<(Art
                 Artifact::Image {
                     archive: Some(archive),
                     reference,
+                    id: None,
                 },
                 version,
             ))
         }
     }
+}
+
+/// `--image`: `docker-archive:FILE` (what `hoist build --output docker-archive:FILE` writes),
+/// loaded into the engine, or a registry reference the engine pulls.
+fn prebuilt_image(given: &str) -> anyhow::Result<Artifact> {
+    if let Some(file) = given.strip_prefix("docker-archive:") {
+        let path = std::path::absolute(file).unwrap_or_else(|_| file.into());
+        if !path.is_file() {
+            anyhow::bail!("the image archive `{}` does not exist", path.display());
+        }
+        return Ok(Artifact::Image {
+            archive: Some(path),
+            reference: given.to_owned(),
+            id: None,
+        });
+    }
+    if given.starts_with("oci:") {
+        anyhow::bail!(
+            "`--image {given}`: engines load docker archives, not OCI layouts; write one with `hoist build --output docker-archive:FILE` and give `--image docker-archive:FILE`, or push the layout (`hoist push`) and give its reference"
+        );
+    }
+    Ok(Artifact::Image {
+        archive: None,
+        reference: given.to_owned(),
+        id: None,
+    })
 }
 
 /// An agent refusal (or an unreachable agent) as an error whose hint is the agent's.
