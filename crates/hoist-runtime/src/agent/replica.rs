@@ -179,14 +179,13 @@ pub(crate) enum Runs {
 impl Launch {
     /// Starts one replica on a free port.
     pub(crate) async fn start(&self) -> Result<Handle, RuntimeError> {
-        let port = crate::driver::free_port()?;
         match &self.runs {
             Runs::Binary { binary, args } => {
                 let spec = ProcessSpec {
                     binary: binary.clone(),
                     args: args.clone(),
                     env: self.env.clone(),
-                    port,
+                    port: crate::driver::free_port()?,
                     log: self.log.clone(),
                 };
                 ProcessReplica::start(&spec).map(Handle::Process)
@@ -198,28 +197,44 @@ impl Launch {
                 name,
                 labels,
             } => {
-                let spec = ContainerSpec {
-                    image: image.clone(),
-                    name: name.clone(),
-                    env: self.env.clone(),
-                    container_port: *container_port,
-                    host_port: port,
-                    labels: labels.clone(),
-                    log: self.log.clone(),
-                };
                 let engine = ctx
                     .engine()
                     .await
                     .map_err(|e| RuntimeError::Engine(crate::report_chain(&e)))?;
-                engine
-                    .start(&spec)
-                    .await
-                    .map(Handle::container)
-                    .map_err(|e| RuntimeError::Engine(crate::report_chain(&e)))
+                // The engine binds the host port itself; another socket may take the port
+                // between our check and its bind, so a start that lost that race gets a new one.
+                let mut attempt = 1;
+                loop {
+                    let spec = ContainerSpec {
+                        image: image.clone(),
+                        name: name.clone(),
+                        env: self.env.clone(),
+                        container_port: *container_port,
+                        host_port: crate::driver::free_port()?,
+                        labels: labels.clone(),
+                        log: self.log.clone(),
+                    };
+                    match engine.start(&spec).await {
+                        Ok(c) => return Ok(Handle::container(c)),
+                        Err(e) => {
+                            let report = crate::report_chain(&e);
+                            if attempt < PORT_RACE_ATTEMPTS
+                                && report.contains("address already in use")
+                            {
+                                attempt += 1;
+                                continue;
+                            }
+                            return Err(RuntimeError::Engine(report));
+                        }
+                    }
+                }
             }
         }
     }
 }
+
+/// Starts of a container tried before a lost race for its host port is reported.
+const PORT_RACE_ATTEMPTS: u32 = 4;
 
 /// Where a replica is in its life.
 #[allow(
