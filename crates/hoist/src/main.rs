@@ -13,6 +13,9 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // One TLS crypto provider for the whole process (registry and Kubernetes clients): with
+    // more than one compiled in, rustls would refuse to pick.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     report::init_logging(cli.verbose);
     match commands::run(cli) {
         Ok(code) => code,

@@ -12,8 +12,15 @@ use crate::env_vars;
 /// Sets up hoist's own diagnostics on stderr: warnings by default, debug with `-v`, or the
 /// filter in HOIST_LOG.
 pub fn init_logging(verbose: bool) {
-    let filter = env_vars::get(env_vars::HOIST_LOG)
-        .unwrap_or_else(|| if verbose { "debug" } else { "warn" }.to_owned());
+    let filter = env_vars::get(env_vars::HOIST_LOG).unwrap_or_else(|| {
+        // kube's client logs each failed request at ERROR; hoist reports it itself.
+        if verbose {
+            "debug"
+        } else {
+            "warn,kube_client=off"
+        }
+        .to_owned()
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -42,14 +49,14 @@ pub fn print_error(err: &anyhow::Error) -> ExitCode {
             eprintln!("    {c}");
         }
     }
-    if let Some(h) = hint_for(err) {
+    if let Some(h) = hint(err) {
         eprintln!("\n{} {h}", style("hint:").cyan().bold());
     }
     ExitCode::FAILURE
 }
 
 /// What the user can do about the first error in the chain that we know a remedy for.
-fn hint_for(err: &anyhow::Error) -> Option<String> {
+pub fn hint(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|e| {
         if let Some(g) = e.downcast_ref::<GoBuildError>() {
             return go_hint(g);
@@ -68,6 +75,9 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(r) = e.downcast_ref::<hoist_registry::RegistryError>() {
             return crate::commands::registry::hint(r);
+        }
+        if let Some(k) = e.downcast_ref::<hoist_kube::KubeError>() {
+            return crate::commands::kube::hint::hint(k);
         }
         None
     })
