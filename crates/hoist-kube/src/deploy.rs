@@ -210,9 +210,14 @@ pub async fn deploy(
         force: options.force_conflicts,
         dry_run: true,
     };
-    for m in &release.manifests {
-        apply::apply(cluster, ns, m, check).await?;
-    }
+    // Independent requests: at once.
+    futures::future::try_join_all(
+        release
+            .manifests
+            .iter()
+            .map(|m| apply::apply(cluster, ns, m, check)),
+    )
+    .await?;
     let store = target.store();
     let (records, mut record) = create_record(&store, release).await?;
     let revision = record.revision;

@@ -39,6 +39,14 @@ pub enum Change {
         /// `Kind name`.
         object: String,
     },
+    /// An apply would fail on fields another manager owns (`--force-conflicts` takes them); an
+    /// `Update` after it shows what the forced apply would change.
+    Conflict {
+        /// `Kind name`.
+        object: String,
+        /// `field (owned by manager)`, one per field.
+        fields: Vec<String>,
+    },
 }
 
 impl Change {
@@ -66,16 +74,23 @@ pub async fn diff(target: &Target, manifests: &[Manifest], force: bool) -> Resul
                 .cluster
                 .error(&format!("read {}", m.label()), &target.namespace, e)
         })?;
-        let after = apply::apply(
-            &target.cluster,
-            &target.namespace,
-            m,
-            ApplyOptions {
-                force,
-                dry_run: true,
-            },
-        )
-        .await?;
+        let dry = |force| ApplyOptions {
+            force,
+            dry_run: true,
+        };
+        let after = match apply::apply(&target.cluster, &target.namespace, m, dry(force)).await {
+            Err(KubeError::Conflict { conflicts, .. }) => {
+                out.push(Change::Conflict {
+                    object: m.label(),
+                    fields: conflicts
+                        .iter()
+                        .map(|c| format!("{} (owned by {})", c.field, c.manager))
+                        .collect(),
+                });
+                apply::apply(&target.cluster, &target.namespace, m, dry(true)).await?
+            }
+            other => other?,
+        };
         let after = yaml(&after, m)?;
         out.push(match live {
             None => Change::Create {

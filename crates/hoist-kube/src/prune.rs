@@ -53,14 +53,21 @@ pub(crate) async fn list_live(
     instance: &str,
 ) -> Result<Vec<Live>> {
     let params = ListParams::default().labels(&selector(app, instance));
-    let mut out = Vec::new();
-    for kind in ALL {
+    // One list per kind, all at once.
+    let lists = futures::future::try_join_all(ALL.iter().map(|kind| {
         let api: Api<DynamicObject> =
             Api::namespaced_with(cluster.client(), namespace, &kind.api_resource());
-        let list = api
-            .list_metadata(&params)
-            .await
-            .map_err(|e| cluster.error(&format!("list {}", kind.plural), namespace, e))?;
+        let params = &params;
+        async move {
+            api.list_metadata(params)
+                .await
+                .map(|l| (kind, l))
+                .map_err(|e| cluster.error(&format!("list {}", kind.plural), namespace, e))
+        }
+    }))
+    .await?;
+    let mut out = Vec::new();
+    for (kind, list) in lists {
         for o in list.items {
             out.push(Live {
                 kind,

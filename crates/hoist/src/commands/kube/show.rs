@@ -233,7 +233,10 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     for (t, changes) in &all {
-        let n = changes.iter().filter(|c| c.changes()).count();
+        let n = changes
+            .iter()
+            .filter(|c| c.changes() && !matches!(c, Change::Conflict { .. }))
+            .count();
         eprintln!(
             "{} ({}): {}",
             t.cluster.context(),
@@ -257,6 +260,10 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
                     print!("{diff}");
                 }
                 Change::Delete { object } => println!("- delete {object} (prune)"),
+                Change::Conflict { object, fields } => println!(
+                    "! conflict {object}: {} (deploy needs --force-conflicts)",
+                    fields.join(", ")
+                ),
                 Change::Unchanged { .. } => {}
             }
         }
