@@ -93,9 +93,11 @@ termination_grace = "30s"
 # Startup is only set when given: allow up to 30 x 10s for a slow start before liveness begins.
 # failure_threshold = 30
 
-# Deploy to Kubernetes instead of this machine: kubeconfig contexts, and the namespace.
+# Deploy to Kubernetes instead of this machine (usually only in an environment's overlay).
 # [kubernetes]
+# The kubeconfig contexts to deploy to; several make a fleet, each rolled out and judged apart.
 # contexts = ["prod-eu", "prod-us"]
+# The namespace (default: the context's own, else "default").
 # namespace = "@BARE_NAME@"
 
 # Plain settings rendered into the app's ConfigMap.

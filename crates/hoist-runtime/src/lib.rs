@@ -19,7 +19,10 @@
 //! that ties drivers, probes, rollouts and the proxy together) and the container driver are the
 //! next increments of the local-runtime issue.
 
+pub mod agent;
+pub mod api;
 pub mod backoff;
+pub mod client;
 pub mod driver;
 mod error;
 pub mod logs;
@@ -29,3 +32,15 @@ pub mod rollout;
 pub mod store;
 
 pub use error::RuntimeError;
+
+/// An error and its causes on one line, `a: b: c`, for messages that go over the API.
+pub(crate) fn report_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}

@@ -87,6 +87,51 @@ impl RotatingLog {
     }
 }
 
+/// Rotates a log that another process writes to (a replica of the `process` driver, which
+/// holds the file open with `O_APPEND`) when it has reached `max_bytes`: the older files shift
+/// up, the current content is copied to `.1`, and the current file is truncated in place, so
+/// the writer goes on writing at the new end. Lines written between the copy and the truncate
+/// are lost, as with logrotate's `copytruncate`; returns whether it rotated.
+///
+/// # Errors
+/// The I/O error of the copy or the truncation.
+pub fn rotate_copy_truncate(policy: &LogPolicy) -> std::io::Result<bool> {
+    let len = match std::fs::metadata(&policy.path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    if len < policy.max_bytes {
+        return Ok(false);
+    }
+    let numbered = |n: u32| PathBuf::from(format!("{}.{n}", policy.path.display()));
+    if policy.keep > 0 {
+        let _ = std::fs::remove_file(numbered(policy.keep));
+        for n in (1..policy.keep).rev() {
+            let _ = std::fs::rename(numbered(n), numbered(n + 1));
+        }
+        std::fs::copy(&policy.path, numbered(1))?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&policy.path)?
+        .set_len(0)?;
+    Ok(true)
+}
+
+/// The log files of `policy`, oldest first: `.K` … `.1`, then the current one (those that exist).
+pub fn files_oldest_first(policy: &LogPolicy) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = (1..=policy.keep)
+        .rev()
+        .map(|n| PathBuf::from(format!("{}.{n}", policy.path.display())))
+        .filter(|p| p.exists())
+        .collect();
+    if policy.path.exists() {
+        files.push(policy.path.clone());
+    }
+    files
+}
+
 async fn open_append(path: &Path) -> Result<File, RuntimeError> {
     OpenOptions::new()
         .create(true)
@@ -102,6 +147,38 @@ async fn open_append(path: &Path) -> Result<File, RuntimeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_truncate_keeps_the_writer_appending() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let policy = LogPolicy {
+            path: dir.path().join("r.log"),
+            max_bytes: 8,
+            keep: 1,
+        };
+        let mut writer = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&policy.path)
+            .unwrap();
+        writer.write_all(b"first\n").unwrap();
+        assert!(!rotate_copy_truncate(&policy).unwrap(), "not full yet");
+        writer.write_all(b"second\n").unwrap();
+        assert!(rotate_copy_truncate(&policy).unwrap());
+        writer.write_all(b"third\n").unwrap();
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+        assert_eq!(
+            read(&policy.path),
+            "third\n",
+            "appends at the new end, no hole"
+        );
+        assert_eq!(read(&dir.path().join("r.log.1")), "first\nsecond\n");
+        assert_eq!(
+            files_oldest_first(&policy),
+            [dir.path().join("r.log.1"), policy.path.clone()]
+        );
+    }
 
     #[tokio::test]
     async fn rotates_and_keeps_k_files() {

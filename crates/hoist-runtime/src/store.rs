@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS replicas (
     revision   INTEGER NOT NULL,
     slot       INTEGER NOT NULL,
     pid        INTEGER,
+    ticks      INTEGER,
     container  TEXT,
     port       INTEGER NOT NULL,
     started_at INTEGER NOT NULL,
@@ -60,6 +61,10 @@ pub enum RevisionState {
     Superseded,
     /// Failed its rollout and was rolled back.
     RolledBack,
+    /// Failed its rollout with nothing to roll back to.
+    Failed,
+    /// Served until `hoist stop`.
+    Stopped,
 }
 
 impl RevisionState {
@@ -69,6 +74,8 @@ impl RevisionState {
             Self::Serving => "serving",
             Self::Superseded => "superseded",
             Self::RolledBack => "rolled_back",
+            Self::Failed => "failed",
+            Self::Stopped => "stopped",
         }
     }
 
@@ -77,6 +84,8 @@ impl RevisionState {
             "serving" => Self::Serving,
             "superseded" => Self::Superseded,
             "rolled_back" => Self::RolledBack,
+            "failed" => Self::Failed,
+            "stopped" => Self::Stopped,
             _ => Self::RollingOut,
         }
     }
@@ -112,6 +121,9 @@ pub struct ReplicaRecord {
     pub slot: u32,
     /// The process (group) id, for the process driver.
     pub pid: Option<u32>,
+    /// The process's start time in clock ticks since boot, which tells it from a later
+    /// process that reuses the pid.
+    pub ticks: Option<u64>,
     /// The container id, for the container driver.
     pub container: Option<String>,
     /// The port it listens on, on 127.0.0.1.
@@ -238,6 +250,45 @@ impl Store {
         q.query_map([app], revision_row)?.collect()
     }
 
+    /// The revision of `app` being rolled out, if a rollout was in progress.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn rolling_out(&self, app: &str) -> rusqlite::Result<Option<Revision>> {
+        self.db
+            .query_row(
+                "SELECT app, number, spec, state, reason, created_at, finished_at FROM revisions WHERE app = ?1 AND state = 'rolling_out' ORDER BY number DESC LIMIT 1",
+                [app],
+                revision_row,
+            )
+            .optional()
+    }
+
+    /// Apps the agent must run: with a serving revision or a rollout in progress.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn active_apps(&self) -> rusqlite::Result<Vec<String>> {
+        let mut q = self.db.prepare(
+            "SELECT app FROM serving UNION SELECT app FROM revisions WHERE state = 'rolling_out' ORDER BY 1",
+        )?;
+        q.query_map([], |r| r.get(0))?.collect()
+    }
+
+    /// `hoist stop`: the app no longer serves; its serving revision is marked stopped.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn stop_app(&mut self, app: &str) -> rusqlite::Result<()> {
+        let tx = self.db.transaction()?;
+        tx.execute(
+            "UPDATE revisions SET state = 'stopped', finished_at = COALESCE(finished_at, ?2) WHERE app = ?1 AND (number = (SELECT revision FROM serving WHERE app = ?1) OR state = 'rolling_out')",
+            params![app, now()],
+        )?;
+        tx.execute("DELETE FROM serving WHERE app = ?1", [app])?;
+        tx.commit()
+    }
+
     /// The apps with a serving revision.
     ///
     /// # Errors
@@ -253,8 +304,8 @@ impl Store {
     /// SQLite's error.
     pub fn put_replica(&mut self, r: &ReplicaRecord) -> rusqlite::Result<()> {
         self.db.execute(
-            "INSERT OR REPLACE INTO replicas (app, revision, slot, pid, container, port, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![r.app, r.revision, r.slot, r.pid, r.container, r.port, r.started_at],
+            "INSERT OR REPLACE INTO replicas (app, revision, slot, pid, ticks, container, port, started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![r.app, r.revision, r.slot, r.pid, r.ticks.map(|t| i64::try_from(t).unwrap_or(i64::MAX)), r.container, r.port, r.started_at],
         )?;
         Ok(())
     }
@@ -277,7 +328,7 @@ impl Store {
     /// SQLite's error.
     pub fn replicas(&self) -> rusqlite::Result<Vec<ReplicaRecord>> {
         let mut q = self.db.prepare(
-            "SELECT app, revision, slot, pid, container, port, started_at FROM replicas ORDER BY app, revision, slot",
+            "SELECT app, revision, slot, pid, ticks, container, port, started_at FROM replicas ORDER BY app, revision, slot",
         )?;
         q.query_map([], |r| {
             Ok(ReplicaRecord {
@@ -285,9 +336,12 @@ impl Store {
                 revision: r.get(1)?,
                 slot: r.get(2)?,
                 pid: r.get(3)?,
-                container: r.get(4)?,
-                port: r.get(5)?,
-                started_at: r.get(6)?,
+                ticks: r
+                    .get::<_, Option<i64>>(4)?
+                    .map(|t| u64::try_from(t).unwrap_or_default()),
+                container: r.get(5)?,
+                port: r.get(6)?,
+                started_at: r.get(7)?,
             })
         })?
         .collect()
@@ -397,6 +451,7 @@ mod tests {
                 revision: 1,
                 slot: 0,
                 pid: Some(4242),
+                ticks: Some(77),
                 container: None,
                 port: 41000,
                 started_at: 1,
@@ -414,11 +469,26 @@ mod tests {
         let reps = s.replicas().unwrap();
         assert_eq!(reps.len(), 1);
         assert_eq!(
-            (reps[0].slot, reps[0].pid, reps[0].port),
-            (1, Some(4242), 41000)
+            (reps[0].slot, reps[0].pid, reps[0].ticks, reps[0].port),
+            (1, Some(4242), Some(77), 41000)
         );
         let ev = s.events("hello", 10).unwrap();
         assert_eq!(ev[0].2, "replica 1 ready");
+    }
+
+    #[test]
+    fn rollouts_in_progress_and_stopped_apps() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("hoist.db")).unwrap();
+        let r1 = s.create_revision("a", "{}").unwrap();
+        assert_eq!(s.active_apps().unwrap(), ["a"], "a first rollout counts");
+        assert_eq!(s.rolling_out("a").unwrap().unwrap().number, r1);
+        s.finish_revision("a", r1, RevisionState::Serving, None)
+            .unwrap();
+        assert!(s.rolling_out("a").unwrap().is_none());
+        s.stop_app("a").unwrap();
+        assert!(s.active_apps().unwrap().is_empty());
+        assert_eq!(s.history("a").unwrap()[0].state, RevisionState::Stopped);
     }
 
     #[test]

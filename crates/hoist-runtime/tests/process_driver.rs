@@ -50,7 +50,7 @@ async fn wait_listening(port: u16) {
 async fn runs_the_service_on_port_logs_it_and_stops_it_with_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec(build_hello(dir.path(), "dev"), &[], dir.path());
-    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    let mut replica = ProcessReplica::start(&spec).unwrap();
     wait_listening(spec.port).await;
     assert!(get(spec.port, "/").contains("hello from hoist"));
     assert!(get(spec.port, "/healthz").ends_with("ok\n"));
@@ -76,7 +76,7 @@ async fn a_replica_ignoring_sigterm_is_killed_with_its_children() {
         pidfile.display()
     );
     let spec = spec(PathBuf::from("/bin/sh"), &["-c", &script], dir.path());
-    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    let mut replica = ProcessReplica::start(&spec).unwrap();
     let mut child_pid = String::new();
     for _ in 0..100 {
         child_pid = std::fs::read_to_string(&pidfile).unwrap_or_default();
@@ -108,7 +108,7 @@ async fn a_replica_ignoring_sigterm_is_killed_with_its_children() {
 async fn a_missing_binary_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let spec = spec(dir.path().join("nope"), &[], dir.path());
-    let err = ProcessReplica::start(&spec).await.err().expect("must fail");
+    let err = ProcessReplica::start(&spec).err().expect("must fail");
     assert!(err.to_string().contains("cannot start"), "{err}");
     assert!(err.to_string().contains("nope"), "{err}");
 }
@@ -121,9 +121,9 @@ async fn a_crash_is_seen_with_its_status() {
         &["-c", "echo dying >&2; exit 3"],
         dir.path(),
     );
-    let mut replica = ProcessReplica::start(&spec).await.unwrap();
+    let mut replica = ProcessReplica::start(&spec).unwrap();
     let status = replica.exited().await.unwrap();
-    assert_eq!(status.code(), Some(3));
+    assert_eq!(status.code, Some(3));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         std::fs::read_to_string(&spec.log.path)

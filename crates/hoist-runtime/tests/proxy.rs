@@ -42,7 +42,7 @@ async fn start_replicas(dir: &Path, n: usize) -> Replicas {
                 keep: 1,
             },
         };
-        running.push(ProcessReplica::start(&spec).await.unwrap());
+        running.push(ProcessReplica::start(&spec).unwrap());
         let mut up = false;
         for _ in 0..100 {
             if is_listening(port, Duration::from_millis(100)).await {

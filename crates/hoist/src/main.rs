@@ -16,7 +16,9 @@ fn main() -> ExitCode {
     // One TLS crypto provider for the whole process (registry and Kubernetes clients): with
     // more than one compiled in, rustls would refuse to pick.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    report::init_logging(cli.verbose);
+    // The agent logs what it does (info) to its log; every other command only warnings.
+    let agent = matches!(cli.command, cli::Command::Agent(_));
+    report::init_logging(cli.verbose, agent);
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => report::print_error(&err),

@@ -9,23 +9,25 @@ use hoist_image::ImageError;
 
 use crate::env_vars;
 
-/// Sets up hoist's own diagnostics on stderr: warnings by default, debug with `-v`, or the
-/// filter in HOIST_LOG.
-pub fn init_logging(verbose: bool) {
-    let filter = env_vars::get(env_vars::HOIST_LOG).unwrap_or_else(|| {
-        // kube's client logs each failed request at ERROR; hoist reports it itself.
-        if verbose {
-            "debug"
-        } else {
-            "warn,kube_client=off"
-        }
-        .to_owned()
-    });
-    let _ = tracing_subscriber::fmt()
+/// Sets up hoist's own diagnostics on stderr: warnings by default (`info` with timestamps for
+/// the agent, whose stderr is its log), debug with `-v`, or the filter in HOIST_LOG.
+pub fn init_logging(verbose: bool, agent: bool) {
+    // kube's client logs each failed request at ERROR; hoist reports it itself.
+    let default = match (verbose, agent) {
+        (true, _) => "debug",
+        (false, true) => "info",
+        (false, false) => "warn,kube_client=off",
+    };
+    let filter = env_vars::get(env_vars::HOIST_LOG).unwrap_or_else(|| default.to_owned());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
+        .with_ansi(console::colors_enabled_stderr());
+    let _ = if agent {
+        builder.try_init()
+    } else {
+        builder.without_time().try_init()
+    };
 }
 
 /// Prints `error: …`, each `Caused by:` line, and a `hint:` when one is known for an error in
@@ -78,6 +80,17 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(k) = e.downcast_ref::<hoist_kube::KubeError>() {
             return crate::commands::kube::hint::hint(k);
+        }
+        if let Some(r) = e.downcast_ref::<crate::commands::local::AgentRefused>() {
+            return r.hint.clone();
+        }
+        if let Some(hoist_runtime::client::ClientError::NotRunning { .. }) =
+            e.downcast_ref::<hoist_runtime::client::ClientError>()
+        {
+            return Some("start it with `hoist agent` (in the foreground), or let `hoist deploy` start it; `--state-dir`/`HOIST_STATE_DIR` must name the same directory".to_owned());
+        }
+        if let Some(a) = e.downcast_ref::<hoist_runtime::agent::AgentError>() {
+            return Some(crate::commands::agent::hint(a));
         }
         None
     })

@@ -2,9 +2,87 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
+use hoist_runtime::agent::{AgentConfig, AgentError, LogLimits};
+use hoist_runtime::api::AgentInfo;
+use hoist_runtime::backoff::BackoffPolicy;
+
 use crate::cli::AgentArgs;
 
 /// Runs (or stops) the agent.
-pub fn run(_args: &AgentArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
+pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::local::state_dir(args.conn.state_dir.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if args.stop {
+        return rt.block_on(stop(&dir));
+    }
+    let config = AgentConfig {
+        state_dir: dir,
+        proxy: args.listen.clone(),
+        admin: args.admin.clone(),
+        backoff: BackoffPolicy::default(),
+        logs: LogLimits::default(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    rt.block_on(hoist_runtime::agent::run(config, |c| {
+        eprintln!(
+            "hoist agent: proxy on http://{}, metrics on http://{}/metrics, state in {}",
+            c.proxy,
+            c.admin,
+            c.state_dir.display()
+        );
+    }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let client = hoist_runtime::client::AgentClient::new(dir);
+    let info: AgentInfo = match client
+        .post("/v1/agent/shutdown", &serde_json::json!({}))
+        .await
+    {
+        Ok(i) => i,
+        Err(hoist_runtime::client::ClientError::NotRunning { .. }) => {
+            eprintln!("no agent runs for `{}`", dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot stop the agent")),
+    };
+    // It answers, then drains and stops its replicas: wait until it is gone.
+    let proc = std::path::PathBuf::from(format!("/proc/{}", info.pid));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+    while proc.exists() && std::time::Instant::now() < deadline {
+        if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "stopped the agent (pid {}); its replicas are stopped",
+        info.pid
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What to do when the agent cannot start.
+pub fn hint(e: &AgentError) -> String {
+    match e {
+        AgentError::Listen { what, addr, source }
+            if source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            format!(
+                "something else listens on {addr}; stop it, or give {what} another one (`hoist agent --listen`/`--admin`, or HOIST_PROXY_ADDR/HOIST_ADMIN_ADDR)"
+            )
+        }
+        AgentError::Listen { .. } => "addresses are HOST:PORT, like 127.0.0.1:8080".to_owned(),
+        AgentError::AlreadyRunning(_) => {
+            "`hoist status` talks to it; `hoist agent --stop` stops it".to_owned()
+        }
+        AgentError::StateDir { .. } | AgentError::Store { .. } => {
+            "set HOIST_STATE_DIR (or `--state-dir`) to a directory you can write".to_owned()
+        }
+    }
 }

@@ -180,6 +180,73 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// The app's binary for this machine's platform (what the local `process` driver runs), and
+/// the version it is stamped with. `build.platforms` does not matter here: Go builds for any
+/// platform, and this machine's is the one that runs.
+pub(super) fn host_binary(app: &App, dir: &Path) -> anyhow::Result<(PathBuf, String)> {
+    hoist_gobuild::find_module(dir)?;
+    let store = open_store()?;
+    let facts = GitFacts::read(dir);
+    let version = facts
+        .as_ref()
+        .map_or_else(|| "dev".to_owned(), |f| f.describe.clone());
+    let commit = facts
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
+    let progress = Progress::new();
+    let mut bins = build_binaries(
+        app,
+        dir,
+        &store,
+        &[Platform::host()],
+        &version,
+        &commit,
+        &progress,
+    )?;
+    let bin = bins.pop().context("the build produced no binary")?;
+    Ok((bin.path, version))
+}
+
+/// The app's image for this machine's platform, written as a docker archive to `out` (what the
+/// local `container` driver loads into the engine); returns the archive's `NAME:VERSION` tag
+/// and the version. The image is the one `hoist build --platform <this machine's>` makes.
+pub(super) fn host_archive(
+    app: &App,
+    dir: &Path,
+    registry: &crate::cli::RegistryArgs,
+    out: &Path,
+) -> anyhow::Result<(String, String)> {
+    hoist_gobuild::find_module(dir)?;
+    let store = open_store()?;
+    let progress = Progress::new();
+    let facts = GitFacts::read(dir);
+    let version = facts
+        .as_ref()
+        .map_or_else(|| "dev".to_owned(), |f| f.describe.clone());
+    let commit = facts
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
+    let epoch = source_date_epoch(facts.as_ref())?;
+    let platforms = [Platform::host()];
+    let bases = super::base::resolve(&app.build.base, &platforms, registry, &store, &progress)?;
+    let binaries = build_binaries(app, dir, &store, &platforms, &version, &commit, &progress)?;
+    let stage = progress.stage("image");
+    let images = assemble(
+        app,
+        &binaries,
+        &bases,
+        facts.as_ref(),
+        &version,
+        epoch,
+        &store,
+    )?;
+    let image = pick_platform(&images)?;
+    let tags = repo_tags(&app.app.name, &version);
+    hoist_image::write_docker_archive(out, image, &tags, &store)?;
+    stage.finish(&image.manifest.digest.to_string());
+    Ok((tags[0].clone(), version))
+}
+
 /// `--platform` flags win over `build.platforms`.
 fn platforms(app: &App, flags: &[String]) -> anyhow::Result<Vec<Platform>> {
     if flags.is_empty() {

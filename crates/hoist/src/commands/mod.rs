@@ -1,7 +1,7 @@
 //! One file per verb. Each resolves its settings from arguments and hoist.toml, calls the
 //! stages, and returns an exit status.
 
-mod agent;
+pub mod agent;
 mod base;
 mod build;
 mod config;
@@ -11,7 +11,7 @@ mod init;
 mod inspect;
 pub mod kube;
 mod last_build;
-mod local;
+pub mod local;
 mod login;
 pub mod outcome;
 mod outputs;

@@ -1,38 +1,39 @@
 //! The local target: `deploy`, `status`, `history`, `rollback`, `logs` and `stop` as clients
-//! of this machine's agent (`hoist-runtime`), which is started on demand.
+//! of this machine's agent (`hoist-runtime`), which `deploy` starts when none runs.
 
-use std::process::ExitCode;
+mod connect;
+mod deploy;
+mod show;
 
-use hoist_core::App;
+use std::path::PathBuf;
 
-use crate::cli::{DeployArgs, HistoryArgs, LogsArgs, RollbackArgs, StatusArgs, StopArgs};
+use anyhow::Context as _;
 
-/// `hoist deploy` to this machine.
-pub fn deploy(_app: &App, _args: &DeployArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
+pub use connect::state_dir;
+pub use deploy::deploy;
+pub use show::{history, logs, rollback, status, stop};
+
+use crate::cli::AgentConnArgs;
+
+/// What the agent answered when it refused, with its hint for the report.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct AgentRefused {
+    /// What the agent said.
+    pub error: String,
+    /// What it says to do.
+    pub hint: Option<String>,
 }
 
-/// `hoist status`.
-pub fn status(_app: Option<&str>, _args: &StatusArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
+/// A tokio runtime for one command's talk with the agent.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start an async runtime")
 }
 
-/// `hoist history`.
-pub fn history(_app: &str, _args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
-}
-
-/// `hoist rollback`.
-pub fn rollback(_app: &str, _args: &RollbackArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
-}
-
-/// `hoist logs`.
-pub fn logs(_app: &str, _args: &LogsArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
-}
-
-/// `hoist stop`.
-pub fn stop(_app: &str, _args: &StopArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("the local agent is not built yet")
+/// The state directory the flags (or environment, or default) name.
+fn dir_of(conn: &AgentConnArgs) -> anyhow::Result<PathBuf> {
+    state_dir(conn.state_dir.as_deref())
 }

@@ -1,0 +1,291 @@
+//! The local agent: the long-running process behind `hoist deploy` on this machine.
+//!
+//! It owns a state directory — the store (`hoist.db`), the API socket (`agent.sock`), a lock
+//! (`agent.lock`, one agent per directory), replica logs (`logs/APP/replica-N.log`) and the
+//! deployed binaries (`artifacts/sha256-…`) — and runs:
+//! - one controller task per app ([`controller`]), which owns the app's replicas and rollout;
+//! - the ingress proxy and its admin listener (metrics);
+//! - the JSON API on the Unix socket ([`server`]), which the CLI's commands are clients of.
+//!
+//! Crash safety: everything the agent decides is in the store before it acts on it, and every
+//! replica carries `HOIST_AGENT_ID` in its environment. An agent started again after a SIGKILL
+//! adopts the replicas it finds alive, stops those it no longer wants (and any process of its
+//! own it had started but not recorded), restarts what is missing, and resumes a rollout that
+//! was in progress ([`recover`]).
+
+mod check;
+mod context;
+mod controller;
+mod logs_api;
+mod reconcile;
+mod recover;
+mod replica;
+mod retire;
+mod revision;
+mod server;
+mod steer;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+pub use context::LogLimits;
+
+use crate::backoff::BackoffPolicy;
+use crate::proxy::Proxy;
+use crate::store::Store;
+use context::Ctx;
+use controller::{Controller, Msg};
+
+/// Set in every replica's environment to the agent's id, so a restarted agent knows its own.
+pub const AGENT_ID_ENV: &str = "HOIST_AGENT_ID";
+/// Set in every replica's environment to `APP/REVISION/REPLICA`.
+pub const REPLICA_ENV: &str = "HOIST_REPLICA";
+
+/// The socket file in the state directory.
+pub const SOCKET: &str = "agent.sock";
+
+/// How the agent runs.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// The state directory.
+    pub state_dir: PathBuf,
+    /// The ingress proxy's address.
+    pub proxy: String,
+    /// The admin (metrics) address.
+    pub admin: String,
+    /// Restart back-off for crashing replicas.
+    pub backoff: BackoffPolicy,
+    /// Replica log sizes.
+    pub logs: LogLimits,
+    /// hoist's version, for `GET /v1/agent`.
+    pub version: String,
+}
+
+/// Why the agent cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The state directory cannot be used.
+    #[error("cannot use the state directory `{path}`")]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another agent holds the state directory.
+    #[error("another hoist agent runs with the state directory `{0}`")]
+    AlreadyRunning(PathBuf),
+    /// The store cannot be opened.
+    #[error("cannot open the agent's store `{path}`")]
+    Store {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A listener cannot be bound.
+    #[error("cannot listen on {what} `{addr}`")]
+    Listen {
+        /// `the proxy address` or `the admin address`.
+        what: &'static str,
+        /// The address.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The running agent, shared by the API handlers.
+pub(crate) struct Agent {
+    pub(crate) ctx: Arc<Ctx>,
+    pub(crate) config: AgentConfig,
+    controllers: Mutex<HashMap<String, mpsc::Sender<Msg>>>,
+    pub(crate) shutdown: Notify,
+}
+
+impl Agent {
+    /// The controller of `app`, started if it does not run.
+    pub(crate) fn controller(&self, app: &str) -> mpsc::Sender<Msg> {
+        let mut map = self
+            .controllers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tx) = map.get(app)
+            && !tx.is_closed()
+        {
+            return tx.clone();
+        }
+        let (c, tx) = Controller::new(app, Arc::clone(&self.ctx));
+        tokio::spawn(c.run());
+        map.insert(app.to_owned(), tx.clone());
+        tx
+    }
+
+    /// The controllers that run now.
+    pub(crate) fn running(&self) -> Vec<(String, mpsc::Sender<Msg>)> {
+        let map = self
+            .controllers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.iter()
+            .filter(|(_, tx)| !tx.is_closed())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    fn insert(&self, app: &str, tx: mpsc::Sender<Msg>) {
+        self.controllers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(app.to_owned(), tx);
+    }
+}
+
+/// Runs the agent until it is asked to stop (`POST /v1/agent/shutdown`, SIGTERM or SIGINT),
+/// then drains and stops every replica and returns. `ready` is called once it serves.
+///
+/// # Errors
+/// [`AgentError`] when it cannot start: the state directory, the store, a listener.
+pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Result<(), AgentError> {
+    let dir = &config.state_dir;
+    let state_err = |source| AgentError::StateDir {
+        path: dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(state_err)?;
+    let _lock = lock(dir)?;
+    let db = dir.join("hoist.db");
+    let store = Store::open(&db).map_err(|source| AgentError::Store {
+        path: db.clone(),
+        source,
+    })?;
+    let agent_id = agent_id(dir).map_err(state_err)?;
+    std::fs::write(dir.join("agent.pid"), std::process::id().to_string()).map_err(state_err)?;
+    let proxy_listener = bind(&config.proxy, "the proxy address").await?;
+    let admin_listener = bind(&config.admin, "the admin address").await?;
+    let socket = dir.join(SOCKET);
+    let _ = std::fs::remove_file(&socket);
+    let api = UnixListener::bind(&socket).map_err(state_err)?;
+
+    let proxy = Proxy::new();
+    let ctx = Arc::new(Ctx::new(
+        dir.clone(),
+        agent_id,
+        store,
+        Arc::clone(&proxy),
+        config.backoff,
+        config.logs,
+    ));
+    let agent = Arc::new(Agent {
+        ctx: Arc::clone(&ctx),
+        config: config.clone(),
+        controllers: Mutex::new(HashMap::new()),
+        shutdown: Notify::new(),
+    });
+    for (app, tx) in recover::recover(&ctx).await {
+        agent.insert(&app, tx);
+    }
+    let proxy_task = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
+    let admin_task = tokio::spawn(crate::proxy::serve_admin(
+        Arc::clone(&proxy),
+        admin_listener,
+    ));
+    let api_task = tokio::spawn(server::serve(Arc::clone(&agent), api));
+    tracing::info!(proxy = %config.proxy, admin = %config.admin, state = %dir.display(), "agent ready");
+    ready(&config);
+
+    tokio::select! {
+        () = agent.shutdown.notified() => {}
+        () = signals() => {}
+    }
+    tracing::info!("agent stopping: draining and stopping every replica");
+    let mut waits = Vec::new();
+    for (_, tx) in agent.running() {
+        let (reply, wait) = oneshot::channel();
+        if tx.send(Msg::Shutdown { reply }).await.is_ok() {
+            waits.push(wait);
+        }
+    }
+    for w in waits {
+        let _ = w.await;
+    }
+    api_task.abort();
+    proxy_task.abort();
+    admin_task.abort();
+    let _ = std::fs::remove_file(&socket);
+    let _ = std::fs::remove_file(dir.join("agent.pid"));
+    Ok(())
+}
+
+async fn signals() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+async fn bind(addr: &str, what: &'static str) -> Result<TcpListener, AgentError> {
+    let err = |source| AgentError::Listen {
+        what,
+        addr: addr.to_owned(),
+        source,
+    };
+    let parsed: SocketAddr = addr.parse().map_err(|_| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "expected HOST:PORT, like 127.0.0.1:8080",
+        ))
+    })?;
+    TcpListener::bind(parsed).await.map_err(err)
+}
+
+/// Takes the state directory's lock for the agent's lifetime.
+fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, AgentError> {
+    let path = dir.join("agent.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| AgentError::StateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|_| AgentError::AlreadyRunning(dir.to_path_buf()))
+}
+
+/// The id of this state directory's agent, made once.
+fn agent_id(dir: &Path) -> std::io::Result<String> {
+    let path = dir.join("agent-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return Ok(id.trim().to_owned());
+    }
+    let seed = format!(
+        "{}-{:?}-{}",
+        std::process::id(),
+        std::time::SystemTime::now(),
+        dir.display()
+    );
+    let id = hoist_core::Digest::of(seed.as_bytes()).hex()[..16].to_owned();
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}

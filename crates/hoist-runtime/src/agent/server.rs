@@ -1,0 +1,383 @@
+//! The agent's JSON API on its Unix socket (see [`crate::api`] for the routes and types).
+
+use std::convert::Infallible;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tokio::net::UnixListener;
+use tokio::sync::{mpsc, oneshot};
+
+use super::Agent;
+use super::controller::{Msg, Refused};
+use super::revision::Stored;
+use crate::api::{AgentInfo, AppSpec, AppStatus, Artifact, Event, RevisionInfo, RollbackRequest};
+
+/// Serves the API until the task is dropped.
+pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
+    let app = axum::Router::new()
+        .route("/v1/agent", get(info))
+        .route("/v1/agent/shutdown", post(shutdown))
+        .route("/v1/apps", get(list))
+        .route("/v1/apps/{app}", get(status))
+        .route("/v1/apps/{app}/history", get(history))
+        .route("/v1/apps/{app}/deploy", post(deploy))
+        .route("/v1/apps/{app}/rollback", post(rollback))
+        .route("/v1/apps/{app}/stop", post(stop))
+        .route("/v1/apps/{app}/logs", get(super::logs_api::logs))
+        .with_state(agent);
+    if let Err(e) = axum::serve(listener, app).await {
+        tracing::error!(error = %e, "the API socket failed");
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let code = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        (code, Json(self.body)).into_response()
+    }
+}
+
+fn agent_info(agent: &Agent) -> AgentInfo {
+    AgentInfo {
+        pid: std::process::id(),
+        version: agent.config.version.clone(),
+        proxy: agent.config.proxy.clone(),
+        admin: agent.config.admin.clone(),
+        state_dir: agent.config.state_dir.clone(),
+    }
+}
+
+async fn info(State(agent): State<Arc<Agent>>) -> Json<AgentInfo> {
+    Json(agent_info(&agent))
+}
+
+async fn shutdown(State(agent): State<Arc<Agent>>) -> Json<AgentInfo> {
+    agent.shutdown.notify_one();
+    Json(agent_info(&agent))
+}
+
+/// Asks the controller of `app` for its status, if one runs.
+async fn ask_status(agent: &Agent, app: &str) -> Option<AppStatus> {
+    let tx = agent
+        .running()
+        .into_iter()
+        .find_map(|(a, tx)| (a == app).then_some(tx))?;
+    let (reply, wait) = oneshot::channel();
+    tx.send(Msg::Status { reply }).await.ok()?;
+    wait.await.ok()
+}
+
+async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
+    let mut out = Vec::new();
+    for (app, _) in agent.running() {
+        if let Some(s) = ask_status(&agent, &app).await
+            && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
+        {
+            out.push(s);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(out)
+}
+
+async fn status(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<AppStatus>, Refused> {
+    if let Some(s) = ask_status(&agent, &app).await {
+        return Ok(Json(s));
+    }
+    let known = agent
+        .ctx
+        .record("a history read", |s| s.history(&app))
+        .is_some_and(|h| !h.is_empty());
+    if known {
+        return Ok(Json(AppStatus {
+            name: app,
+            serving: None,
+            rolling_out: None,
+            desired: 0,
+            ready: 0,
+            route: None,
+            replicas: Vec::new(),
+        }));
+    }
+    Err(unknown_app(&app))
+}
+
+fn unknown_app(app: &str) -> Refused {
+    Refused::new(
+        404,
+        format!("the agent knows no app `{app}`"),
+        Some("`hoist status` lists the apps it runs; `hoist deploy` deploys one"),
+    )
+}
+
+async fn history(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<Vec<RevisionInfo>>, Refused> {
+    let revisions = agent
+        .ctx
+        .record("a history read", |s| s.history(&app))
+        .unwrap_or_default();
+    if revisions.is_empty() {
+        return Err(unknown_app(&app));
+    }
+    Ok(Json(
+        revisions
+            .iter()
+            .filter_map(|r| Some(Stored::parse(r)?.info(r)))
+            .collect(),
+    ))
+}
+
+async fn deploy(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+    Json(mut spec): Json<AppSpec>,
+) -> Result<Response, Refused> {
+    if spec.name != app {
+        return Err(Refused::new(
+            400,
+            format!("the spec names `{}`, the path `{app}`", spec.name),
+            None,
+        ));
+    }
+    let state_dir = agent.ctx.state_dir.clone();
+    let artifact = spec.artifact.clone();
+    let name = app.clone();
+    spec.artifact = tokio::task::spawn_blocking(move || prepare(&state_dir, artifact, &name))
+        .await
+        .map_err(|e| Refused::new(500, format!("artifact preparation failed: {e}"), None))??;
+    let (events, rx) = mpsc::channel(256);
+    let (reply, wait) = oneshot::channel();
+    agent
+        .controller(&app)
+        .send(Msg::Deploy {
+            spec: Box::new(spec),
+            events,
+            reply,
+        })
+        .await
+        .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
+    wait.await
+        .map_err(|_| Refused::new(503, "the app's controller is gone", None))??;
+    Ok(stream(rx))
+}
+
+async fn rollback(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+    Json(req): Json<RollbackRequest>,
+) -> Result<Response, Refused> {
+    let Some(tx) = agent
+        .running()
+        .into_iter()
+        .find_map(|(a, tx)| (a == app).then_some(tx))
+    else {
+        return Err(unknown_app(&app));
+    };
+    let (events, rx) = mpsc::channel(256);
+    let (reply, wait) = oneshot::channel();
+    tx.send(Msg::Rollback {
+        to: req.to,
+        events,
+        reply,
+    })
+    .await
+    .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
+    wait.await
+        .map_err(|_| Refused::new(503, "the app's controller is gone", None))??;
+    Ok(stream(rx))
+}
+
+async fn stop(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<AppStatus>, Refused> {
+    let Some(tx) = agent
+        .running()
+        .into_iter()
+        .find_map(|(a, tx)| (a == app).then_some(tx))
+    else {
+        return Err(unknown_app(&app));
+    };
+    let (reply, wait) = oneshot::channel();
+    tx.send(Msg::Stop { reply })
+        .await
+        .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
+    let _ = wait.await;
+    Ok(Json(AppStatus {
+        name: app,
+        serving: None,
+        rolling_out: None,
+        desired: 0,
+        ready: 0,
+        route: None,
+        replicas: Vec::new(),
+    }))
+}
+
+/// NDJSON: one [`Event`] per line, until the controller drops the sender.
+fn stream(rx: mpsc::Receiver<Event>) -> Response {
+    let lines = futures_util::stream::unfold(rx, |mut rx| async move {
+        let ev = rx.recv().await?;
+        let mut line = serde_json::to_vec(&ev).unwrap_or_default();
+        line.push(b'\n');
+        Some((Ok::<_, Infallible>(line), rx))
+    });
+    Response::builder()
+        .header("content-type", "application/x-ndjson")
+        .body(Body::from_stream(lines))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Checks the artifact before any revision exists, and keeps the agent's own copy of a binary
+/// (named by its digest), so a later build cannot change what a revision runs.
+fn prepare(state_dir: &Path, artifact: Artifact, app: &str) -> Result<Artifact, Refused> {
+    match artifact {
+        Artifact::Binary { path } => Ok(Artifact::Binary {
+            path: keep_binary(state_dir, &path, app)?,
+        }),
+        image @ Artifact::Image { .. } => Err(Refused::new(
+            400,
+            format!(
+                "this agent cannot run images yet ({})",
+                match &image {
+                    Artifact::Image { reference, .. } => reference.as_str(),
+                    Artifact::Binary { .. } => "",
+                }
+            ),
+            Some("use the process driver (`run.driver = \"process\"`)"),
+        )),
+    }
+}
+
+/// The agent's copy: `artifacts/sha256-HEX/APP` (named after the app, so `ps` says what runs).
+fn keep_binary(state_dir: &Path, path: &Path, app: &str) -> Result<PathBuf, Refused> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let hint = (e.kind() == std::io::ErrorKind::NotFound)
+            .then_some("check the path, or let `hoist deploy` build the binary");
+        Refused::new(
+            400,
+            format!("cannot read the binary `{}`: {e}", path.display()),
+            hint,
+        )
+    })?;
+    check_elf(&bytes, path)?;
+    let digest = hoist_core::Digest::of(&bytes);
+    let dir = state_dir
+        .join("artifacts")
+        .join(format!("sha256-{}", digest.hex()));
+    let dest = dir.join(app);
+    if dest.is_file() {
+        return Ok(dest);
+    }
+    let store = |e: std::io::Error| {
+        Refused::new(
+            500,
+            format!("cannot store the binary in `{}`: {e}", dir.display()),
+            None,
+        )
+    };
+    std::fs::create_dir_all(&dir).map_err(store)?;
+    let tmp = dir.join(format!(".tmp-{}", std::process::id()));
+    std::fs::write(&tmp, &bytes).map_err(store)?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).map_err(store)?;
+    std::fs::rename(&tmp, &dest).map_err(store)?;
+    Ok(dest)
+}
+
+/// A Linux executable for this machine's architecture, or a clear refusal.
+fn check_elf(bytes: &[u8], path: &Path) -> Result<(), Refused> {
+    if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
+        return Err(Refused::new(
+            400,
+            format!("`{}` is not a Linux executable (ELF)", path.display()),
+            Some("deploy a binary built for linux; `hoist deploy` builds one for this machine"),
+        ));
+    }
+    let machine = if bytes[5] == 2 {
+        u16::from_be_bytes([bytes[18], bytes[19]])
+    } else {
+        u16::from_le_bytes([bytes[18], bytes[19]])
+    };
+    let name = |m: u16| match m {
+        62 => "amd64",
+        183 => "arm64",
+        40 => "arm",
+        243 => "riscv64",
+        21 => "ppc64le",
+        22 => "s390x",
+        3 => "386",
+        _ => "another architecture",
+    };
+    let host = hoist_core::Platform::host();
+    let want = match host.arch.as_str() {
+        "amd64" => 62,
+        "arm64" => 183,
+        "arm" => 40,
+        "riscv64" => 243,
+        "ppc64le" => 21,
+        "s390x" => 22,
+        "386" => 3,
+        _ => machine,
+    };
+    if machine != want {
+        return Err(Refused::new(
+            400,
+            format!(
+                "`{}` is built for {}, and this machine is {}",
+                path.display(),
+                name(machine),
+                host.arch
+            ),
+            Some(
+                "build it for this machine's platform (`hoist deploy` does, from `build.platforms` or `--platform`)",
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `?replica=N&tail=N&follow=true`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogsQuery {
+    pub(crate) replica: Option<u32>,
+    pub(crate) tail: Option<usize>,
+    pub(crate) follow: Option<bool>,
+}
+
+/// The replicas of `app` (id, log file) now.
+pub(crate) async fn replica_logs(agent: &Agent, app: &str) -> Vec<(u32, crate::logs::LogPolicy)> {
+    let dir = agent.ctx.log_dir(app);
+    match ask_status(agent, app).await {
+        Some(s) => s
+            .replicas
+            .iter()
+            .map(|r| {
+                (
+                    r.id,
+                    super::revision::log_policy(&dir, r.id, agent.ctx.logs),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// For the logs handler: `Query` re-exported with the right type.
+pub(crate) type LogsParams = Query<LogsQuery>;
+
+/// How often `--follow` looks for new output.
+pub(crate) const FOLLOW_POLL: Duration = Duration::from_millis(200);

@@ -1,0 +1,201 @@
+//! The agent's JSON API, as types: what the CLI sends and what the agent answers. Both sides
+//! use these, so the wire format has one definition.
+//!
+//! Transport: HTTP/1.1 on the Unix socket `agent.sock` in the state directory. Requests and
+//! answers are JSON; a deploy, a rollback and `logs --follow` answer with a stream of
+//! newline-delimited JSON [`Event`]s (or log lines) until the outcome. Errors are a status code
+//! and an [`ApiError`] body.
+//!
+//! | method and path | body | answer |
+//! |---|---|---|
+//! | `GET /v1/apps` | | `[AppStatus]` |
+//! | `GET /v1/apps/{app}` | | `AppStatus` |
+//! | `GET /v1/apps/{app}/history` | | `[RevisionInfo]` |
+//! | `POST /v1/apps/{app}/deploy` | `AppSpec` | NDJSON `Event`s, the last `Done` |
+//! | `POST /v1/apps/{app}/rollback` | `RollbackRequest` | NDJSON `Event`s, the last `Done` |
+//! | `POST /v1/apps/{app}/stop` | | `AppStatus` (empty) |
+//! | `GET /v1/apps/{app}/logs?replica=N&tail=N&follow=true` | | text lines, `[replica N] …` |
+//! | `GET /v1/agent` | | `AgentInfo` |
+//! | `POST /v1/agent/shutdown` | | `AgentInfo`, then the agent stops its replicas and exits |
+
+use std::path::PathBuf;
+
+use hoist_core::RunSection;
+use serde::{Deserialize, Serialize};
+
+use crate::store::RevisionState;
+
+/// What a deploy asks the agent to run: the app's runtime settings and its artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppSpec {
+    /// The app's name (a DNS label).
+    pub name: String,
+    /// Its version (`git describe`), shown by `status` and `history`.
+    pub version: String,
+    /// The port the app listens on (in the container; for the process driver, `$PORT` wins).
+    pub port: u16,
+    /// Arguments after the binary (the process driver; images carry their own).
+    pub args: Vec<String>,
+    /// Replicas, env, probes, rollout, ingress, grace period and driver.
+    pub run: RunSection,
+    /// What runs.
+    pub artifact: Artifact,
+}
+
+/// What a replica runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Artifact {
+    /// A binary for this machine (the `process` driver). The agent keeps its own copy, named
+    /// by digest, so a later build cannot change what a revision runs.
+    Binary {
+        /// The binary as built.
+        path: PathBuf,
+    },
+    /// An image for the `container` driver: loaded from a docker archive hoist wrote, or
+    /// pulled by the engine from a registry.
+    Image {
+        /// A `docker save`-style archive to load, if the image is not pulled.
+        archive: Option<PathBuf>,
+        /// The image reference (`REPO@sha256:…` to pull, or the archive's `NAME:TAG`).
+        reference: String,
+    },
+}
+
+/// `POST /v1/apps/{app}/rollback`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    /// The revision to return to; default the one that served before the serving one.
+    pub to: Option<u64>,
+}
+
+/// One line of a deploy's or rollback's progress stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Something happened (a replica started, became ready, was stopped, …).
+    Progress {
+        /// The revision it concerns.
+        revision: Option<u64>,
+        /// What happened.
+        message: String,
+    },
+    /// The end: how the rollout went.
+    Done(Done),
+}
+
+/// How a rollout ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Done {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The revision that was rolled out.
+    pub revision: u64,
+    /// The revision serving now, if any.
+    pub serving: Option<u64>,
+    /// Why it failed.
+    pub reason: Option<String>,
+    /// Seconds from the request to the outcome.
+    pub seconds: f64,
+}
+
+/// The outcome of a rollout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The new revision serves.
+    Deployed,
+    /// It failed and the previous revision serves again.
+    RolledBack,
+    /// It failed with nothing to roll back to (or the rollback failed too).
+    Failed,
+}
+
+/// `status` of one app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppStatus {
+    /// The app.
+    pub name: String,
+    /// The serving revision.
+    pub serving: Option<RevisionInfo>,
+    /// The revision being rolled out, if a rollout is in progress.
+    pub rolling_out: Option<u64>,
+    /// Desired replicas.
+    pub desired: u32,
+    /// Ready replicas (in the proxy's rotation).
+    pub ready: u32,
+    /// Where the proxy routes it: `host` (or `*`) and path prefix.
+    pub route: Option<String>,
+    /// Every replica.
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// One replica, as `status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaStatus {
+    /// The replica's number within the app (stable across restarts, unique per app).
+    pub id: u32,
+    /// Its revision.
+    pub revision: u64,
+    /// `starting`, `ready`, `unready`, `crash_loop_back_off`, `terminating`.
+    pub state: String,
+    /// Restarts so far (crashes and failed liveness probes).
+    pub restarts: u32,
+    /// The port it listens on, on 127.0.0.1.
+    pub port: u16,
+    /// Its process id (process driver).
+    pub pid: Option<u32>,
+    /// Its container id (container driver).
+    pub container: Option<String>,
+    /// Seconds since it (re)started.
+    pub uptime_seconds: u64,
+    /// The last failed probe or exit, if any.
+    pub last_error: Option<String>,
+}
+
+/// One revision, as `history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionInfo {
+    /// 1, 2, … per app.
+    pub number: u64,
+    /// Its state.
+    pub state: RevisionState,
+    /// The version deployed.
+    pub version: String,
+    /// What it runs: `binary sha256:…` or the image reference.
+    pub artifact: String,
+    /// The driver.
+    pub driver: String,
+    /// Replicas asked for.
+    pub replicas: u32,
+    /// Why it failed, or what it was (`rollback to 2`).
+    pub reason: Option<String>,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// When its rollout ended.
+    pub finished_at: Option<i64>,
+}
+
+/// `GET /v1/agent`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    /// The agent's process id.
+    pub pid: u32,
+    /// hoist's version.
+    pub version: String,
+    /// The proxy's address.
+    pub proxy: String,
+    /// The admin (metrics) address.
+    pub admin: String,
+    /// The state directory.
+    pub state_dir: PathBuf,
+}
+
+/// The body of an error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong, for the user.
+    pub error: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+}

@@ -1,0 +1,242 @@
+//! `status`, `history`, `rollback`, `logs` and `stop` on this machine.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use hoist_runtime::api::{AppStatus, Done, Event, RevisionInfo, RollbackRequest};
+
+use super::connect::connect;
+use super::deploy::refused;
+use crate::cli::{HistoryArgs, LogsArgs, RollbackArgs, StatusArgs, StopArgs};
+use crate::commands::outcome::Outcome;
+
+/// `hoist status [APP]`: one app, or every app the agent runs.
+pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
+    let statuses: Vec<AppStatus> = super::runtime()?.block_on(async {
+        let client = connect(&dir).await?;
+        match app {
+            Some(a) => Ok(vec![
+                client
+                    .get::<AppStatus>(&format!("/v1/apps/{a}"))
+                    .await
+                    .map_err(|e| refused(e, "cannot get the status"))?,
+            ]),
+            None => client
+                .get::<Vec<AppStatus>>("/v1/apps")
+                .await
+                .map_err(|e| refused(e, "cannot get the status")),
+        }
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&statuses)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if statuses.is_empty() {
+        println!("no apps run on this machine");
+    }
+    let mut out = std::io::stdout().lock();
+    for s in &statuses {
+        print_status(&mut out, s)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_status(out: &mut impl std::io::Write, s: &AppStatus) -> std::io::Result<()> {
+    let serving = s.serving.as_ref().map_or_else(
+        || "not serving".to_owned(),
+        |r| format!("revision {} ({}) serving", r.number, r.version),
+    );
+    let rolling = s
+        .rolling_out
+        .map_or_else(String::new, |n| format!(", rolling out revision {n}"));
+    writeln!(
+        out,
+        "{}: {serving}{rolling}, {}/{} ready{}",
+        s.name,
+        s.ready,
+        s.desired,
+        s.route
+            .as_ref()
+            .map_or_else(String::new, |r| format!(", route {r}"))
+    )?;
+    if s.replicas.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  {:<8} {:<4} {:<20} {:>8} {:>6} {:<14} {:>7}  last error",
+        "replica", "rev", "state", "restarts", "port", "pid/container", "uptime"
+    )?;
+    for r in &s.replicas {
+        let who = r
+            .pid
+            .map(|p| p.to_string())
+            .or_else(|| r.container.as_ref().map(|c| c.chars().take(12).collect()))
+            .unwrap_or_else(|| "-".to_owned());
+        writeln!(
+            out,
+            "  {:<8} {:<4} {:<20} {:>8} {:>6} {:<14} {:>6}s  {}",
+            r.id,
+            r.revision,
+            r.state,
+            r.restarts,
+            r.port,
+            who,
+            r.uptime_seconds,
+            r.last_error.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(())
+}
+
+/// `hoist history APP`.
+pub fn history(app: &str, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
+    let revisions: Vec<RevisionInfo> = super::runtime()?.block_on(async {
+        connect(&dir)
+            .await?
+            .get(&format!("/v1/apps/{app}/history"))
+            .await
+            .map_err(|e| refused(e, "cannot get the history"))
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&revisions)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<4} {:<12} {:<20} {:<8} {:>8} {:<20} reason",
+        "rev", "state", "version", "driver", "replicas", "deployed"
+    )?;
+    for r in &revisions {
+        let state = serde_json::to_value(r.state)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "{:<4} {:<12} {:<20} {:<8} {:>8} {:<20} {}",
+            r.number,
+            state,
+            r.version,
+            r.driver,
+            r.replicas,
+            time(r.created_at),
+            r.reason.as_deref().unwrap_or("")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+fn time(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `hoist rollback APP [--to REV]`.
+pub fn rollback(app: &str, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
+    let done: Done = super::runtime()?.block_on(async {
+        let client = connect(&dir).await?;
+        let mut done = None;
+        client
+            .post_events(
+                &format!("/v1/apps/{app}/rollback"),
+                &RollbackRequest { to: args.to },
+                |ev| match ev {
+                    Event::Progress { message, .. } => eprintln!("  {message}"),
+                    Event::Done(d) => done = Some(d),
+                },
+            )
+            .await
+            .map_err(|e| refused(e, "the agent refused the rollback"))?;
+        done.context("the rollback ended without an outcome")
+    })?;
+    let outcome = match done.outcome {
+        hoist_runtime::api::Outcome::Deployed => Outcome::Deployed,
+        hoist_runtime::api::Outcome::RolledBack => Outcome::RolledBack,
+        hoist_runtime::api::Outcome::Failed => Outcome::Failed,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&done)?);
+    }
+    match outcome {
+        Outcome::Deployed => eprintln!(
+            "rolled back `{app}`: revision {} serves (in {:.1}s)",
+            done.revision, done.seconds
+        ),
+        _ => eprintln!(
+            "the rollback of `{app}` failed: {}",
+            done.reason.as_deref().unwrap_or("unknown")
+        ),
+    }
+    Ok(outcome.exit_code())
+}
+
+/// `hoist logs APP [--follow] [--replica N] [--tail N]`.
+pub fn logs(app: &str, args: &LogsArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
+    let mut query = format!("/v1/apps/{app}/logs?tail={}", args.tail);
+    if let Some(n) = args.replica {
+        let _ = write!(query, "&replica={n}");
+    }
+    if args.follow {
+        query.push_str("&follow=true");
+    }
+    super::runtime()?.block_on(async {
+        let mut out = std::io::stdout();
+        connect(&dir)
+            .await?
+            .get_raw(&query, |chunk| {
+                let _ = out.write_all(chunk);
+                let _ = out.flush();
+            })
+            .await
+            .map_err(|e| refused(e, "cannot read the logs"))
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hoist stop APP`.
+pub fn stop(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
+    super::runtime()?.block_on(async {
+        connect(&dir)
+            .await?
+            .post::<_, AppStatus>(&format!("/v1/apps/{app}/stop"), &serde_json::json!({}))
+            .await
+            .map_err(|e| refused(e, "cannot stop the app"))
+    })?;
+    eprintln!("stopped `{app}`: its replicas are drained and stopped, its route removed");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(super::time(0), "1970-01-01 00:00:00");
+        assert_eq!(super::time(1_764_607_410), "2025-12-01 16:43:30");
+    }
+}

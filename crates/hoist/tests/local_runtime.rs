@@ -1,0 +1,536 @@
+//! `hoist deploy` to this machine, end to end: the real `hoist` binary starts its agent, which
+//! runs real replicas of a Go service built by the machine's Go behind its proxy; a bounded load
+//! through the proxy checks that rollouts, rollbacks and crashes drop no request.
+//!
+//! Every scenario is a function of the driver, and runs once per driver.
+
+mod common;
+mod support;
+
+use std::time::{Duration, Instant};
+
+use common::Project;
+use support::load::Load;
+use support::{Agent, Driver, kill, text, wait_gone};
+
+/// The fixture: `webapp LABEL PID` on `/`, misbehaving on demand (see its main.go).
+fn webapp(driver: Driver) -> Agent {
+    support::require(driver);
+    Agent::new(Project::fixture("webapp"), driver)
+}
+
+/// The label in a `webapp LABEL PID` answer.
+fn label(body: &str) -> &str {
+    body.split_whitespace().nth(1).unwrap_or("")
+}
+
+fn get(agent: &Agent, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(agent.proxy).expect("the proxy listens");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split("\r\n\r\n").nth(1).unwrap_or("").to_owned()
+}
+
+fn exit_code(out: &std::process::Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn three_replicas_all_answer(driver: Driver) {
+    let agent = webapp(driver);
+    let out = agent.deploy_ok(&[]);
+    let url = text(&out.stdout);
+    assert_eq!(url.trim(), format!("http://{}/", agent.proxy));
+    let mut pids = std::collections::BTreeSet::new();
+    for _ in 0..30 {
+        let body = get(&agent, "/");
+        assert_eq!(label(&body), "v1", "{body}");
+        pids.insert(body.split_whitespace().nth(2).unwrap_or("").to_owned());
+    }
+    assert_eq!(pids.len(), 3, "every replica answers: {pids:?}");
+    let s = agent.status("webapp");
+    assert_eq!(
+        (s["desired"].as_u64(), s["ready"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(s["serving"]["number"], 1);
+}
+
+#[test]
+fn three_replicas_all_answer_process() {
+    three_replicas_all_answer(Driver::Process);
+}
+
+fn rolling_update_under_load_drops_nothing(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
+    let done = Instant::now();
+    std::thread::sleep(Duration::from_millis(700));
+    let report = load.finish();
+    eprintln!("rollout under load: {}", report.summary());
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(
+        report.rate() >= 1000.0,
+        "the load must be at least 1000 requests/s: {}",
+        report.summary()
+    );
+    let after: Vec<_> = report.samples.iter().filter(|s| s.at > done).collect();
+    assert!(!after.is_empty(), "the load ran past the rollout");
+    assert!(
+        after.iter().all(|s| label(&s.body) == "v2"),
+        "after the rollout every answer comes from the new revision"
+    );
+    assert!(
+        report.samples.iter().any(|s| label(&s.body) == "v1"),
+        "the old revision served during the rollout"
+    );
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("revision 2 serves"), "{stderr}");
+    let s = agent.status("webapp");
+    assert_eq!(s["serving"]["number"], 2);
+    let revs: Vec<u64> = s["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_u64().unwrap())
+        .collect();
+    assert_eq!(revs, [2, 2, 2], "{s:#}");
+}
+
+#[test]
+fn rolling_update_under_load_drops_nothing_process() {
+    rolling_update_under_load_drops_nothing(Driver::Process);
+}
+
+/// A revision that never gets ready (readiness fails, liveness passes): rolled back at the
+/// deadline, the old revision serving throughout.
+fn never_ready_revision_is_rolled_back(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
+    let out = agent.deploy(&[
+        "--set",
+        "run.env.HEALTHZ=500",
+        "--set",
+        "run.env.LABEL=v2",
+        "--set",
+        "run.health.liveness.tcp=true",
+        "--set",
+        "run.rollout.deadline=2s",
+    ]);
+    let report = load.finish();
+    eprintln!("failed rollout under load: {}", report.summary());
+    assert_eq!(exit_code(&out), 2, "rolled back: {}", text(&out.stderr));
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(report.samples.iter().all(|s| label(&s.body) == "v1"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no progress for 2s"), "{stderr}");
+    let history = agent.history("webapp");
+    assert_eq!(history[0]["number"], 2);
+    assert_eq!(history[0]["state"], "rolled_back");
+    let reason = history[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("rollout.deadline"), "{reason}");
+    assert_eq!(history[1]["state"], "serving");
+    let s = agent.status("webapp");
+    assert_eq!(
+        (s["serving"]["number"].as_u64(), s["ready"].as_u64()),
+        (Some(1), Some(3))
+    );
+}
+
+#[test]
+fn never_ready_revision_is_rolled_back_process() {
+    never_ready_revision_is_rolled_back(Driver::Process);
+}
+
+/// A revision whose replicas crash, or fail liveness, fails at once instead of at the deadline.
+fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let load = Load::start(agent.proxy, "/", 4, Duration::from_secs(90), 2_000_000);
+    let started = Instant::now();
+    let crash = agent.deploy(&[
+        "--set",
+        "run.env.CRASH_AFTER=50ms",
+        "--set",
+        "run.rollout.deadline=60s",
+    ]);
+    assert_eq!(exit_code(&crash), 2, "{}", text(&crash.stderr));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "a crash loop fails before the deadline"
+    );
+    let unlive = agent.deploy(&[
+        "--set",
+        "run.env.HEALTHZ=500",
+        "--set",
+        "run.rollout.deadline=60s",
+    ]);
+    assert_eq!(exit_code(&unlive), 2, "{}", text(&unlive.stderr));
+    let report = load.finish();
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    let history = agent.history("webapp");
+    let reasons: Vec<&str> = history
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap_or(""))
+        .collect();
+    assert!(reasons[1].contains("crash-looping"), "{reasons:?}");
+    assert!(
+        reasons[0].contains("liveness probe") && reasons[0].contains("500"),
+        "{reasons:?}"
+    );
+}
+
+#[test]
+fn crashing_and_unlive_revisions_are_rolled_back_at_once_process() {
+    crashing_and_unlive_revisions_are_rolled_back_at_once(Driver::Process);
+}
+
+fn a_killed_replica_is_restarted_and_no_request_fails(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let victim = agent.replica_pids("webapp")[1];
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
+    std::thread::sleep(Duration::from_millis(300));
+    kill(victim, "KILL");
+    let s = agent.wait_status("webapp", Duration::from_secs(20), |s| {
+        s["ready"] == 3
+            && s["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["restarts"] == 1)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let report = load.finish();
+    eprintln!("kill -9 under load: {}", report.summary());
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    let restarted = s["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["restarts"] == 1)
+        .unwrap();
+    assert_ne!(restarted["pid"].as_u64(), Some(u64::from(victim)));
+}
+
+#[test]
+fn a_killed_replica_is_restarted_and_no_request_fails_process() {
+    a_killed_replica_is_restarted_and_no_request_fails(Driver::Process);
+}
+
+/// kill -9 the agent in the middle of a rollout: started again, it adopts the replicas,
+/// finishes the rollout, and leaves no process behind that it does not manage.
+fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let dir = agent.project.dir.to_str().unwrap().to_owned();
+    let deploy = agent
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--driver",
+            driver.flag(),
+            "--set",
+            "run.env.LABEL=v2",
+            "--set",
+            "run.env.READY_AFTER=1500ms",
+            "--set",
+            "run.health.liveness.tcp=true",
+            "--set",
+            "run.rollout.deadline=30s",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    agent.wait_status("webapp", Duration::from_secs(30), |s| {
+        s["rolling_out"] == 2
+            && s["replicas"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["revision"] == 2 && r["state"] != "ready")
+    });
+    agent.kill_agent();
+    let out = deploy.wait_with_output().unwrap();
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the deploy cannot know the outcome"
+    );
+    assert!(text(&out.stderr).contains("the agent stopped before the rollout ended"));
+    let before = agent.replica_processes();
+    assert!(
+        before.len() >= 4,
+        "old and new replicas kept running: {before:?}"
+    );
+
+    let mut restarted = agent.start_agent();
+    let s = agent.wait_status("webapp", Duration::from_secs(40), |s| {
+        s["serving"]["number"] == 2
+            && s["ready"] == 3
+            && s["replicas"].as_array().unwrap().len() == 3
+    });
+    let managed: Vec<u32> = s["replicas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| u32::try_from(r["pid"].as_u64().unwrap()).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut live = agent.replica_processes();
+    live.sort_unstable();
+    let mut managed_sorted = managed.clone();
+    managed_sorted.sort_unstable();
+    assert_eq!(
+        live, managed_sorted,
+        "no orphan: every live replica process is managed"
+    );
+    assert_eq!(label(&get(&agent, "/")), "v2");
+    let history = agent.history("webapp");
+    assert_eq!(history[0]["state"], "serving");
+    let stop = agent.hoist(&["agent", "--stop"]).output().unwrap();
+    assert!(stop.status.success(), "{}", text(&stop.stderr));
+    assert!(
+        restarted.wait().unwrap().success(),
+        "the agent exits cleanly"
+    );
+    assert!(
+        agent.replica_processes().is_empty(),
+        "agent --stop stops every replica"
+    );
+}
+
+#[test]
+fn a_killed_agent_recovers_mid_rollout_process() {
+    a_killed_agent_recovers_mid_rollout(Driver::Process);
+}
+
+/// A second deploy while one rolls out is refused, and the first goes on.
+fn a_second_deploy_during_a_rollout_is_refused(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let dir = agent.project.dir.to_str().unwrap().to_owned();
+    let first = agent
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--driver",
+            driver.flag(),
+            "--set",
+            "run.env.LABEL=v2",
+            "--set",
+            "run.env.READY_AFTER=1s",
+            "--set",
+            "run.health.liveness.tcp=true",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    agent.wait_status("webapp", Duration::from_secs(30), |s| s["rolling_out"] == 2);
+    let second = agent.deploy(&["--set", "run.env.LABEL=v3"]);
+    assert_eq!(exit_code(&second), 1);
+    let err = text(&second.stderr);
+    assert!(
+        err.contains("a rollout of `webapp` revision 2 is in progress"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert_eq!(label(&get(&agent, "/")), "v2");
+    assert_eq!(
+        agent.history("webapp").len(),
+        2,
+        "the refused deploy made no revision"
+    );
+}
+
+#[test]
+fn a_second_deploy_during_a_rollout_is_refused_process() {
+    a_second_deploy_during_a_rollout_is_refused(Driver::Process);
+}
+
+/// Bad input leaves the serving revision alone: a binary for another architecture, a missing
+/// binary, a health path that 404s.
+fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
+    let agent = webapp(driver);
+    agent.deploy_ok(&[]);
+    let pids = agent.replica_pids("webapp");
+
+    let missing = agent.deploy(&["--binary", "/nonexistent/webapp"]);
+    assert_eq!(exit_code(&missing), 1);
+    assert!(
+        text(&missing.stderr).contains("/nonexistent/webapp"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    let arm = agent.project.path("webapp-arm64");
+    let built = std::process::Command::new("go")
+        .args(["build", "-o"])
+        .arg(&arm)
+        .arg(".")
+        .current_dir(&agent.project.dir)
+        .env("GOOS", "linux")
+        .env("GOARCH", "arm64")
+        .env("CGO_ENABLED", "0")
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let foreign = agent.deploy(&["--binary", arm.to_str().unwrap()]);
+    assert_eq!(exit_code(&foreign), 1);
+    let err = text(&foreign.stderr);
+    assert!(
+        err.contains("is built for arm64, and this machine is amd64"),
+        "{err}"
+    );
+    assert!(err.contains("hint:"), "{err}");
+
+    let not_found = agent.deploy(&[
+        "--set",
+        "run.env.HEALTHZ=404",
+        "--set",
+        "run.health.liveness.tcp=true",
+        "--set",
+        "run.rollout.deadline=2s",
+    ]);
+    assert_eq!(exit_code(&not_found), 2, "{}", text(&not_found.stderr));
+    let err = text(&not_found.stderr);
+    assert!(err.contains("GET /healthz answered 404 Not Found"), "{err}");
+
+    assert_eq!(
+        agent.replica_pids("webapp"),
+        pids,
+        "the serving replicas were not touched"
+    );
+    let history = agent.history("webapp");
+    assert_eq!(
+        history.len(),
+        2,
+        "refused deploys make no revision: {history:?}"
+    );
+}
+
+#[test]
+fn bad_input_leaves_the_serving_revision_alone_process() {
+    bad_input_leaves_the_serving_revision_alone(Driver::Process);
+}
+
+#[test]
+fn a_taken_proxy_port_is_a_clear_error() {
+    let agent = webapp(Driver::Process);
+    let _taken = std::net::TcpListener::bind(agent.proxy).unwrap();
+    let out = agent.deploy(&[]);
+    assert_eq!(exit_code(&out), 1);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot listen on the proxy address `{}`",
+            agent.proxy
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint:") && err.contains("HOIST_PROXY_ADDR"),
+        "{err}"
+    );
+    assert!(agent.replica_processes().is_empty());
+}
+
+#[test]
+fn an_app_ignoring_port_is_pointed_to_the_container_driver() {
+    let agent = webapp(Driver::Process);
+    let fixed = support::free_port().to_string();
+    let out = agent.deploy(&[
+        "--set",
+        &format!("run.env.FIXED_PORT={fixed}"),
+        "--set",
+        "run.replicas=2",
+        "--set",
+        "run.rollout.deadline=20s",
+    ]);
+    assert_eq!(
+        exit_code(&out),
+        3,
+        "nothing to roll back to: {}",
+        text(&out.stderr)
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("listens on :{fixed} but not on $PORT")),
+        "{err}"
+    );
+    assert!(err.contains("container driver"), "{err}");
+}
+
+#[test]
+fn rollback_logs_and_stop() {
+    let agent = webapp(Driver::Process);
+    agent.deploy_ok(&["--set", "run.env.STDOUT_LINES=3"]);
+    agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
+    assert_eq!(label(&get(&agent, "/")), "v2");
+
+    let out = agent.hoist(&["rollback", "webapp"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(label(&get(&agent, "/")), "v1");
+    let history = agent.history("webapp");
+    assert_eq!(history[0]["number"], 3);
+    assert_eq!(history[0]["reason"], "rollback to revision 1");
+    let none = agent
+        .hoist(&["rollback", "webapp", "--to", "9"])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    assert!(text(&none.stderr).contains("has no revision 9"));
+
+    let s = agent.status("webapp");
+    let id = s["replicas"][0]["id"].as_u64().unwrap().to_string();
+    let logs = agent
+        .hoist(&["logs", "webapp", "--replica", &id])
+        .output()
+        .unwrap();
+    let logs = text(&logs.stdout);
+    assert!(
+        logs.contains("line 3 of 3") && logs.contains("listening on"),
+        "{logs}"
+    );
+    let all = agent
+        .hoist(&["logs", "webapp", "--tail", "1"])
+        .output()
+        .unwrap();
+    let all = text(&all.stdout);
+    assert_eq!(all.lines().count(), 3, "one line per replica: {all}");
+    assert!(all.lines().all(|l| l.starts_with("[replica ")), "{all}");
+
+    let follow = agent
+        .hoist_std(&["logs", "webapp", "--follow", "--tail", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    agent.deploy_ok(&["--set", "run.env.LABEL=v4"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    kill(follow.id(), "TERM");
+    let followed = follow.wait_with_output().unwrap();
+    let followed = text(&followed.stdout);
+    assert!(
+        followed.contains("webapp v4 listening"),
+        "follow picks up new replicas: {followed}"
+    );
+
+    let pids = agent.replica_pids("webapp");
+    let out = agent.hoist(&["stop", "webapp"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for p in pids {
+        wait_gone(p);
+    }
+    assert!(get(&agent, "/").contains("no app is routed here"));
+    assert_eq!(agent.history("webapp")[0]["state"], "stopped");
+}
