@@ -260,21 +260,12 @@ pub async fn deploy(
         Waited::Complete => (Outcome::Deployed, Some(revision), None),
         Waited::Failed(reason) => {
             let failed_at = Instant::now();
-            observer.event(
-                ctx,
-                &Event::Failed {
-                    reason: reason.clone(),
-                    to: previous.as_ref().map(|p| p.revision),
-                },
-            );
-            let result = match &previous {
-                None => (Outcome::Failed, None, reason),
-                Some(prev) => roll_back(target, prev, options, observer, reason).await?,
-            };
+            let (outcome, serving, reason) =
+                after_failure(target, previous.as_ref(), options, observer, reason).await?;
             if previous.is_some() {
                 timings.rollback_seconds = Some(secs(failed_at));
             }
-            (result.0, result.1, Some(result.2))
+            (outcome, serving, Some(reason))
         }
     };
     record.outcome = match outcome {
@@ -400,6 +391,27 @@ async fn wait_for(
     } else {
         format!("{headline}: {}", findings.join("; "))
     }))
+}
+
+/// A failed rollout: says so, and rolls back to `previous` when there is one.
+async fn after_failure(
+    target: &Target,
+    previous: Option<&Record>,
+    options: &Options,
+    observer: &dyn Observer,
+    reason: String,
+) -> Result<(Outcome, Option<u64>, String)> {
+    observer.event(
+        target.cluster.context(),
+        &Event::Failed {
+            reason: reason.clone(),
+            to: previous.map(|p| p.revision),
+        },
+    );
+    match previous {
+        None => Ok((Outcome::Failed, None, reason)),
+        Some(prev) => roll_back(target, prev, options, observer, reason).await,
+    }
 }
 
 /// Applies `previous`'s objects again (taking their fields back), prunes what it did not have,

@@ -132,10 +132,11 @@ pub(super) fn finish(
     started: Instant,
 ) -> anyhow::Result<ExitCode> {
     // One cluster: its error is the command's error (exit 1, with a hint).
-    if let [Err(_)] = results.as_slice() {
-        let Some(Err(e)) = results.into_iter().next() else {
-            unreachable!("one result, an error")
-        };
+    let mut results = results;
+    if results.len() == 1
+        && results[0].is_err()
+        && let Some(Err(e)) = results.pop()
+    {
         return Err(e.into());
     }
     let mut clusters = Vec::new();
