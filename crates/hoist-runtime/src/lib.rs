@@ -2,9 +2,10 @@
 //!
 //! So far: the decisions, as pure state machines — when a replica counts as ready or must be
 //! restarted ([`probe`]), how long to wait before restarting a crashing one ([`backoff`]), what
-//! a rolling update does next ([`rollout`]) — and the `process` replica driver ([`driver`]),
-//! which runs a binary in its own process group with `$PORT`, captures its output to rotating
-//! logs, and stops it with SIGTERM then SIGKILL after a grace period.
+//! a rolling update does next ([`rollout`]) — and the replica drivers ([`driver`]): `process`
+//! runs a binary in its own process group with `$PORT`, `container` runs the image through the
+//! Docker Engine API (dockerd or podman); both capture output to rotating logs and stop a
+//! replica with SIGTERM then SIGKILL after a grace period.
 //!
 //! The state machines are functions of observed state and a time passed in by the caller:
 //! nothing in them sleeps, spawns or reads a clock, so each rule is unit-tested from literal
@@ -16,8 +17,8 @@
 //! latency by app and revision.
 //!
 //! What it does not do yet: the agent (durable store, JSON API on a Unix socket, the supervisor
-//! that ties drivers, probes, rollouts and the proxy together) and the container driver are the
-//! next increments of the local-runtime issue.
+//! that ties drivers, probes, rollouts and the proxy together) is the next increment of the
+//! local-runtime issue.
 
 pub mod agent;
 pub mod api;

@@ -1,6 +1,7 @@
 //! Replica drivers: how one replica is started, watched and stopped. `process` runs the binary
-//! itself; `container` (Docker Engine API) runs the image.
+//! itself; `container` runs the image in a container through the Docker Engine API.
 
+pub mod container;
 mod port;
 pub mod process;
 pub mod procfs;
