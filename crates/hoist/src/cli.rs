@@ -147,6 +147,10 @@ pub struct DeployArgs {
     /// Clusters deployed to at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// Longest wait for one rollout on Kubernetes, beside its progress deadline
+    /// (`run.rollout.deadline`), e.g. `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
     /// Print a JSON report on stdout.
     #[arg(long)]
     pub json: bool,
@@ -216,6 +220,9 @@ pub struct RollbackArgs {
     /// Clusters rolled back at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// Longest wait for the rollback's rollout on Kubernetes, e.g. `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
     /// The local agent.
     #[command(flatten)]
     pub agent: AgentConnArgs,
@@ -290,6 +297,9 @@ pub struct DiffArgs {
     /// How to reach Kubernetes.
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// Print the changes as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist init`.

@@ -56,7 +56,6 @@ pub const HOIST_ADMIN_ADDR: &str = "HOIST_ADMIN_ADDR";
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
 
 /// The kubeconfig file(s) for `--target kubernetes` (`:`-separated), default `~/.kube/config`.
-#[expect(dead_code, reason = "the Kubernetes target reads it next")]
 pub const KUBECONFIG: &str = "KUBECONFIG";
 
 /// Reads a variable, treating empty as unset.

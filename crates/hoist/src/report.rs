@@ -12,10 +12,11 @@ use crate::env_vars;
 /// Sets up hoist's own diagnostics on stderr: warnings by default (`info` with timestamps for
 /// the agent, whose stderr is its log), debug with `-v`, or the filter in HOIST_LOG.
 pub fn init_logging(verbose: bool, agent: bool) {
+    // kube's client logs each failed request at ERROR; hoist reports it itself.
     let default = match (verbose, agent) {
         (true, _) => "debug",
         (false, true) => "info",
-        (false, false) => "warn",
+        (false, false) => "warn,kube_client=off",
     };
     let filter = env_vars::get(env_vars::HOIST_LOG).unwrap_or_else(|| default.to_owned());
     let builder = tracing_subscriber::fmt()
@@ -50,14 +51,14 @@ pub fn print_error(err: &anyhow::Error) -> ExitCode {
             eprintln!("    {c}");
         }
     }
-    if let Some(h) = hint_for(err) {
+    if let Some(h) = hint(err) {
         eprintln!("\n{} {h}", style("hint:").cyan().bold());
     }
     ExitCode::FAILURE
 }
 
 /// What the user can do about the first error in the chain that we know a remedy for.
-fn hint_for(err: &anyhow::Error) -> Option<String> {
+pub fn hint(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|e| {
         if let Some(g) = e.downcast_ref::<GoBuildError>() {
             return go_hint(g);
@@ -76,6 +77,9 @@ fn hint_for(err: &anyhow::Error) -> Option<String> {
         }
         if let Some(r) = e.downcast_ref::<hoist_registry::RegistryError>() {
             return crate::commands::registry::hint(r);
+        }
+        if let Some(k) = e.downcast_ref::<hoist_kube::KubeError>() {
+            return crate::commands::kube::hint::hint(k);
         }
         if let Some(r) = e.downcast_ref::<crate::commands::local::AgentRefused>() {
             return r.hint.clone();

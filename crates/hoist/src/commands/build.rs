@@ -39,6 +39,12 @@ struct PlatformSummary<'a> {
 
 /// Runs the build and prints the image digest (or the summary) on stdout.
 pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
+    run_to(args, &mut std::io::stdout())
+}
+
+/// [`run`], writing the digest (or the summary) to `out`: `hoist deploy` builds with it and
+/// keeps its own stdout for its report.
+pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let app = super::load_app(&args.dir, args.environment.as_deref())?;
     let platforms = platforms(&app, &args.platforms)?;
@@ -165,11 +171,11 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
                 .as_ref()
                 .map(|p| super::registry::PushSummary::new(p, push_tags.unwrap_or_default())),
         };
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     } else if let Some(p) = &pushed {
-        println!("{}", p.pinned);
+        writeln!(out, "{}", p.pinned)?;
     } else {
-        println!("{}", root.digest);
+        writeln!(out, "{}", root.digest)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ mod deploy;
 mod dockerfile;
 mod init;
 mod inspect;
-mod kube;
+pub mod kube;
 mod last_build;
 pub mod local;
 mod login;

@@ -1,11 +1,6 @@
 //! What a deploy or rollback ended as, and the exit status that says so: scripts and CI can
 //! tell "deployed" from "failed, but the previous revision still serves" without parsing text.
 
-#![allow(
-    dead_code,
-    reason = "the local and Kubernetes deploys report with it next"
-)]
-
 use std::process::ExitCode;
 
 use serde::Serialize;

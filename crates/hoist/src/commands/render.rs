@@ -45,7 +45,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
 
 /// `--image REF`, else the last build's pushed reference or digest; a bare `sha256:…` is
 /// completed with `image.repository`.
-fn image(app: &App, given: Option<&str>, last: Option<&LastBuild>) -> anyhow::Result<PinnedImage> {
+pub(super) fn image(
+    app: &App,
+    given: Option<&str>,
+    last: Option<&LastBuild>,
+) -> anyhow::Result<PinnedImage> {
     let from_last = last.map(|l| l.pushed.clone().unwrap_or_else(|| l.digest.clone()));
     let given = given
         .map(str::to_owned)

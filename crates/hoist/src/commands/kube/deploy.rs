@@ -1,0 +1,234 @@
+//! `hoist deploy --target kubernetes`: the image (given, or built and pushed), the rendered
+//! objects, then one deploy per context, several at once, and a report per cluster.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use hoist_core::App;
+use hoist_gobuild::GitFacts;
+use hoist_kube::{Manifest, Options, Release, Report, Target};
+use hoist_render::{PinnedImage, RenderInput};
+use serde::Serialize;
+
+use super::progress::Lines;
+use crate::cli::{BuildArgs, DeployArgs, PushTargetArgs, RegistryArgs};
+use crate::commands::outcome::Outcome;
+use crate::env_vars;
+
+/// The `--json` report.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    /// `app.name`.
+    pub app: &'a str,
+    /// The instance label.
+    pub instance: String,
+    /// The image deployed, pinned by digest (not for a rollback: each cluster has its own).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub image: String,
+    /// The version label (not for a rollback).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub version: &'a str,
+    /// The worst outcome over the clusters.
+    pub outcome: Outcome,
+    /// Seconds from the start of `hoist deploy` (including a build) to the last cluster's end.
+    pub total_seconds: f64,
+    /// One entry per context.
+    pub clusters: Vec<ClusterJson>,
+}
+
+/// One cluster's part of the report: its [`Report`], or the error that stopped it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ClusterJson {
+    /// It ran.
+    Report(Report),
+    /// It could not.
+    Error {
+        /// The context.
+        context: String,
+        /// `failed`.
+        outcome: Outcome,
+        /// The error and its causes.
+        error: String,
+    },
+}
+
+/// Deploys `app` to every context.
+pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    if args.binary.is_some() {
+        anyhow::bail!(
+            "`--binary` is for this machine's agent; Kubernetes runs images: pass `--image REF` or let hoist build and push one"
+        );
+    }
+    let rt = super::runtime()?;
+    let timeout = super::parse_duration(&args.timeout).context("invalid `--timeout`")?;
+    // Contexts and kubeconfig are checked before any build.
+    let targets = rt.block_on(super::targets(app, &args.target.kube))?;
+    let image = image(app, args)?;
+    let version = GitFacts::read(&args.dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
+    let objects = hoist_render::render(
+        app,
+        &RenderInput {
+            image: image.clone(),
+            version: version.clone(),
+        },
+    )?;
+    let manifests = objects
+        .iter()
+        .map(Manifest::from_object)
+        .collect::<Result<Vec<_>, _>>()?;
+    let release = Release {
+        manifests,
+        image: image.to_string(),
+        version: version.clone(),
+        rollback_of: None,
+    };
+    let options = Options {
+        force_conflicts: args.force_conflicts,
+        create_namespace: args.create_namespace
+            || app.kubernetes.as_ref().is_some_and(|k| k.create_namespace),
+        history_limit: super::history_limit(app),
+        timeout,
+    };
+    let results = run_all(&rt, &targets, &release, &options, args.parallel, "deploy");
+    finish(
+        app,
+        &image.to_string(),
+        &version,
+        &targets,
+        results,
+        args.json,
+        started,
+    )
+}
+
+/// Runs `release` on every target; prints progress lines as they go.
+pub(super) fn run_all(
+    rt: &tokio::runtime::Runtime,
+    targets: &[Target],
+    release: &Release,
+    options: &Options,
+    parallel: usize,
+    verb: &'static str,
+) -> Vec<hoist_kube::Result<Report>> {
+    let lines = Lines::new(verb);
+    rt.block_on(hoist_kube::fleet::each(
+        targets.iter().collect(),
+        parallel,
+        |t| hoist_kube::deploy(t, release, options, &lines),
+    ))
+}
+
+/// Prints the summary (and `--json`), and picks the exit status.
+pub(super) fn finish(
+    app: &App,
+    image: &str,
+    version: &str,
+    targets: &[Target],
+    results: Vec<hoist_kube::Result<Report>>,
+    json: bool,
+    started: Instant,
+) -> anyhow::Result<ExitCode> {
+    // One cluster: its error is the command's error (exit 1, with a hint).
+    let mut results = results;
+    if results.len() == 1
+        && results[0].is_err()
+        && let Some(Err(e)) = results.pop()
+    {
+        return Err(e.into());
+    }
+    let mut clusters = Vec::new();
+    let mut outcomes = Vec::new();
+    for (t, r) in targets.iter().zip(results) {
+        match r {
+            Ok(report) => {
+                super::progress::summary(&report);
+                outcomes.push(outcome(report.outcome));
+                clusters.push(ClusterJson::Report(report));
+            }
+            Err(e) => {
+                let e = anyhow::Error::new(e);
+                eprintln!("{}: error: {e:#}", t.cluster.context());
+                if let Some(h) = crate::report::hint(&e) {
+                    eprintln!("  hint: {h}");
+                }
+                outcomes.push(Outcome::Failed);
+                clusters.push(ClusterJson::Error {
+                    context: t.cluster.context().to_owned(),
+                    outcome: Outcome::Failed,
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+    let worst = Outcome::worst(outcomes);
+    if json {
+        let report = JsonReport {
+            app: &app.app.name,
+            instance: hoist_render::instance(app),
+            image: image.to_owned(),
+            version,
+            outcome: worst,
+            total_seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            clusters,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(worst.exit_code())
+}
+
+fn outcome(o: hoist_kube::Outcome) -> Outcome {
+    match o {
+        hoist_kube::Outcome::Deployed => Outcome::Deployed,
+        hoist_kube::Outcome::RolledBack => Outcome::RolledBack,
+        hoist_kube::Outcome::Failed => Outcome::Failed,
+    }
+}
+
+/// `--image REF` (as `hoist render --image`), else a build pushed to `image.repository`.
+fn image(app: &App, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
+    if let Some(given) = &args.image {
+        if given.starts_with("oci:") {
+            anyhow::bail!(
+                "`--image {given}`: a cluster pulls images from a registry; push the layout first (`hoist push {}`) and pass the reference it prints",
+                given.trim_start_matches("oci:")
+            );
+        }
+        return super::super::render::image(app, Some(given), None);
+    }
+    build_and_push(app, args)
+}
+
+/// `hoist build --push` of the deploy's directory and environment; its pushed reference.
+fn build_and_push(app: &App, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
+    if app.image.repository.is_none() && env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY).is_none() {
+        anyhow::bail!(super::super::render::ImageMissing::NotGiven);
+    }
+    let build = BuildArgs {
+        dir: args.dir.clone(),
+        environment: args.environment.clone(),
+        platforms: Vec::new(),
+        outputs: Vec::new(),
+        load: None,
+        json: false,
+        push: true,
+        target: PushTargetArgs {
+            repository: env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY),
+            tags: Vec::new(),
+        },
+        registry: RegistryArgs {
+            ca_file: args.registry.ca_file.clone(),
+            insecure_registries: args.registry.insecure_registries.clone(),
+            jobs: args.registry.jobs,
+        },
+    };
+    super::super::build::run_to(&build, &mut std::io::sink())?;
+    let store = super::super::build::open_store()?;
+    let last =
+        super::super::last_build::recall(store.root(), &args.dir, args.environment.as_deref())
+            .and_then(|l| l.pushed)
+            .context("the build was pushed but left no record of its reference")?;
+    Ok(PinnedImage::parse(&last)?)
+}

@@ -1,0 +1,67 @@
+//! `hoist deploy --target kubernetes` without `--image`: it builds the Go service, pushes the
+//! image to a real registry (Debian's docker-registry) and deploys exactly what it pushed.
+
+mod common;
+mod kube_support;
+#[path = "../../hoist-registry/tests/support/mod.rs"]
+mod support;
+
+use common::{Project, commit_all};
+use kube_support::{Namespace, get};
+use serde_json::Value;
+use support::Registry;
+
+#[test]
+fn deploy_builds_pushes_and_runs_the_pushed_digest() {
+    let reg = Registry::plain();
+    let ns = Namespace::new("kube-build");
+    let p = Project::example("hello");
+    commit_all(&p.dir, "hello");
+    let repo = format!("{}/web/hello", reg.addr);
+    let dir = p.dir.to_str().unwrap();
+    let out = p
+        .hoist(&[
+            "deploy",
+            dir,
+            "--env",
+            "dev",
+            "--target",
+            "kubernetes",
+            "-n",
+            &ns.0,
+            "--json",
+        ])
+        .arg("--kubeconfig")
+        .arg(kube_support::kubeconfig())
+        .env("HOIST_IMAGE_REPOSITORY", &repo)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pinned = report["image"].as_str().unwrap();
+    assert!(pinned.starts_with(&format!("{repo}@sha256:")), "{pinned}");
+    // What the registry has under the tag is what the Deployment runs.
+    let digest = pinned.split_once('@').unwrap().1;
+    let tags = reg.tags("web/hello");
+    assert!(tags.iter().any(|t| t == "latest"), "{tags:?}");
+    let tagged = common::run(
+        "skopeo",
+        &[
+            "inspect",
+            "--tls-verify=false",
+            "--format",
+            "{{.Digest}}",
+            &format!("docker://{repo}:latest"),
+        ],
+    );
+    assert_eq!(tagged.trim(), digest);
+    let d = get(&ns.0, "deployment", "hello");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        pinned
+    );
+    assert_eq!(d["status"]["readyReplicas"], 1);
+    assert!(stderr.contains("pushed"), "{stderr}");
+}
