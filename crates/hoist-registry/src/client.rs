@@ -170,9 +170,9 @@ impl Client {
     /// [`RegistryError::Io`] or [`RegistryError::CaFile`] for an unusable CA file,
     /// [`RegistryError::Client`] when the TLS stack cannot be set up.
     pub fn new(options: ClientOptions) -> Result<Self> {
-        // reqwest's rustls uses aws-lc-rs; another crate in the process may bring `ring`, and
-        // rustls panics when it cannot tell which to use. Whichever was installed first wins.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // reqwest is built without a crypto provider: it uses the process default, ring (see
+        // Cargo.toml for why). Whichever was installed first wins.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut certs = Vec::new();
         for path in &options.ca_files {
             let pem = std::fs::read(path).map_err(|source| RegistryError::Io {

@@ -1,9 +1,6 @@
 //! Progress reporting: the client tells an [`Observer`] about each blob; the CLI draws bars
 //! or prints lines. The default methods do nothing.
 
-use std::io::Read;
-use std::sync::Arc;
-
 use hoist_core::Digest;
 
 /// What happened to one blob.
@@ -41,20 +38,3 @@ pub trait Observer: Send + Sync {
 pub struct Quiet;
 
 impl Observer for Quiet {}
-
-/// A reader that reports how much has been read.
-pub(crate) struct Counting<R> {
-    pub inner: R,
-    pub digest: Digest,
-    pub observer: Arc<dyn Observer>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            self.observer.blob_progress(&self.digest, n as u64);
-        }
-        Ok(n)
-    }
-}

@@ -1,7 +1,8 @@
-//! Pushing an image: every layer (concurrently, bounded), then every config, then the
-//! per-platform manifests by digest, then the root (manifest or index) by digest and last by
-//! each tag. A push interrupted at any point leaves no tag on an incomplete image; the blobs
-//! that did arrive are found by HEAD next time.
+//! Pushing an image: every blob, configs and layers (concurrently, bounded), then the
+//! per-platform manifests by digest, then the root (manifest or index) by each tag, or by digest
+//! when there is no tag (a manifest put under a tag is addressable by its digest too, so a
+//! separate put by digest would only cost a round trip). A push interrupted at any point leaves
+//! no tag on an incomplete image; the blobs that did arrive are found by HEAD next time.
 
 use std::sync::Arc;
 
@@ -83,12 +84,12 @@ impl Client {
                 .map(|h| h.sources(d, &repo.registry, &repo.name))
                 .unwrap_or_default()
         };
-        // Layers first, then configs: a manifest is only ever pushed after all it names.
-        for group in [&plan.layers, &plan.configs] {
-            parallel::for_each(group, self.options.jobs, |d| {
-                blob.push(d, &sources(&d.digest)).map(drop)
-            })?;
-        }
+        // All blobs in one bounded group (the small configs first, so they never wait behind a
+        // large layer); a manifest is only ever pushed after everything it names.
+        let all: Vec<Descriptor> = plan.configs.iter().chain(&plan.layers).cloned().collect();
+        parallel::for_each(&all, self.options.jobs, |d| {
+            blob.push(d, &sources(&d.digest)).map(drop)
+        })?;
         if let Some(h) = req.hints {
             h.record(
                 repo,
@@ -101,7 +102,9 @@ impl Client {
                 .manifest_pushed(&repo.pinned(&desc.digest).to_string());
         }
         let root = req.root;
-        self.put_manifest(&session, repo, &root.digest.to_string(), root, &plan.root)?;
+        if req.tags.is_empty() {
+            self.put_manifest(&session, repo, &root.digest.to_string(), root, &plan.root)?;
+        }
         req.observer
             .manifest_pushed(&repo.pinned(&root.digest).to_string());
         let mut tagged = Vec::new();

@@ -14,8 +14,9 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // One TLS crypto provider for the whole process (registry and Kubernetes clients): with
-    // more than one compiled in, rustls would refuse to pick.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // more than one compiled in, rustls would refuse to pick. ring, not aws-lc-rs: see
+    // hoist-registry's Cargo.toml.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     // The agent logs what it does (info) to its log; every other command only warnings.
     let agent = matches!(cli.command, cli::Command::Agent(_));
     report::init_logging(cli.verbose, agent);
