@@ -26,14 +26,15 @@ pub struct Backend {
     /// Its latency histogram and 200-response counter, looked up once instead of per request.
     pub(crate) hot_metrics: std::sync::OnceLock<super::metrics::HotMetrics>,
     /// Idle keep-alive connections to it, reused by body-less requests (which can be retried
-    /// elsewhere if a reused connection turns out to be closed).
-    idle: Mutex<Vec<Upstream>>,
+    /// elsewhere if a reused connection turns out to be closed): one pool per proxy worker,
+    /// since a connection is served by a task of the worker that opened it.
+    idle: Box<[Mutex<Vec<Upstream>>]>,
 }
 
 /// A connection to a replica, ready for a request.
 pub(crate) type Upstream = hyper::client::conn::http1::SendRequest<super::forward::Body>;
 
-/// Idle connections kept per replica.
+/// Idle connections kept per replica and worker.
 const MAX_IDLE: usize = 64;
 
 impl Backend {
@@ -44,16 +45,22 @@ impl Backend {
             revision: revision.into(),
             in_flight: AtomicUsize::new(0),
             hot_metrics: std::sync::OnceLock::new(),
-            idle: Mutex::new(Vec::new()),
+            idle: (0..super::workers::default_count().get())
+                .map(|_| Mutex::new(Vec::new()))
+                .collect(),
         })
+    }
+
+    /// This worker's idle connections.
+    fn pool(&self) -> std::sync::MutexGuard<'_, Vec<Upstream>> {
+        self.idle[super::workers::current() % self.idle.len()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// An idle connection that can take a request now, if one is pooled.
     pub(crate) fn take_idle(&self) -> Option<Upstream> {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.pool();
         while let Some(conn) = idle.pop() {
             if conn.is_ready() {
                 return Some(conn);
@@ -67,10 +74,7 @@ impl Backend {
         if !conn.is_ready() {
             return;
         }
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut idle = self.pool();
         if idle.len() < MAX_IDLE {
             idle.push(conn);
         }

@@ -29,15 +29,36 @@ pub fn status(code: StatusCode, text: &str) -> Response<Body> {
 }
 
 /// Headers that describe one connection, not the request (RFC 9110 §7.6.1): never forwarded.
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 7] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// The client end of one connection, as the replicas are told of it.
+pub struct Peer {
+    /// Its address.
+    pub addr: SocketAddr,
+    /// Its IP as an X-Forwarded-For value, made once per connection.
+    ip: HeaderValue,
+}
+
+impl Peer {
+    /// The client at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        let ip = HeaderValue::from_maybe_shared(Bytes::from(addr.ip().to_string()))
+            .unwrap_or(HeaderValue::from_static("unknown"));
+        Self { addr, ip }
+    }
+}
 
 /// Sends `req` to one of `route`'s ready replicas and returns its response, streaming.
 ///
@@ -48,15 +69,20 @@ const HOP_BY_HOP: &[&str] = &[
 pub async fn forward(
     route: &Route,
     mut req: Request<Incoming>,
-    peer: SocketAddr,
+    peer: &Peer,
     metrics: &Metrics,
 ) -> Response<Body> {
     let started = Instant::now();
     let replayable = req.body().is_end_stream();
     let upgrade = is_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-    let (parts, body) = req.into_parts();
-    let headers = upstream_headers(&parts.headers, peer, upgrade);
+    let (mut parts, body) = req.into_parts();
+    to_upstream_headers(&mut parts.headers, peer, upgrade);
+    // Origin form (path and query) towards the replica, whatever form the client used.
+    let uri = parts.uri.path_and_query().map_or_else(
+        || http::Uri::from_static("/"),
+        |pq| http::Uri::from(pq.clone()),
+    );
     let mut body = Some(body);
     let mut tried = Vec::new();
     loop {
@@ -70,7 +96,6 @@ pub async fn forward(
             return status(code, &format!("{reason} for app {}\n", route.app));
         };
         let addr = flight.backend().addr;
-        tried.push(addr);
         // Only a replayable request may ride a pooled connection: if the replica closed it
         // meanwhile, the request is retried, which a consumed body could not be.
         let pooled = if replayable {
@@ -84,27 +109,27 @@ pub async fn forward(
             None => connect(addr).await,
         };
         let Some(mut sender) = sender else {
+            tried.push(addr);
             metrics.retry(&route.app);
             continue;
         };
-        let outgoing = if replayable {
-            Empty::new().map_err(|never| match never {}).boxed()
+        // A replayable request may be sent again, so it keeps its head; one with a body is
+        // sent once (it is never retried after this), so its head moves.
+        let (outgoing, headers) = if replayable {
+            (
+                Empty::new().map_err(|never| match never {}).boxed(),
+                parts.headers.clone(),
+            )
         } else {
             match body.take() {
-                Some(b) => b.boxed(),
+                Some(b) => (b.boxed(), std::mem::take(&mut parts.headers)),
                 None => break,
             }
         };
         let mut upstream = Request::new(outgoing);
         *upstream.method_mut() = parts.method.clone();
-        // Origin form (path and query) towards the replica, whatever form the client used.
-        *upstream.uri_mut() = parts
-            .uri
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str)
-            .parse()
-            .unwrap_or_default();
-        *upstream.headers_mut() = headers.clone();
+        *upstream.uri_mut() = uri.clone();
+        *upstream.headers_mut() = headers;
         match sender.send_request(upstream).await {
             Ok(mut resp) => {
                 metrics.observe(
@@ -113,14 +138,11 @@ pub async fn forward(
                     resp.status(),
                     started.elapsed(),
                 );
-                if let (Some(client), true) = (
-                    client_upgrade,
-                    resp.status() == StatusCode::SWITCHING_PROTOCOLS,
-                ) {
+                let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
+                if let (Some(client), true) = (client_upgrade, switching) {
                     let server = hyper::upgrade::on(&mut resp);
                     tokio::spawn(splice(client, server));
                 }
-                let switching = resp.status() == StatusCode::SWITCHING_PROTOCOLS;
                 strip_hop_by_hop(resp.headers_mut(), switching);
                 // The replica counts this request in flight until its body is done, so a drain
                 // waits for streaming responses too; then the connection goes back to the pool.
@@ -135,9 +157,10 @@ pub async fn forward(
             }
             Err(e) if replayable => {
                 tracing::debug!(%addr, reused, error = %e, "replica failed before answering; retrying");
-                if reused {
-                    // A stale pooled connection says nothing about the replica: try it afresh.
-                    tried.pop();
+                // A stale pooled connection says nothing about the replica: it may be tried
+                // afresh.
+                if !reused {
+                    tried.push(addr);
                 }
                 metrics.retry(&route.app);
             }
@@ -205,27 +228,27 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
             })
 }
 
-/// The request headers a replica sees: the client's, less hop-by-hop ones, plus
+/// Turns the client's request headers into those a replica sees: less hop-by-hop ones, plus
 /// X-Forwarded-For (appended), X-Forwarded-Proto and X-Forwarded-Host.
-fn upstream_headers(client: &HeaderMap, peer: SocketAddr, upgrade: bool) -> HeaderMap {
-    let mut h = client.clone();
-    strip_hop_by_hop(&mut h, upgrade);
-    let xff = HeaderName::from_static("x-forwarded-for");
-    let chain = match h.get(&xff).and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {}", peer.ip()),
-        None => peer.ip().to_string(),
+fn to_upstream_headers(h: &mut HeaderMap, peer: &Peer, upgrade: bool) {
+    strip_hop_by_hop(h, upgrade);
+    let chain = match h.get(&X_FORWARDED_FOR) {
+        Some(prev) => {
+            let mut v = Vec::with_capacity(prev.len() + 2 + peer.ip.len());
+            v.extend_from_slice(prev.as_bytes());
+            v.extend_from_slice(b", ");
+            v.extend_from_slice(peer.ip.as_bytes());
+            HeaderValue::from_maybe_shared(Bytes::from(v)).ok()
+        }
+        None => Some(peer.ip.clone()),
     };
-    if let Ok(v) = HeaderValue::from_str(&chain) {
-        h.insert(xff, v);
+    if let Some(v) = chain {
+        h.insert(X_FORWARDED_FOR, v);
     }
-    h.insert(
-        HeaderName::from_static("x-forwarded-proto"),
-        HeaderValue::from_static("http"),
-    );
-    if let Some(host) = client.get(header::HOST).cloned() {
-        h.insert(HeaderName::from_static("x-forwarded-host"), host);
+    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(host) = h.get(header::HOST).cloned() {
+        h.insert(X_FORWARDED_HOST, host);
     }
-    h
 }
 
 /// Removes hop-by-hop headers, and those the Connection header names; an upgrade keeps
@@ -236,14 +259,13 @@ fn strip_hop_by_hop(h: &mut HeaderMap, upgrade: bool) {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|t| t.trim().to_ascii_lowercase()))
-        .filter(|t| !t.is_empty() && t != "upgrade")
+        .filter(|t| !t.is_empty() && t != "upgrade" && t != "connection")
         .collect();
-    for name in named
-        .iter()
-        .map(String::as_str)
-        .chain(HOP_BY_HOP.iter().copied())
-    {
-        if upgrade && (name == "connection" || name == "upgrade") {
+    for name in &named {
+        h.remove(name.as_str());
+    }
+    for name in &HOP_BY_HOP {
+        if upgrade && (name == header::CONNECTION || name == header::UPGRADE) {
             continue;
         }
         h.remove(name);
@@ -280,7 +302,8 @@ mod tests {
             header::TRANSFER_ENCODING,
             HeaderValue::from_static("chunked"),
         );
-        let h = upstream_headers(&client, "127.0.0.9:5000".parse().unwrap(), false);
+        let mut h = client.clone();
+        to_upstream_headers(&mut h, &Peer::new("127.0.0.9:5000".parse().unwrap()), false);
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "example.com");
@@ -295,7 +318,8 @@ mod tests {
         client.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         client.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
         assert!(is_upgrade(&client));
-        let h = upstream_headers(&client, "127.0.0.1:1".parse().unwrap(), true);
+        let mut h = client;
+        to_upstream_headers(&mut h, &Peer::new("127.0.0.1:1".parse().unwrap()), true);
         assert_eq!(h[header::UPGRADE], "websocket");
         assert_eq!(h[header::CONNECTION], "upgrade");
     }

@@ -16,8 +16,8 @@ pub mod backends;
 pub mod forward;
 pub mod metrics;
 pub mod routes;
+pub mod workers;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -60,9 +60,15 @@ impl Proxy {
         &self.metrics
     }
 
-    /// Serves HTTP/1.1 on `listener` until the task is dropped; each connection runs in its own
-    /// task, with keep-alive and upgrades.
+    /// Serves HTTP/1.1 on `listener` until this future is dropped: one worker thread per core
+    /// ([`workers`]) accepts and serves connections, each in its own task, with keep-alive and
+    /// upgrades.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
+        workers::run(self, listener, workers::default_count()).await;
+    }
+
+    /// Accepts connections on `listener` and serves each in a task of the current runtime.
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
         loop {
             let Ok((stream, peer)) = listener.accept().await else {
                 continue;
@@ -70,9 +76,10 @@ impl Proxy {
             let _ = stream.set_nodelay(true);
             let proxy = Arc::clone(&self);
             tokio::spawn(async move {
+                let client = Arc::new(forward::Peer::new(peer));
                 let service = service_fn(move |req| {
-                    let proxy = Arc::clone(&proxy);
-                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, peer).await) }
+                    let (proxy, client) = (Arc::clone(&proxy), Arc::clone(&client));
+                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, &client).await) }
                 });
                 let conn = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -87,7 +94,7 @@ impl Proxy {
     async fn handle(
         &self,
         req: hyper::Request<hyper::body::Incoming>,
-        peer: SocketAddr,
+        peer: &forward::Peer,
     ) -> hyper::Response<forward::Body> {
         let table = self.routes();
         let host = req
