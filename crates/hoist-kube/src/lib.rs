@@ -13,7 +13,7 @@
 //!
 //! What it does not do: render objects (`hoist-render`), build or push images, read the
 //! environment (`$KUBECONFIG` is resolved by the binary), print anything, or install the rustls
-//! crypto provider (the binary does, once: aws-lc-rs).
+//! crypto provider (the binary does, once: ring).
 
 mod apply;
 mod cluster;
