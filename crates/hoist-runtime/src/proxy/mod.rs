@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod routes;
 pub mod workers;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -60,35 +61,29 @@ impl Proxy {
         &self.metrics
     }
 
-    /// Serves HTTP/1.1 on `listener` until this future is dropped: one worker thread per core
-    /// ([`workers`]) accepts and serves connections, each in its own task, with keep-alive and
-    /// upgrades.
+    /// Serves HTTP/1.1 on `listener` until this future is dropped: connections are accepted
+    /// here and handed in turn to one worker thread per core ([`workers`]), which serves each
+    /// in its own task, with keep-alive and upgrades.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         workers::run(self, listener, workers::default_count()).await;
     }
 
-    /// Accepts connections on `listener` and serves each in a task of the current runtime.
-    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
-        loop {
-            let Ok((stream, peer)) = listener.accept().await else {
-                continue;
-            };
-            let _ = stream.set_nodelay(true);
-            let proxy = Arc::clone(&self);
-            tokio::spawn(async move {
-                let client = Arc::new(forward::Peer::new(peer));
-                let service = service_fn(move |req| {
-                    let (proxy, client) = (Arc::clone(&proxy), Arc::clone(&client));
-                    async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, &client).await) }
-                });
-                let conn = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades();
-                if let Err(e) = conn.await {
-                    tracing::debug!(%peer, error = %e, "client connection ended with an error");
-                }
+    /// Serves one accepted client connection in a task of the current runtime.
+    fn serve_connection(self: Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let client = Arc::new(forward::Peer::new(peer));
+            let service = service_fn(move |req| {
+                let (proxy, client) = (Arc::clone(&self), Arc::clone(&client));
+                async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, &client).await) }
             });
-        }
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+            }
+        });
     }
 
     async fn handle(
