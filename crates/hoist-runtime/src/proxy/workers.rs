@@ -65,7 +65,7 @@ pub(crate) async fn run(proxy: Arc<Proxy>, listener: TcpListener, count: NonZero
                         match tokio::net::TcpStream::from_std(stream) {
                             Ok(s) => Arc::clone(&proxy).serve_connection(s, peer),
                             Err(e) => {
-                                tracing::debug!(%peer, error = %e, "cannot serve a connection")
+                                tracing::debug!(%peer, error = %e, "cannot serve a connection");
                             }
                         }
                     }
