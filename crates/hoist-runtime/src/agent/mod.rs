@@ -131,6 +131,15 @@ impl Agent {
         tx
     }
 
+    /// The controller of `app`, if it runs.
+    pub(crate) fn running_controller(&self, app: &str) -> Option<mpsc::Sender<Msg>> {
+        let map = self
+            .controllers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(app).filter(|tx| !tx.is_closed()).cloned()
+    }
+
     /// The controllers that run now.
     pub(crate) fn running(&self) -> Vec<(String, mpsc::Sender<Msg>)> {
         let map = self

@@ -67,10 +67,7 @@ async fn shutdown(State(agent): State<Arc<Agent>>) -> Json<AgentInfo> {
 
 /// Asks the controller of `app` for its status, if one runs.
 async fn ask_status(agent: &Agent, app: &str) -> Option<AppStatus> {
-    let tx = agent
-        .running()
-        .into_iter()
-        .find_map(|(a, tx)| (a == app).then_some(tx))?;
+    let tx = agent.running_controller(app)?;
     let (reply, wait) = oneshot::channel();
     tx.send(Msg::Status { reply }).await.ok()?;
     wait.await.ok()
@@ -112,6 +109,11 @@ async fn status(
         }));
     }
     Err(unknown_app(&app))
+}
+
+/// The app's controller ended while a request was on its way to it.
+fn controller_gone() -> Refused {
+    Refused::new(503, "the app's controller is gone", None)
 }
 
 fn unknown_app(app: &str) -> Refused {
@@ -164,9 +166,8 @@ async fn deploy(
             reply,
         })
         .await
-        .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
-    wait.await
-        .map_err(|_| Refused::new(503, "the app's controller is gone", None))??;
+        .map_err(|_| controller_gone())?;
+    wait.await.map_err(|_| controller_gone())??;
     Ok(stream(rx))
 }
 
@@ -175,13 +176,9 @@ async fn rollback(
     UrlPath(app): UrlPath<String>,
     Json(req): Json<RollbackRequest>,
 ) -> Result<Response, Refused> {
-    let Some(tx) = agent
-        .running()
-        .into_iter()
-        .find_map(|(a, tx)| (a == app).then_some(tx))
-    else {
-        return Err(unknown_app(&app));
-    };
+    let tx = agent
+        .running_controller(&app)
+        .ok_or_else(|| unknown_app(&app))?;
     let (events, rx) = mpsc::channel(256);
     let (reply, wait) = oneshot::channel();
     tx.send(Msg::Rollback {
@@ -190,9 +187,8 @@ async fn rollback(
         reply,
     })
     .await
-    .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
-    wait.await
-        .map_err(|_| Refused::new(503, "the app's controller is gone", None))??;
+    .map_err(|_| controller_gone())?;
+    wait.await.map_err(|_| controller_gone())??;
     Ok(stream(rx))
 }
 
@@ -200,17 +196,13 @@ async fn stop(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<AppStatus>, Refused> {
-    let Some(tx) = agent
-        .running()
-        .into_iter()
-        .find_map(|(a, tx)| (a == app).then_some(tx))
-    else {
-        return Err(unknown_app(&app));
-    };
+    let tx = agent
+        .running_controller(&app)
+        .ok_or_else(|| unknown_app(&app))?;
     let (reply, wait) = oneshot::channel();
     tx.send(Msg::Stop { reply })
         .await
-        .map_err(|_| Refused::new(503, "the app's controller is gone", None))?;
+        .map_err(|_| controller_gone())?;
     let _ = wait.await;
     Ok(Json(AppStatus {
         name: app,

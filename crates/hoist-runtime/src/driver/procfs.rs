@@ -73,6 +73,7 @@ pub fn listening_ports(pid: u32) -> BTreeSet<u16> {
 /// Ports of LISTEN sockets (state `0A`) in a `/proc/net/tcp` table whose inode is in `inodes`.
 fn listening_in_table(text: &str, inodes: &BTreeSet<u64>) -> Vec<u16> {
     text.lines()
+        // The first line is the table's column header.
         .skip(1)
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
