@@ -73,12 +73,7 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
 
     // git runs while the compiler does: it only feeds the stamps and the layer mtime.
     let facts = GitFacts::read(&args.dir);
-    let version = facts
-        .as_ref()
-        .map_or_else(|| "dev".to_owned(), |f| f.describe.clone());
-    let commit = facts
-        .as_ref()
-        .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
+    let (version, commit) = stamp(facts.as_ref());
     let epoch = source_date_epoch(facts.as_ref())?;
     // The base is resolved before compiling, so a missing base fails fast.
     let bases = super::base::resolve(
@@ -180,6 +175,15 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
+/// The version and commit a binary is stamped with: from git, or `dev` / `unknown` outside a
+/// repository.
+fn stamp(facts: Option<&GitFacts>) -> (String, String) {
+    facts.map_or_else(
+        || ("dev".to_owned(), "unknown".to_owned()),
+        |f| (f.describe.clone(), f.commit.clone()),
+    )
+}
+
 /// The app's binary for this machine's platform (what the local `process` driver runs), and
 /// the version it is stamped with. `build.platforms` does not matter here: Go builds for any
 /// platform, and this machine's is the one that runs.
@@ -187,12 +191,7 @@ pub(super) fn host_binary(app: &App, dir: &Path) -> anyhow::Result<(PathBuf, Str
     hoist_gobuild::find_module(dir)?;
     let store = open_store()?;
     let facts = GitFacts::read(dir);
-    let version = facts
-        .as_ref()
-        .map_or_else(|| "dev".to_owned(), |f| f.describe.clone());
-    let commit = facts
-        .as_ref()
-        .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
+    let (version, commit) = stamp(facts.as_ref());
     let progress = Progress::new();
     let mut bins = build_binaries(
         app,
@@ -220,12 +219,7 @@ pub(super) fn host_archive(
     let store = open_store()?;
     let progress = Progress::new();
     let facts = GitFacts::read(dir);
-    let version = facts
-        .as_ref()
-        .map_or_else(|| "dev".to_owned(), |f| f.describe.clone());
-    let commit = facts
-        .as_ref()
-        .map_or_else(|| "unknown".to_owned(), |f| f.commit.clone());
+    let (version, commit) = stamp(facts.as_ref());
     let epoch = source_date_epoch(facts.as_ref())?;
     let platforms = [Platform::host()];
     let bases = super::base::resolve(&app.build.base, &platforms, registry, &store, &progress)?;
