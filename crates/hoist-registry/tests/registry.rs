@@ -81,7 +81,7 @@ fn push_skip_pull_and_inspect_on_a_plain_registry() {
     assert_eq!(reg.tags("team/app"), ["latest", "v1"]);
 
     // A second push sends no blob: every HEAD finds it.
-    let offset = reg.log_text().len();
+    let offset = reg.log_end();
     let c2 = client(ClientOptions::default());
     let again = push(&c2, &repo, &store, &root, &["v1"], None).unwrap();
     assert_eq!(
@@ -142,7 +142,7 @@ fn chunked_upload_and_cross_repository_mount() {
     let patches = reg.requests_since(0, "\"PATCH ");
     assert!(patches.len() >= 3, "expected several chunks: {patches:?}");
 
-    let offset = reg.log_text().len();
+    let offset = reg.log_end();
     let c2 = client(ClientOptions::default());
     let out = push(
         &c2,
@@ -455,7 +455,7 @@ fn an_index_pulled_again_costs_one_manifest_request_and_no_blob() {
     assert_eq!(first.images.len(), 2);
     assert_eq!(first.images[1].platform.as_ref(), Some(&platforms[1]));
 
-    let offset = reg.log_text().len();
+    let offset = reg.log_end();
     let again = client(ClientOptions::default())
         .pull(&reference, &platforms, &fresh, None, &quiet)
         .unwrap();

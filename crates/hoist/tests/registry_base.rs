@@ -115,7 +115,7 @@ fn hello_on_a_multi_platform_registry_base_runs_and_reuses_its_layers() {
 
     // A second build resolves the tag again (one manifest request) and fetches no blob; same
     // base digest and binary, same image.
-    let offset = reg.log_text().len();
+    let offset = reg.log_end();
     let again = json(&success(&mut p.hoist(&["build", dir, "--json"])));
     assert_eq!(again["digest"], out["digest"]);
     assert!(
@@ -127,7 +127,7 @@ fn hello_on_a_multi_platform_registry_base_runs_and_reuses_its_layers() {
     assert_eq!(manifests.len(), 1, "{manifests:?}");
 
     // Pushed to the same registry: the base's layers are mounted, never uploaded again.
-    let offset = reg.log_text().len();
+    let offset = reg.log_end();
     let repo = format!("{}/hello", reg.addr);
     let pushed = json(&success(&mut p.hoist(&[
         "build",

@@ -181,6 +181,22 @@ impl Registry {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The access log's length once the registry has written the lines of every request made so
+    /// far: it logs a request after answering it, so a line can arrive after the client has
+    /// moved on. Take `requests_since` offsets from here, or an earlier request's line would
+    /// count as a later one's.
+    pub fn log_end(&self) -> usize {
+        let mut len = self.log_text().len();
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let now = self.log_text().len();
+            if now == len {
+                return len;
+            }
+            len = now;
+        }
+    }
+
     /// Requests in the access log since byte `offset` whose line contains `needle`.
     pub fn requests_since(&self, offset: usize, needle: &str) -> Vec<String> {
         self.log_text()[offset..]
