@@ -1,17 +1,30 @@
 //! Forwarding one request to a replica, with retries that never replay a consumed body.
+//!
+//! A replica may answer before it has read the request's body (an upload refused with 400, 401
+//! or 413): its answer is relayed as soon as its head arrives, while the body keeps flowing as
+//! long as the replica reads it. Once that answer is complete, a body still not read to its end
+//! is abandoned: the replica's connection is closed, and the client's is closed after the answer
+//! (`Connection: close`, and a lingering close: `super::io`), since its unread rest would be taken
+//! for the next request.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
-use hyper::body::{Body as _, Incoming};
+use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use super::Route;
+use super::backends::{InFlight, Upstream};
+use super::io::UpstreamIo;
 use super::metrics::Metrics;
 
 /// The body type the proxy answers with.
@@ -49,6 +62,10 @@ pub struct Peer {
     pub addr: SocketAddr,
     /// Its IP as an X-Forwarded-For value, made once per connection.
     ip: HeaderValue,
+    /// Whether the body of its current request is being forwarded and not read to its end yet.
+    /// Kept here, per connection (HTTP/1 has one request at a time), so that following a body
+    /// costs no allocation per request.
+    body_unread: AtomicBool,
 }
 
 impl Peer {
@@ -56,7 +73,17 @@ impl Peer {
     pub fn new(addr: SocketAddr) -> Self {
         let ip = HeaderValue::from_maybe_shared(Bytes::from(addr.ip().to_string()))
             .unwrap_or(HeaderValue::from_static("unknown"));
-        Self { addr, ip }
+        Self {
+            addr,
+            ip,
+            body_unread: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the current request's body was left half-read: the connection must then close
+    /// after the answer, since the rest of the body would be taken for the next request.
+    pub fn body_unread(&self) -> bool {
+        self.body_unread.load(Ordering::Acquire)
     }
 }
 
@@ -65,11 +92,12 @@ impl Peer {
 /// A replica that refuses the connection is skipped for the next one. A request without a
 /// body is also retried when its connection breaks before any response byte (a replica killed
 /// mid-request); a request with a body is not, since its body was already sent. When no replica
-/// is left to try: 503 if none was ready, 502 if they all failed.
+/// is left to try: 503 if none was ready, 502 if they all failed. An answer that comes before
+/// the body is read to its end is the replica's answer all the same, with `Connection: close`.
 pub async fn forward(
     route: &Route,
     mut req: Request<Incoming>,
-    peer: &Peer,
+    peer: &Arc<Peer>,
     metrics: &Metrics,
 ) -> Response<Body> {
     let started = Instant::now();
@@ -104,14 +132,16 @@ pub async fn forward(
             None
         };
         let reused = pooled.is_some();
-        let sender = match pooled {
-            Some(s) => Some(s),
-            None => connect(addr).await,
-        };
-        let Some(mut sender) = sender else {
-            tried.push(addr);
-            metrics.retry(&route.app);
-            continue;
+        // A fresh connection comes with its task, which an early answer may have to end.
+        let (mut sender, task) = if let Some(s) = pooled {
+            (s, None)
+        } else {
+            let Some((s, task)) = connect(addr).await else {
+                tried.push(addr);
+                metrics.retry(&route.app);
+                continue;
+            };
+            (s, Some(task))
         };
         // A replayable request may be sent again, so it keeps its head; one with a body is
         // sent once (it is never retried after this), so its head moves.
@@ -122,7 +152,14 @@ pub async fn forward(
             )
         } else {
             match body.take() {
-                Some(b) => (b.boxed(), std::mem::take(&mut parts.headers)),
+                Some(b) => {
+                    peer.body_unread.store(true, Ordering::Release);
+                    let b = ReadToEnd {
+                        inner: b,
+                        peer: Arc::clone(peer),
+                    };
+                    (b.boxed(), std::mem::take(&mut parts.headers))
+                }
                 None => break,
             }
         };
@@ -144,9 +181,23 @@ pub async fn forward(
                     tokio::spawn(splice(client, server));
                 }
                 strip_hop_by_hop(resp.headers_mut(), switching);
+                if !replayable && !switching && peer.body_unread() {
+                    // An early answer: the client's connection cannot carry another request.
+                    tracing::debug!(
+                        %addr,
+                        status = %resp.status(),
+                        "replica answered before the whole body was read"
+                    );
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 // The replica counts this request in flight until its body is done, so a drain
                 // waits for streaming responses too; then the connection goes back to the pool.
-                let give_back = GiveBack(Some(sender), flight);
+                let give_back = GiveBack {
+                    conn: Some(sender),
+                    flight,
+                    body: (!replayable).then(|| Arc::clone(peer)).zip(task),
+                };
                 return resp.map(|b| {
                     b.map_err(move |e| {
                         let _until_done = &give_back;
@@ -171,22 +222,74 @@ pub async fn forward(
         }
     }
     metrics.error(&route.app, "upstream failed");
-    status(
+    let mut failed = status(
         StatusCode::BAD_GATEWAY,
         "the replica failed while answering\n",
-    )
+    );
+    if peer.body_unread() {
+        failed
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    failed
+}
+
+/// A request body on its way to a replica that notes, on the client's [`Peer`], when it has been
+/// read to its end.
+struct ReadToEnd {
+    inner: Incoming,
+    peer: Arc<Peer>,
+}
+
+impl hyper::body::Body for ReadToEnd {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        // hyper asks `is_end_stream` after a frame and may never poll again: the end is noted
+        // as soon as it is known, not only at the final `None`.
+        if matches!(frame, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.peer.body_unread.store(false, Ordering::Release);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Holds a request's place on its replica until the response body is done, then offers the
 /// connection back to the replica's pool.
-struct GiveBack(Option<super::backends::Upstream>, super::backends::InFlight);
+struct GiveBack {
+    conn: Option<Upstream>,
+    flight: InFlight,
+    /// For a request with a body on a fresh connection: the client, and the connection's task,
+    /// ended when the answer is complete while the body is still not read to its end (the rest
+    /// is no longer wanted, and the connection is good for nothing else).
+    body: Option<(Arc<Peer>, tokio::task::JoinHandle<()>)>,
+}
 
 impl Drop for GiveBack {
     fn drop(&mut self) {
-        let Some(mut conn) = self.0.take() else {
+        if let Some((peer, task)) = &self.body
+            && peer.body_unread()
+        {
+            task.abort();
+            return;
+        }
+        let Some(mut conn) = self.conn.take() else {
             return;
         };
-        let backend = std::sync::Arc::clone(self.1.backend());
+        let backend = Arc::clone(self.flight.backend());
         if conn.is_ready() {
             backend.put_idle(conn);
         } else if !conn.is_closed()
@@ -204,16 +307,18 @@ impl Drop for GiveBack {
     }
 }
 
-async fn connect(addr: SocketAddr) -> Option<hyper::client::conn::http1::SendRequest<Body>> {
+/// A fresh connection to `addr`, and the task that runs it.
+async fn connect(addr: SocketAddr) -> Option<(Upstream, tokio::task::JoinHandle<()>)> {
     let stream = TcpStream::connect(addr).await.ok()?;
     let _ = stream.set_nodelay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .ok()?;
-    tokio::spawn(async move {
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(UpstreamIo::new(stream)))
+            .await
+            .ok()?;
+    let task = tokio::spawn(async move {
         let _ = conn.with_upgrades().await;
     });
-    Some(sender)
+    Some((sender, task))
 }
 
 fn is_upgrade(headers: &HeaderMap) -> bool {

@@ -8,12 +8,15 @@
 //! - Forwarding ([`forward`]): a fresh upstream connection per request; a refused connection is
 //!   retried on another replica, and a body-less request whose connection is reset before any
 //!   response byte is retried too (a request with a body cannot be replayed). Bodies stream both
-//!   ways; HTTP/1.1 upgrades (WebSocket) are spliced; X-Forwarded-For/Proto/Host are added.
+//!   ways; HTTP/1.1 upgrades (WebSocket) are spliced; X-Forwarded-For/Proto/Host are added. A
+//!   replica's answer that comes before it has read the request's body is relayed, never a 502,
+//!   and the client's connection is then closed after it (lingering, as nginx does: `io`).
 //! - Metrics ([`metrics`]): requests, errors and latency by app and revision, in Prometheus'
 //!   text format on the admin listener.
 
 pub mod backends;
 pub mod forward;
+mod io;
 pub mod metrics;
 pub mod routes;
 pub mod workers;
@@ -29,7 +32,7 @@ use tokio::net::TcpListener;
 
 pub use backends::{Backend, BackendSet, Balance};
 pub use metrics::Metrics;
-pub use routes::{Route, RouteTable};
+pub use routes::{Route, RouteTable, same_place};
 
 /// The proxy's shared state: the route table (swapped whole on deploys) and the metrics.
 pub struct Proxy {
@@ -73,12 +76,13 @@ impl Proxy {
         let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
             let client = Arc::new(forward::Peer::new(peer));
+            let io = io::ClientIo::new(stream, Arc::clone(&client));
             let service = service_fn(move |req| {
                 let (proxy, client) = (Arc::clone(&self), Arc::clone(&client));
                 async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, &client).await) }
             });
             let conn = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, error = %e, "client connection ended with an error");
@@ -89,7 +93,7 @@ impl Proxy {
     async fn handle(
         &self,
         req: hyper::Request<hyper::body::Incoming>,
-        peer: &forward::Peer,
+        peer: &Arc<forward::Peer>,
     ) -> hyper::Response<forward::Body> {
         let table = self.routes();
         let host = req
