@@ -62,6 +62,13 @@ pub struct BuildSection {
     pub version_var: String,
     /// The Go variable `-X` sets to the full commit hash (default `main.commit`).
     pub commit_var: String,
+    /// cgo: `None` (default) builds with `CGO_ENABLED=0` and refuses a program whose
+    /// dependencies need cgo; `Some(true)` builds with cgo for this machine's platform and puts
+    /// the shared libraries the binary links into the image; `Some(false)` builds without cgo
+    /// unchecked (the dependencies have pure-Go fallbacks).
+    pub cgo: Option<bool>,
+    /// Extra environment of `go build` (`GOEXPERIMENT`, `GOAMD64`, …).
+    pub env: BTreeMap<String, String>,
 }
 
 /// The image an app layer is put on top of.
@@ -132,6 +139,52 @@ pub struct RunSection {
     pub ingress: Option<Ingress>,
     /// Seconds a replica is given to stop after SIGTERM before SIGKILL (default 30).
     pub termination_grace: Duration,
+    /// A writable directory that outlives replicas and revisions, none unless given.
+    #[serde(default)]
+    pub state: Option<State>,
+}
+
+/// `run.state`: a directory the app writes (a SQLite database, uploads) that survives restarts
+/// and rolling updates: a directory kept per app by the local agent, a volume in a container,
+/// a PersistentVolumeClaim on Kubernetes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    /// Where the app sees it: an absolute path in the container (`/data`), also given to the
+    /// app as `$STATE_DIR` (the local process driver's own directory there).
+    pub path: String,
+    /// Who writes it at once (default one).
+    pub writers: Writers,
+    /// How a new revision takes over the directory (default `recreate` with one writer).
+    pub update: StateUpdate,
+    /// The size a PersistentVolumeClaim asks for on Kubernetes (default `1Gi`).
+    pub size: String,
+}
+
+/// How many replicas may write the state directory at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Writers {
+    /// One process owns it (SQLite, bbolt, a file it rewrites): one replica only.
+    One,
+    /// The app coordinates several writers itself: replicas and rolling updates as usual.
+    Many,
+}
+
+/// How a new revision takes over a single-writer state directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StateUpdate {
+    /// The old replica stops before the new one starts: never two writers, a short gap with
+    /// no ready replica (measured and reported). Kubernetes' `Recreate` strategy.
+    Recreate,
+    /// The new replica starts while the old one serves, both on the directory until the old
+    /// one is drained: no gap, for apps whose storage allows two processes (SQLite in WAL mode).
+    Overlap,
+}
+
+impl State {
+    /// The environment variable that tells the app where its state directory is.
+    pub const ENV: &'static str = "STATE_DIR";
 }
 
 /// How the local runtime runs a replica.

@@ -1,5 +1,6 @@
-//! Types that more than one hoist stage needs: the target [`Platform`], content [`Digest`]s and
-//! the merged application spec [`App`].
+//! Types that more than one hoist stage needs: the target [`Platform`], content [`Digest`]s,
+//! the merged application spec [`App`], and how a rollout ended on any target ([`Outcome`],
+//! [`ReplicaReport`]).
 //!
 //! This crate does no I/O and has no async runtime, so every stage (and tests of pure logic) can
 //! depend on it cheaply. Parsing a `hoist.toml` into an [`App`] lives in `hoist-config`; this
@@ -7,13 +8,17 @@
 
 mod app;
 mod digest;
+pub mod expand;
+mod outcome;
 mod platform;
 mod tag;
 
 pub use app::{
     App, AppSection, Autoscale, Base, BuildSection, Dapr, Driver, Health, ImageSection, Ingress,
-    IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout, RunSection, TagPolicy,
+    IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout, RunSection, State,
+    StateUpdate, TagPolicy, Writers,
 };
 pub use digest::{Digest, DigestError};
+pub use outcome::{Outcome, ReplicaReport};
 pub use platform::{Platform, PlatformError};
 pub use tag::is_valid_tag;

@@ -63,17 +63,9 @@ pub struct Options {
     pub timeout: Duration,
 }
 
-/// How a deploy to one cluster ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The new revision serves.
-    Deployed,
-    /// It failed; the previous revision serves again.
-    RolledBack,
-    /// It failed, and there was nothing to roll back to or the rollback failed.
-    Failed,
-}
+/// How a deploy to one cluster ended: the one type every target reports.
+pub use hoist_core::Outcome;
+use hoist_core::ReplicaReport;
 
 /// Seconds spent in each step.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -104,6 +96,9 @@ pub struct Report {
     pub serving: Option<u64>,
     /// Why it failed.
     pub reason: Option<String>,
+    /// What each unready pod of the failed revision showed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replica_reports: Vec<ReplicaReport>,
     /// Objects pruned.
     pub pruned: Vec<String>,
     /// Times.
@@ -187,6 +182,34 @@ fn secs(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
+/// Checks that `target` would take `manifests` — the cluster answers, the credentials work, and
+/// the user may apply every object (a server-side dry run) — before anything is built or
+/// pushed, so an unreachable cluster never leaves a new tag in the registry.
+///
+/// # Errors
+///
+/// As [`deploy`] before it changes anything: an unreachable server, a rejected credential, a
+/// forbidden verb, a field-manager conflict, a missing namespace.
+pub async fn preflight(target: &Target, manifests: &[Manifest], options: &Options) -> Result<()> {
+    let (cluster, ns) = (&target.cluster, target.namespace.as_str());
+    if options.create_namespace {
+        apply::ensure_namespace(cluster, ns).await?;
+    }
+    let check = ApplyOptions {
+        force: options.force_conflicts,
+        dry_run: true,
+    };
+    futures::future::try_join_all(
+        manifests
+            .iter()
+            .map(|m| apply::apply(cluster, ns, m, check)),
+    )
+    .await?;
+    // Revision records are Secrets hoist reads and writes: check that too.
+    target.store().list().await?;
+    Ok(())
+}
+
 /// Deploys `release` to `target`.
 ///
 /// # Errors
@@ -256,9 +279,11 @@ pub async fn deploy(
         ..Timings::default()
     };
 
+    let mut replica_reports = Vec::new();
     let (outcome, serving, reason) = match end {
         Waited::Complete => (Outcome::Deployed, Some(revision), None),
-        Waited::Failed(reason) => {
+        Waited::Failed { reason, reports } => {
+            replica_reports = reports;
             let failed_at = Instant::now();
             let (outcome, serving, reason) =
                 after_failure(target, previous.as_ref(), options, observer, reason).await?;
@@ -274,6 +299,7 @@ pub async fn deploy(
         Outcome::Failed => RecordOutcome::Failed,
     };
     record.reason.clone_from(&reason);
+    record.replica_reports.clone_from(&replica_reports);
     record.finished = Some(now());
     store.update(&record).await?;
     trim_history(&store, options.history_limit).await?;
@@ -285,6 +311,7 @@ pub async fn deploy(
         revision,
         serving,
         reason,
+        replica_reports,
         pruned,
         timings,
     })
@@ -302,6 +329,7 @@ async fn create_record(store: &Store<'_>, release: &Release) -> Result<(Records,
             version: release.version.clone(),
             outcome: RecordOutcome::Pending,
             reason: None,
+            replica_reports: Vec::new(),
             rollback_of: release.rollback_of,
             rollout_seconds: None,
             objects: release.manifests.iter().map(|m| m.body.clone()).collect(),
@@ -337,7 +365,10 @@ async fn apply_all(target: &Target, manifests: &[Manifest], force: bool) -> Resu
 
 enum Waited {
     Complete,
-    Failed(String),
+    Failed {
+        reason: String,
+        reports: Vec<ReplicaReport>,
+    },
 }
 
 /// Waits for the Deployment among `manifests` (none: nothing to wait for).
@@ -385,12 +416,15 @@ async fn wait_for(
             last.describe()
         ),
     };
-    let findings = reason::explain(&target.cluster, &target.namespace, &live).await;
-    Ok(Waited::Failed(if findings.is_empty() {
-        headline
-    } else {
-        format!("{headline}: {}", findings.join("; "))
-    }))
+    let why = reason::explain(&target.cluster, &target.namespace, &live).await;
+    Ok(Waited::Failed {
+        reason: if why.findings.is_empty() {
+            headline
+        } else {
+            format!("{headline}: {}", why.findings.join("; "))
+        },
+        reports: why.reports,
+    })
 }
 
 /// A failed rollout: says so, and rolls back to `previous` when there is one.
@@ -437,7 +471,7 @@ async fn roll_back(
     Ok(
         match wait_for(target, &manifests, options, true, observer).await? {
             Waited::Complete => (Outcome::RolledBack, Some(previous.revision), reason),
-            Waited::Failed(why) => (
+            Waited::Failed { reason: why, .. } => (
                 Outcome::Failed,
                 None,
                 format!(

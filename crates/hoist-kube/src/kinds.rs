@@ -36,6 +36,12 @@ pub const ALL: &[Kind] = &[
         plural: "configmaps",
     },
     Kind {
+        kind: "PersistentVolumeClaim",
+        group: "",
+        version: "v1",
+        plural: "persistentvolumeclaims",
+    },
+    Kind {
         kind: "Service",
         group: "",
         version: "v1",

@@ -33,7 +33,7 @@ mod wait;
 pub use apply::{FIELD_MANAGER, Manifest};
 pub use cluster::Cluster;
 pub use deploy::{
-    Event, Observer, Options, Outcome, Quiet, Release, Report, Target, Timings, deploy,
+    Event, Observer, Options, Outcome, Quiet, Release, Report, Target, Timings, deploy, preflight,
     rollback_release,
 };
 pub use diff::{Change, diff};

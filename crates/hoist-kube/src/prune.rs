@@ -23,13 +23,16 @@ pub struct Live {
     pub managers: Vec<String>,
 }
 
-/// The objects of `live` to delete: managed by hoist and not in `keep`.
+/// The objects of `live` to delete: managed by hoist and not in `keep` — never a
+/// PersistentVolumeClaim, whose deletion would delete the app's data with it (removing
+/// `run.state` from hoist.toml must not do that; `kubectl delete pvc` does, on purpose).
 pub fn prunable<'a>(live: &'a [Live], keep: &[Manifest]) -> Vec<&'a Live> {
     let keep: BTreeSet<(&str, &str)> = keep
         .iter()
         .map(|m| (m.kind.kind, m.name.as_str()))
         .collect();
     live.iter()
+        .filter(|l| l.kind.kind != "PersistentVolumeClaim")
         .filter(|l| l.managers.iter().any(|m| m == FIELD_MANAGER))
         .filter(|l| !keep.contains(&(l.kind.kind, l.name.as_str())))
         .collect()
@@ -139,6 +142,8 @@ mod tests {
             live("ConfigMap", "hello-extra", &["kubectl-client-side-apply"]),
             // Same name, another kind: still rendered as a Service, not as an Ingress.
             live("Service", "hello", &["hoist"]),
+            // The app's data: kept when `run.state` goes.
+            live("PersistentVolumeClaim", "hello-state", &["hoist"]),
         ];
         let keep = [keep("Deployment", "hello"), keep("Service", "hello")];
         let names: Vec<String> = prunable(&live, &keep)

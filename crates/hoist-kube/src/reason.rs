@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
 
 use crate::cluster::Cluster;
+use hoist_core::ReplicaReport;
 
 /// The annotation the Deployment controller numbers ReplicaSets with.
 const REVISION: &str = "deployment.kubernetes.io/revision";
@@ -146,8 +147,108 @@ fn pod_findings(pod: &Pod) -> Vec<String> {
     out
 }
 
+/// What one pod of the new ReplicaSet showed: its state, the last probe failure its events
+/// name, how its container last ended, its restarts and notes (without its log, which
+/// [`explain`] fetches).
+pub fn pod_report(pod: &Pod, events: &[Event]) -> ReplicaReport {
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let status = pod.status.as_ref();
+    let containers: Vec<_> = status
+        .into_iter()
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
+        .collect();
+    let waiting = containers.iter().find_map(|c| {
+        c.state
+            .as_ref()
+            .and_then(|s| s.waiting.as_ref())
+            .filter(|w| {
+                !matches!(
+                    w.reason.as_deref(),
+                    None | Some("ContainerCreating" | "PodInitializing")
+                )
+            })
+    });
+    let ready = status
+        .into_iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "Ready" && c.status == "True");
+    let phase = status
+        .and_then(|s| s.phase.clone())
+        .unwrap_or_else(|| "Pending".to_owned());
+    let state = match waiting.and_then(|w| w.reason.clone()) {
+        Some(reason) => reason,
+        None if phase == "Running" && !ready => "Running, not ready".to_owned(),
+        None => phase,
+    };
+    // The newest probe failure about this pod (events come oldest first).
+    let probe = events
+        .iter()
+        .rev()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name.as_str()))
+        .find(|e| e.reason.as_deref() == Some("Unhealthy"))
+        .and_then(|e| e.message.as_deref())
+        .map(|m| m.trim().to_owned());
+    let exit = containers.iter().find_map(|c| {
+        let t = c.last_state.as_ref()?.terminated.as_ref()?;
+        Some(match (t.signal, t.reason.as_deref()) {
+            (Some(sig), _) => format!("ended by signal {sig}"),
+            (None, Some(reason)) => format!("exited with status {} ({reason})", t.exit_code),
+            (None, None) => format!("exited with status {}", t.exit_code),
+        })
+    });
+    let mut notes = Vec::new();
+    if let Some(w) = waiting
+        && let Some(m) = w.message.as_deref().filter(|m| !m.is_empty())
+    {
+        notes.push(m.to_owned());
+    }
+    for c in status
+        .into_iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+    {
+        if c.type_ == "PodScheduled" && c.status == "False" {
+            notes.push(format!(
+                "not scheduled: {}",
+                c.message.as_deref().unwrap_or("no reason given")
+            ));
+        }
+    }
+    ReplicaReport {
+        replica: name,
+        state,
+        probe,
+        exit,
+        restarts: containers
+            .iter()
+            .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
+            .sum(),
+        log: Vec::new(),
+        notes,
+    }
+}
+
+/// Why a rollout is stuck: the distinct findings, and a report per unready pod of the new
+/// ReplicaSet.
+#[derive(Debug, Default)]
+pub(crate) struct Explanation {
+    /// [`findings`]: one line each, most frequent first.
+    pub(crate) findings: Vec<String>,
+    /// Per unready pod, with the last lines of its log when the cluster serves them.
+    pub(crate) reports: Vec<ReplicaReport>,
+}
+
+/// Lines of a pod's log in its report.
+const LOG_LINES: i64 = 5;
+/// At most this many pods get a report (each costs a log request).
+const MAX_REPORTS: usize = 5;
+
 /// Looks at the cluster and says why `d`'s rollout is stuck (empty when nothing is found).
-pub(crate) async fn explain(cluster: &Cluster, namespace: &str, d: &Deployment) -> Vec<String> {
+pub(crate) async fn explain(cluster: &Cluster, namespace: &str, d: &Deployment) -> Explanation {
     let selector = d
         .spec
         .selector
@@ -163,11 +264,11 @@ pub(crate) async fn explain(cluster: &Cluster, namespace: &str, d: &Deployment) 
     let params = ListParams::default().labels(&selector);
     let sets: Api<ReplicaSet> = Api::namespaced(cluster.client(), namespace);
     let Ok(sets) = sets.list(&params).await else {
-        return Vec::new();
+        return Explanation::default();
     };
     let rs = new_replica_set(d, &sets.items);
-    let pods: Api<Pod> = Api::namespaced(cluster.client(), namespace);
-    let pods = pods
+    let pod_api: Api<Pod> = Api::namespaced(cluster.client(), namespace);
+    let pods = pod_api
         .list(&params)
         .await
         .map(|l| l.items)
@@ -185,7 +286,44 @@ pub(crate) async fn explain(cluster: &Cluster, namespace: &str, d: &Deployment) 
         .await
         .map(|l| l.items)
         .unwrap_or_default();
-    findings(rs, &pods, &events)
+    let mut reports = Vec::new();
+    for pod in pods.iter().filter(|p| !is_ready(p)).take(MAX_REPORTS) {
+        let mut report = pod_report(pod, &events);
+        report.log = pod_log(&pod_api, &report).await;
+        reports.push(report);
+    }
+    Explanation {
+        findings: findings(rs, &pods, &events),
+        reports,
+    }
+}
+
+fn is_ready(pod: &Pod) -> bool {
+    pod.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+/// The last lines of a pod's log — of its previous container when it restarted, which is the
+/// one that failed. A cluster that cannot serve logs (no kubelet to ask) gives none.
+async fn pod_log(api: &Api<Pod>, report: &ReplicaReport) -> Vec<String> {
+    let params = kube::api::LogParams {
+        tail_lines: Some(LOG_LINES),
+        previous: report.restarts > 0,
+        ..kube::api::LogParams::default()
+    };
+    match api.logs(&report.replica, &params).await {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Err(e) => {
+            tracing::debug!(pod = %report.replica, error = %e, "cannot read a pod's log");
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -294,5 +432,44 @@ status:
                 "pod PodScheduled=False: Unschedulable: 0/2 nodes are available: 2 Insufficient memory."
             ]
         );
+    }
+
+    #[test]
+    fn a_pod_report_names_its_probe_exit_and_restarts() {
+        let p = pod("
+metadata: {name: hello-7}
+status:
+  phase: Running
+  conditions:
+  - {type: Ready, status: 'False', reason: ContainersNotReady}
+  containerStatuses:
+  - name: hello
+    image: x
+    imageID: ''
+    ready: false
+    restartCount: 2
+    state: {waiting: {reason: CrashLoopBackOff, message: back-off 20s restarting failed container}}
+    lastState: {terminated: {exitCode: 1, reason: Error}}
+");
+        let events: Vec<Event> = ["HTTP probe failed with statuscode: 500", "HTTP probe failed with statuscode: 404"]
+            .iter()
+            .map(|m| {
+                serde_saphyr::from_str(&format!(
+                    "metadata: {{name: e}}\ninvolvedObject: {{kind: Pod, name: hello-7}}\ntype: Warning\nreason: Unhealthy\nmessage: 'Readiness probe failed: {m}'\n"
+                ))
+                .unwrap()
+            })
+            .collect();
+        let r = pod_report(&p, &events);
+        assert_eq!(r.replica, "hello-7");
+        assert_eq!(r.state, "CrashLoopBackOff");
+        assert_eq!(
+            r.probe.as_deref(),
+            Some("Readiness probe failed: HTTP probe failed with statuscode: 404"),
+            "the newest event"
+        );
+        assert_eq!(r.exit.as_deref(), Some("exited with status 1 (Error)"));
+        assert_eq!(r.restarts, 2);
+        assert_eq!(r.notes, ["back-off 20s restarting failed container"]);
     }
 }

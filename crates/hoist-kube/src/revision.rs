@@ -65,6 +65,10 @@ pub struct Record {
     pub outcome: RecordOutcome,
     /// Why it failed, from the cluster.
     pub reason: Option<String>,
+    /// What each unready pod of it showed, when it failed. (Absent in records of hoist before
+    /// it kept them.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_reports: Vec<hoist_core::ReplicaReport>,
     /// When this revision re-applies an earlier one (`hoist rollback`): that one.
     pub rollback_of: Option<u64>,
     /// Seconds from the apply to the rollout's end.
@@ -295,6 +299,7 @@ mod tests {
             version: String::new(),
             outcome,
             reason: None,
+            replica_reports: vec![],
             rollback_of: None,
             rollout_seconds: None,
             objects: vec![],

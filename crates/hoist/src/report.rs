@@ -31,7 +31,8 @@ pub fn init_logging(verbose: bool, agent: bool) {
 }
 
 /// Prints `error: …`, each `Caused by:` line, and a `hint:` when one is known for an error in
-/// the chain. Returns the failure exit code.
+/// the chain. Returns the exit code: 2 for an invalid configuration (as clap's usage errors),
+/// else 1 (see `commands::outcome`).
 pub fn print_error(err: &anyhow::Error) -> ExitCode {
     let mut chain = err.chain();
     if let Some(top) = chain.next() {
@@ -54,14 +55,31 @@ pub fn print_error(err: &anyhow::Error) -> ExitCode {
     if let Some(h) = hint(err) {
         eprintln!("\n{} {h}", style("hint:").cyan().bold());
     }
-    ExitCode::FAILURE
+    let config = err
+        .chain()
+        .any(|e| e.downcast_ref::<hoist_config::ConfigError>().is_some());
+    ExitCode::from(if config {
+        crate::commands::outcome::USAGE
+    } else {
+        crate::commands::outcome::ERROR
+    })
 }
 
 /// What the user can do about the first error in the chain that we know a remedy for.
 pub fn hint(err: &anyhow::Error) -> Option<String> {
     err.chain().find_map(|e| {
+        if let Some(hoist_pipeline::ProjectError::Infer { source, .. }) = e.downcast_ref() {
+            return Some(match source {
+                GoBuildError::SeveralMainPackages { .. } => "choose one: run the command in that package's directory, or write a hoist.toml that names it with `hoist init --main ./cmd/NAME`".to_owned(),
+                GoBuildError::NotAModule { .. } => "run hoist in a Go module (a directory with go.mod, or below one), or create one with `go mod init <module path>`".to_owned(),
+                other => go_hint(other)?,
+            });
+        }
         if let Some(g) = e.downcast_ref::<GoBuildError>() {
             return go_hint(g);
+        }
+        if let Some(b) = e.downcast_ref::<hoist_pipeline::BuildError>() {
+            return build_hint(b);
         }
         if let Some(i) = e.downcast_ref::<ImageError>() {
             return image_hint(i);
@@ -93,6 +111,17 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
             return Some(crate::commands::agent::hint(a));
         }
         None
+    })
+}
+
+fn build_hint(e: &hoist_pipeline::BuildError) -> Option<String> {
+    use hoist_pipeline::BuildError as B;
+    Some(match e {
+        B::Go(g) => return go_hint(g),
+        B::NeedsCgo { .. } => "use a pure-Go replacement (for SQLite, `modernc.org/sqlite`), or set `cgo = true` under `[build]` in hoist.toml: hoist then builds with this machine's C toolchain and puts the shared libraries the program links into the image".to_owned(),
+        B::CgoCrossCompile { host, .. } => format!("build for {host} (`--platform {host}`), or drop `build.cgo` and the C dependency to cross-compile"),
+        B::Epoch(_) => "unset SOURCE_DATE_EPOCH or give it a number of seconds, like `SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)`".to_owned(),
+        _ => return None,
     })
 }
 
@@ -150,5 +179,6 @@ fn image_missing_hint(e: &crate::commands::render::ImageMissing) -> String {
     match e {
         ImageMissing::NotGiven => "run `hoist build --push` (or `hoist build`, with `image.repository` set) for this directory and `--env` first, or pass the image pinned by digest: `--image REPOSITORY@sha256:DIGEST`".to_owned(),
         ImageMissing::NoRepository { .. } => "set `image.repository` in hoist.toml (or `--set image.repository=…`), or pass the full `--image REPOSITORY@sha256:DIGEST`".to_owned(),
+        ImageMissing::NotPushed { .. } => "push it: `hoist build --push --repository REGISTRY/REPO` (or set `image.repository` in hoist.toml and run `hoist build --push`), or pass `--image REPOSITORY@sha256:DIGEST`".to_owned(),
     }
 }

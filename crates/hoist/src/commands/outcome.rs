@@ -1,44 +1,36 @@
-//! What a deploy or rollback ended as, and the exit status that says so: scripts and CI can
-//! tell "deployed" from "failed, but the previous revision still serves" without parsing text.
+//! The exit status of every command: scripts and CI tell "deployed" from "failed, but the
+//! previous revision still serves" and from a typo without parsing text.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success (deployed) |
+//! | 1 | an error before anything changed: a failed build, an unreachable agent, cluster or registry |
+//! | 2 | a usage or configuration error: an unknown flag, a bad value, an invalid hoist.toml |
+//! | 3 | the new revision failed and was rolled back: the previous one serves |
+//! | 4 | the new revision failed with nothing to roll back to, or the rollback failed too |
+//! | 130 | interrupted (Ctrl-C); a rollout already handed to the agent goes on there |
 
 use std::process::ExitCode;
 
-use serde::Serialize;
+pub use hoist_core::Outcome;
 
-/// How a rollout ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The new revision serves. Exit status 0.
-    Deployed,
-    /// The new revision failed and the previous one serves again. Exit status 2.
-    RolledBack,
-    /// The new revision failed and there was nothing to roll back to, or the rollback failed
-    /// too. Exit status 3.
-    Failed,
-}
+/// Exit status of an error before anything changed.
+pub const ERROR: u8 = 1;
+/// Exit status of a usage or configuration error (clap's own, too).
+pub const USAGE: u8 = 2;
+/// Exit status of a rollout rolled back.
+pub const ROLLED_BACK: u8 = 3;
+/// Exit status of a rollout that failed with nothing serving its revision's place.
+pub const FAILED: u8 = 4;
+/// Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+pub const INTERRUPTED: u8 = 130;
 
-impl Outcome {
-    /// The process exit status for this outcome. (1 is every error before a rollout started:
-    /// bad input, an unreachable agent or cluster, a failed build; nothing was changed.)
-    pub fn exit_code(self) -> ExitCode {
-        match self {
-            Self::Deployed => ExitCode::SUCCESS,
-            Self::RolledBack => ExitCode::from(2),
-            Self::Failed => ExitCode::from(3),
-        }
-    }
-
-    /// The worst of several (per cluster) outcomes.
-    pub fn worst(outcomes: impl IntoIterator<Item = Self>) -> Self {
-        outcomes
-            .into_iter()
-            .max_by_key(|o| match o {
-                Self::Deployed => 0,
-                Self::RolledBack => 1,
-                Self::Failed => 2,
-            })
-            .unwrap_or(Self::Deployed)
+/// The process exit status for `outcome`.
+pub fn exit_code(outcome: Outcome) -> ExitCode {
+    match outcome {
+        Outcome::Deployed => ExitCode::SUCCESS,
+        Outcome::RolledBack => ExitCode::from(ROLLED_BACK),
+        Outcome::Failed => ExitCode::from(FAILED),
     }
 }
 
@@ -47,10 +39,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_worst_outcome_wins() {
-        use Outcome::*;
-        assert_eq!(Outcome::worst([Deployed, RolledBack, Deployed]), RolledBack);
-        assert_eq!(Outcome::worst([Failed, RolledBack]), Failed);
-        assert_eq!(Outcome::worst([]), Deployed);
+    fn a_usage_error_never_reads_as_a_rollout_outcome() {
+        assert_ne!(USAGE, ROLLED_BACK);
+        assert_ne!(USAGE, FAILED);
+        assert_eq!(exit_code(Outcome::RolledBack), ExitCode::from(3));
+        assert_eq!(exit_code(Outcome::Failed), ExitCode::from(4));
     }
 }

@@ -12,8 +12,8 @@ use hoist_render::{PinnedImage, RenderInput};
 use serde::Serialize;
 
 use super::progress::Lines;
-use crate::cli::{BuildArgs, DeployArgs, PushTargetArgs, RegistryArgs};
-use crate::commands::outcome::Outcome;
+use crate::cli::{DeployArgs, PushTargetArgs};
+use crate::commands::outcome::{Outcome, exit_code};
 use crate::env_vars;
 
 /// The `--json` report.
@@ -55,7 +55,8 @@ pub enum ClusterJson {
 }
 
 /// Deploys `app` to every context.
-pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let (app, project_dir) = (&project.app, project.dir.as_path());
     let started = Instant::now();
     if args.binary.is_some() {
         anyhow::bail!(
@@ -66,31 +67,38 @@ pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
     let timeout = super::parse_duration(&args.timeout).context("invalid `--timeout`")?;
     // Contexts and kubeconfig are checked before any build.
     let targets = rt.block_on(super::targets(app, &args.target.kube))?;
-    let image = image(app, args)?;
-    let version = GitFacts::read(&args.dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
-    let objects = hoist_render::render(
-        app,
-        &RenderInput {
-            image: image.clone(),
-            version: version.clone(),
-        },
-    )?;
-    let manifests = objects
-        .iter()
-        .map(Manifest::from_object)
-        .collect::<Result<Vec<_>, _>>()?;
-    let release = Release {
-        manifests,
-        image: image.to_string(),
-        version: version.clone(),
-        rollback_of: None,
-    };
+    let version = GitFacts::read(project_dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
     let options = Options {
         force_conflicts: args.force_conflicts,
         create_namespace: args.create_namespace
             || app.kubernetes.as_ref().is_some_and(|k| k.create_namespace),
         history_limit: super::history_limit(app),
         timeout,
+    };
+    // Every cluster must answer and accept the objects (a dry run with a stand-in image)
+    // before the build pushes anything: no new tag for a deploy that cannot happen.
+    if args.image.is_none() {
+        let stand_in = manifests(app, &stand_in_image(app)?, &version)?;
+        let checks = rt.block_on(hoist_kube::fleet::each(
+            targets.iter().collect(),
+            args.parallel,
+            |t| hoist_kube::preflight(t, &stand_in, &options),
+        ));
+        for (t, r) in targets.iter().zip(checks) {
+            r.with_context(|| {
+                format!(
+                    "`{}` cannot take the deploy, so nothing was built or pushed",
+                    t.cluster.context()
+                )
+            })?;
+        }
+    }
+    let image = image(project, args)?;
+    let release = Release {
+        manifests: manifests(app, &image, &version)?,
+        image: image.to_string(),
+        version: version.clone(),
+        rollback_of: None,
     };
     let results = run_all(&rt, &targets, &release, &options, args.parallel, "deploy");
     finish(
@@ -102,6 +110,33 @@ pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
         args.json,
         started,
     )
+}
+
+/// The app's objects as manifests, running `image`.
+fn manifests(app: &App, image: &PinnedImage, version: &str) -> anyhow::Result<Vec<Manifest>> {
+    let objects = hoist_render::render(
+        app,
+        &RenderInput {
+            image: image.clone(),
+            version: version.to_owned(),
+        },
+    )?;
+    Ok(objects
+        .iter()
+        .map(Manifest::from_object)
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The image a preflight dry run renders before the real one exists: the repository it will
+/// be pushed to, with a digest of zeros.
+fn stand_in_image(app: &App) -> anyhow::Result<PinnedImage> {
+    let repository = env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY)
+        .or_else(|| app.image.repository.clone())
+        .unwrap_or_else(|| format!("hoist.invalid/{}", app.app.name));
+    Ok(PinnedImage::parse(&format!(
+        "{repository}@sha256:{}",
+        "0".repeat(64)
+    ))?)
 }
 
 /// Runs `release` on every target; prints progress lines as they go.
@@ -145,7 +180,7 @@ pub(super) fn finish(
         match r {
             Ok(report) => {
                 super::progress::summary(&report);
-                outcomes.push(outcome(report.outcome));
+                outcomes.push(report.outcome);
                 clusters.push(ClusterJson::Report(report));
             }
             Err(e) => {
@@ -176,19 +211,12 @@ pub(super) fn finish(
         };
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
-    Ok(worst.exit_code())
-}
-
-fn outcome(o: hoist_kube::Outcome) -> Outcome {
-    match o {
-        hoist_kube::Outcome::Deployed => Outcome::Deployed,
-        hoist_kube::Outcome::RolledBack => Outcome::RolledBack,
-        hoist_kube::Outcome::Failed => Outcome::Failed,
-    }
+    Ok(exit_code(worst))
 }
 
 /// `--image REF` (as `hoist render --image`), else a build pushed to `image.repository`.
-fn image(app: &App, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
+fn image(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
+    let app = &project.app;
     if let Some(given) = &args.image {
         if given.starts_with("oci:") {
             anyhow::bail!(
@@ -198,37 +226,55 @@ fn image(app: &App, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
         }
         return super::super::render::image(app, Some(given), None);
     }
-    build_and_push(app, args)
+    build_and_push(project, args)
 }
 
-/// `hoist build --push` of the deploy's directory and environment; its pushed reference.
-fn build_and_push(app: &App, args: &DeployArgs) -> anyhow::Result<PinnedImage> {
-    if app.image.repository.is_none() && env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY).is_none() {
+/// Builds the project (as `hoist build --push` does) and pushes it to `image.repository` (or
+/// `HOIST_IMAGE_REPOSITORY`) with the tag policy's tags; the pushed reference, pinned.
+fn build_and_push(
+    project: &hoist_pipeline::Project,
+    args: &DeployArgs,
+) -> anyhow::Result<PinnedImage> {
+    let app = &project.app;
+    let target = PushTargetArgs {
+        repository: env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY),
+        tags: Vec::new(),
+    };
+    if target.repository.is_none() && app.image.repository.is_none() {
         anyhow::bail!(super::super::render::ImageMissing::NotGiven);
     }
-    let build = BuildArgs {
-        dir: args.dir.clone(),
-        environment: args.environment.clone(),
-        platforms: Vec::new(),
-        outputs: Vec::new(),
-        load: None,
-        json: false,
-        push: true,
-        target: PushTargetArgs {
-            repository: env_vars::get(env_vars::HOIST_IMAGE_REPOSITORY),
-            tags: Vec::new(),
-        },
-        registry: RegistryArgs {
-            ca_file: args.registry.ca_file.clone(),
-            insecure_registries: args.registry.insecure_registries.clone(),
-            jobs: args.registry.jobs,
-        },
-    };
-    super::super::build::run_to(&build, &mut std::io::sink())?;
+    let registry = super::super::registry::target_repository(&target, Some(app))?;
+    let tags = super::super::registry::tags(Some(app), &project.dir, &[])?;
+    let client = super::super::registry::client(&args.registry, &registry.registry)?;
     let store = super::super::build::open_store()?;
-    let last =
-        super::super::last_build::recall(store.root(), &args.dir, args.environment.as_deref())
-            .and_then(|l| l.pushed)
-            .context("the build was pushed but left no record of its reference")?;
-    Ok(PinnedImage::parse(&last)?)
+    let progress = crate::progress::Progress::new();
+    let platforms = app.build.platforms.clone();
+    let bases = super::super::base::resolve(
+        &app.build.base,
+        &platforms,
+        &args.registry,
+        &store,
+        &progress,
+    )?;
+    let stamp = super::super::build::stamp(project)?;
+    let built = hoist_pipeline::build(project, &platforms, &bases, stamp, &store, &progress)?;
+    let pushed = super::super::registry::push(
+        &client,
+        &registry,
+        &built.root,
+        &hoist_registry::BlobDir::new(store.root()),
+        &tags,
+        &super::super::registry::untagged_reason(Some(app), &project.dir),
+        Some(&super::super::registry::mount_hints(&store)),
+    )?;
+    super::super::last_build::remember(
+        store.root(),
+        &project.dir,
+        args.environment.as_deref(),
+        &super::super::last_build::LastBuild {
+            digest: built.root.digest.to_string(),
+            pushed: Some(pushed.pinned.clone()),
+        },
+    );
+    Ok(PinnedImage::parse(&pushed.pinned)?)
 }

@@ -90,4 +90,10 @@ pub fn summary(r: &Report) {
             r.reason.as_deref().unwrap_or_default()
         ),
     }
+    for report in &r.replica_reports {
+        eprintln!(
+            "{}",
+            crate::commands::local::indent(&report.to_string(), "  ")
+        );
+    }
 }

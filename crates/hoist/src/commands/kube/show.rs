@@ -73,6 +73,8 @@ struct RevisionJson<'a> {
     rollback_of: Option<u64>,
     rollout_seconds: Option<f64>,
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    replica_reports: &'a [hoist_core::ReplicaReport],
 }
 
 impl<'a> RevisionJson<'a> {
@@ -87,6 +89,7 @@ impl<'a> RevisionJson<'a> {
             rollback_of: r.rollback_of,
             rollout_seconds: r.rollout_seconds,
             reason: r.reason.as_deref(),
+            replica_reports: &r.replica_reports,
         }
     }
 }
@@ -149,6 +152,12 @@ pub fn history(app: &App, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
                 created,
                 r.version
             );
+            for report in &r.replica_reports {
+                println!(
+                    "{}",
+                    crate::commands::local::indent(&report.to_string(), "       ")
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -200,12 +209,13 @@ struct DiffJson<'a> {
 /// `hoist diff`: what `hoist deploy --target kubernetes` would change, per context. Exit 0
 /// whether or not something would change (the diff is the answer); 1 on error.
 pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
-    let app = super::super::load_app_with(&args.dir, args.environment.as_deref(), &args.sets)?;
+    let project = super::super::open_project(&args.dir, args.environment.as_deref(), &args.sets)?;
+    let (app, dir) = (project.app, project.dir);
     let last = super::super::build::open_store().ok().and_then(|store| {
-        super::super::last_build::recall(store.root(), &args.dir, args.environment.as_deref())
+        super::super::last_build::recall(store.root(), &dir, args.environment.as_deref())
     });
     let image = super::super::render::image(&app, args.image.as_deref(), last.as_ref())?;
-    let version = GitFacts::read(&args.dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
+    let version = GitFacts::read(&dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
     let objects = hoist_render::render(&app, &RenderInput { image, version })?;
     let manifests = objects
         .iter()
