@@ -41,7 +41,8 @@ use hoist_core::App;
 
 pub use error::{ConfigError, Location};
 pub use names::app_name_from;
-pub use print::to_toml;
+pub use print::{to_table, to_toml};
+pub use source::locate_key;
 pub use template::{InitParams, init_template};
 
 use merge::Merge;

@@ -8,7 +8,7 @@
 use crate::field::Opt;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, StatePart,
 };
 use crate::walk::StrMap;
 
@@ -88,7 +88,9 @@ impl Merge for BuildPart {
                 tags,
                 ldflags,
                 version_var,
-                commit_var
+                commit_var,
+                cgo,
+                env
             }
         )
     }
@@ -119,8 +121,21 @@ impl Merge for RunPart {
             RunPart { replicas, driver, env, rollout, resources, termination_grace },
             health: merge_table(b.health, o.health),
             autoscale: merge_table(b.autoscale, o.autoscale),
-            ingress: merge_table(b.ingress, o.ingress)
+            ingress: merge_table(b.ingress, o.ingress),
+            state: merge_table(b.state, o.state)
         )
+    }
+}
+
+impl Merge for StatePart {
+    fn merge(self, o: Self) -> Self {
+        StatePart {
+            at: o.at,
+            path: o.path.or(self.path),
+            writers: o.writers.or(self.writers),
+            update: o.update.or(self.update),
+            size: o.size.or(self.size),
+        }
     }
 }
 

@@ -9,10 +9,10 @@ use crate::field::Field;
 use crate::names;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, StatePart,
 };
 use crate::source::Source;
-use crate::walk::Table;
+use crate::walk::{StringOrTable, Table};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
@@ -43,6 +43,8 @@ const BUILD_KEYS: &[&str] = &[
     "ldflags",
     "version_var",
     "commit_var",
+    "cgo",
+    "env",
 ];
 const IMAGE_KEYS: &[&str] = &["repository", "tags", "labels", "source"];
 const RUN_KEYS: &[&str] = &[
@@ -55,7 +57,9 @@ const RUN_KEYS: &[&str] = &[
     "autoscale",
     "ingress",
     "termination_grace",
+    "state",
 ];
+const STATE_KEYS: &[&str] = &["path", "writers", "update", "size"];
 const PROBE_KEYS: &[&str] = &[
     "path",
     "port",
@@ -207,6 +211,8 @@ fn build_part(t: &Table<'_, '_>) -> Result<BuildPart> {
         ldflags: t.strings("ldflags")?,
         version_var: t.string("version_var")?,
         commit_var: t.string("commit_var")?,
+        cgo: t.boolean("cgo")?,
+        env: t.string_map("env")?,
     })
 }
 
@@ -243,6 +249,30 @@ fn run_part(t: &Table<'_, '_>) -> Result<RunPart> {
             .transpose()?,
         ingress: t.table("ingress")?.map(|i| ingress_part(&i)).transpose()?,
         termination_grace: t.duration("termination_grace")?,
+        state: state_part(t)?,
+    })
+}
+
+fn state_part(t: &Table<'_, '_>) -> Result<Option<StatePart>> {
+    Ok(match t.string_or_table("state")? {
+        None => None,
+        Some(StringOrTable::String(path)) => Some(StatePart {
+            at: path.with(()),
+            path: Some(path),
+            writers: None,
+            update: None,
+            size: None,
+        }),
+        Some(StringOrTable::Table(s)) => {
+            s.check_keys(STATE_KEYS)?;
+            Some(StatePart {
+                at: s.as_field(),
+                path: s.string("path")?,
+                writers: s.string("writers")?,
+                update: s.string("update")?,
+                size: s.quantity("size")?,
+            })
+        }
     })
 }
 

@@ -58,6 +58,8 @@ pub(crate) struct BuildPart {
     pub(crate) ldflags: Opt<Vec<Field<String>>>,
     pub(crate) version_var: Opt<String>,
     pub(crate) commit_var: Opt<String>,
+    pub(crate) cgo: Opt<bool>,
+    pub(crate) env: StrMap,
 }
 
 /// `[image]`.
@@ -81,6 +83,17 @@ pub(crate) struct RunPart {
     pub(crate) autoscale: Option<AutoscalePart>,
     pub(crate) ingress: Option<IngressPart>,
     pub(crate) termination_grace: Opt<Duration>,
+    pub(crate) state: Option<StatePart>,
+}
+
+/// `run.state`, as a table or the shorthand string (its `path`); `at` is where it is written.
+#[derive(Debug, Clone)]
+pub(crate) struct StatePart {
+    pub(crate) at: Field<()>,
+    pub(crate) path: Opt<String>,
+    pub(crate) writers: Opt<String>,
+    pub(crate) update: Opt<String>,
+    pub(crate) size: Opt<String>,
 }
 
 /// `run.health`: keys shared by readiness and liveness, and per-probe overrides.

@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use hoist_core::{App, IntOrPercent, Probe, ProbeAction, TagPolicy};
+use hoist_core::{App, IntOrPercent, Probe, ProbeAction, StateUpdate, TagPolicy, Writers};
 
 use crate::duration;
+use crate::validate::default_readiness;
 
 /// Prints `app` as `hoist.toml`: every key with its effective value (defaults included),
 /// durations as strings like `"60s"`, platforms as strings, and a comment for each optional
@@ -52,6 +53,16 @@ pub fn to_toml(app: &App) -> String {
     out.text
 }
 
+/// [`to_toml`] as a TOML table: what `hoist config --json` prints, so the JSON has exactly the
+/// keys and values of the TOML (durations as `"10s"`, probes as `path`/`tcp`/`exec`).
+///
+/// # Panics
+/// Never for an [`App`] `hoist-config` loaded: the printer writes TOML the parser reads (a
+/// round-trip test holds it to that).
+pub fn to_table(app: &App) -> toml::Table {
+    toml::from_str(&to_toml(app)).expect("hoist prints TOML it can read back")
+}
+
 fn app_and_build(out: &mut Printer, app: &App) {
     let (a, b) = (&app.app, &app.build);
     out.header("app");
@@ -67,6 +78,13 @@ fn app_and_build(out: &mut Printer, app: &App) {
     out.kv("ldflags", &array(&b.ldflags));
     out.kv("version_var", &quote(&b.version_var));
     out.kv("commit_var", &quote(&b.commit_var));
+    match b.cgo {
+        Some(cgo) => out.kv("cgo", &cgo.to_string()),
+        None => out.line(
+            "# cgo is not set: built with CGO_ENABLED=0; a program whose dependencies need cgo is refused",
+        ),
+    }
+    out.map_table("build.env", &b.env);
 }
 
 fn image(out: &mut Printer, app: &App) {
@@ -98,8 +116,11 @@ fn run(out: &mut Printer, app: &App) {
     );
     out.map_table("run.env", &r.env);
     let h = &r.health;
-    if h.readiness.is_none() && h.liveness.is_none() && h.startup.is_none() {
-        out.line("\n# run.health is not set: no probes");
+    if h.liveness.is_none()
+        && h.startup.is_none()
+        && h.readiness == Some(default_readiness(app.app.port))
+    {
+        out.line("\n# run.health is not set: ready once the app accepts TCP on its port; no liveness probe");
     }
     for (name, p) in [
         ("readiness", &h.readiness),
@@ -146,6 +167,30 @@ fn run(out: &mut Printer, app: &App) {
             );
         }
         None => out.line("\n# run.ingress is not set: no ingress"),
+    }
+    match &r.state {
+        Some(s) => {
+            out.header("run.state");
+            out.kv("path", &quote(&s.path));
+            out.kv(
+                "writers",
+                &quote(match s.writers {
+                    Writers::One => "one",
+                    Writers::Many => "many",
+                }),
+            );
+            if s.writers == Writers::One {
+                out.kv(
+                    "update",
+                    &quote(match s.update {
+                        StateUpdate::Recreate => "recreate",
+                        StateUpdate::Overlap => "overlap",
+                    }),
+                );
+            }
+            out.kv("size", &quote(&s.size));
+        }
+        None => out.line("\n# run.state is not set: nothing the app writes outlives a replica"),
     }
 }
 

@@ -59,6 +59,27 @@ fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     i
 }
 
+/// Where the value of the dotted `key` (like `app.main`, or `environments.prod.app.main`) is
+/// written in `text`, for errors about a value found wrong after loading (a main package that
+/// does not exist); `None` when the key is not written there.
+pub fn locate_key(file_name: &str, text: &str, key: &str) -> Option<Location> {
+    use toml::de::{DeTable, DeValue};
+    let parsed = DeTable::parse(text).ok()?;
+    let mut table = parsed.get_ref();
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let (_, value) = table.iter().find(|(k, _)| k.get_ref() == part)?;
+        if i + 1 == parts.len() {
+            return Some(Source::new(file_name, text).locate(&value.span()));
+        }
+        match value.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +108,21 @@ mod tests {
         let src = Source::new("f", "a = [\n");
         let at = src.locate(&(6..6));
         assert_eq!((at.line, at.column), (2, 1));
+    }
+}
+
+#[cfg(test)]
+mod locate_tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_in_tables_inline_tables_and_overlays() {
+        let text = "[app]\nname = \"a\"\nmain = \"./cmd/x\"\n\n[environments.prod]\napp.main = \"./cmd/y\"\nrun = { replicas = 2 }\n";
+        let at = |k| locate_key("hoist.toml", text, k).map(|l| (l.line, l.column));
+        assert_eq!(at("app.main"), Some((3, 8)));
+        assert_eq!(at("environments.prod.app.main"), Some((6, 12)));
+        assert_eq!(at("environments.prod.run.replicas"), Some((7, 20)));
+        assert_eq!(at("app.port"), None);
+        assert_eq!(at("app.name.x"), None);
     }
 }

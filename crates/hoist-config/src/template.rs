@@ -30,11 +30,13 @@ name = @NAME@
 main = @MAIN@
 # The port the service listens on; probes and the Service use it.
 port = @PORT@
-# Arguments passed to the binary when it starts.
+# Arguments passed to the binary when it starts, like ["--listen=:$(PORT)"].
+# Kubernetes-style $(NAME) is expanded: $(PORT) is the port to listen on, others come from run.env.
 args = []
 
 [build]
-# Platforms to build, "os/arch" or "os/arch/variant"; several make a multi-platform image.
+# Platforms to build, "os/arch" or "os/arch/variant"; this machine's by default.
+# Several make a multi-platform image, like ["linux/amd64", "linux/arm64"] (each one is compiled).
 platforms = @PLATFORMS@
 # The base image: "static" (CA certificates, nonroot user, /tmp), "scratch", or an image reference.
 base = "static"
@@ -46,6 +48,10 @@ ldflags = []
 version_var = "main.version"
 # The Go variable hoist sets to the full commit hash (with -X).
 commit_var = "main.commit"
+# Static binaries by default (CGO_ENABLED=0). A program that needs cgo (go-sqlite3) sets
+# cgo = true: built for this machine's platform, its shared libraries put into the image.
+# Extra environment for `go build`, like GOEXPERIMENT or GOAMD64.
+# env = { GOAMD64 = "v3" }
 
 # Where `hoist push` sends the image and how it is tagged. Without a repository, hoist only builds.
 # [image]
@@ -76,6 +82,10 @@ termination_grace = "30s"
 # autoscale = { min = 2, max = 10, cpu_percent = 70 }
 # Route HTTP for a host and path prefix to the service.
 # ingress = { host = "@BARE_NAME@.example.com", path = "/" }
+# A directory the app writes (a SQLite database, uploads) that survives restarts and updates.
+# The app finds it in $STATE_DIR. One writer (the default) means one replica; updates stop it first.
+# See the reference for writers = "many" and update = "overlap".
+# state = "/data"
 
 # Health probes: these keys set both the readiness and the liveness probe.
 # [run.health]

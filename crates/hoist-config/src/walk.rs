@@ -27,6 +27,14 @@ pub(crate) struct Entry {
     pub(crate) value: Field<String>,
 }
 
+/// What [`Table::string_or_table`] found.
+pub(crate) enum StringOrTable<'a, 'i> {
+    /// The shorthand.
+    String(Field<String>),
+    /// The full table.
+    Table(Table<'a, 'i>),
+}
+
 /// A TOML table being read, with its dotted path (`run.health`, `environments.prod.run`).
 pub(crate) struct Table<'a, 'i> {
     src: &'a Source<'a>,
@@ -126,6 +134,19 @@ impl<'a, 'i> Table<'a, 'i> {
                 at: field.at,
             })),
             other => Err(wrong_type(&field, "a table", other)),
+        }
+    }
+
+    /// A value given either as a string (the shorthand for one key of the table) or as a
+    /// table: `state = "/data"` or `state = { path = "/data", writers = "many" }`.
+    pub(crate) fn string_or_table(&self, name: &str) -> Result<Option<StringOrTable<'a, 'i>>> {
+        let Some((value, field)) = self.get(name) else {
+            return Ok(None);
+        };
+        match value {
+            DeValue::String(s) => Ok(Some(StringOrTable::String(field.with(s.to_string())))),
+            DeValue::Table(_) => Ok(self.table(name)?.map(StringOrTable::Table)),
+            other => Err(wrong_type(&field, "a string or a table", other)),
         }
     }
 

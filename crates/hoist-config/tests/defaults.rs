@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hoist_config::load_str;
-use hoist_core::{Base, IntOrPercent, Platform, TagPolicy};
+use hoist_core::{Base, IntOrPercent, Platform, ProbeAction, TagPolicy};
 
 #[test]
 fn only_a_name_gives_every_default() {
@@ -29,7 +29,16 @@ fn only_a_name_gives_every_default() {
     assert_eq!(app.image.source, None);
     assert_eq!(app.run.replicas, 1);
     assert!(app.run.env.is_empty());
-    assert_eq!(app.run.health.readiness, None);
+    // Ready once it accepts TCP on its port, on every target.
+    let readiness = app
+        .run
+        .health
+        .readiness
+        .as_ref()
+        .expect("a default readiness probe");
+    assert_eq!(readiness.action, ProbeAction::Tcp { port: 8080 });
+    assert_eq!(readiness.period, Duration::from_secs(10));
+    assert_eq!(readiness.failure_threshold, 3);
     assert_eq!(app.run.health.liveness, None);
     assert_eq!(app.run.health.startup, None);
     assert_eq!(app.run.rollout.max_surge, IntOrPercent::Int(1));
@@ -40,6 +49,7 @@ fn only_a_name_gives_every_default() {
     assert_eq!(app.run.autoscale, None);
     assert_eq!(app.run.ingress, None);
     assert_eq!(app.run.termination_grace, Duration::from_secs(30));
+    assert_eq!(app.run.state, None);
     assert!(app.config.is_empty());
     assert_eq!(app.environment, None);
 }

@@ -36,7 +36,7 @@ fn unknown_keys_list_the_allowed_ones_and_suggest_a_fix() {
     assert_eq!(
         error("[run]\nreplica = 2\n"),
         "hoist.toml:4:1: run.replica: unknown key `replica` (did you mean `replicas`?); allowed keys here: \
-         `replicas`, `driver`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`"
+         `replicas`, `driver`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`, `state`"
     );
     assert_eq!(
         error("[aap]\n"),
@@ -228,6 +228,22 @@ fn run_values() {
     assert_eq!(
         error("[run]\ntermination_grace = 30\n"),
         "hoist.toml:4:21: run.termination_grace: a duration needs a unit, found the bare number 30; write it as a string such as \"30s\" (units: h, m, s, ms)"
+    );
+    assert_eq!(
+        error("[run]\nenv = { LOG = \"1\", PORT = \"9000\" }\n"),
+        "hoist.toml:4:20: run.env.PORT: `PORT` is set by hoist from `app.port` (8080) for every replica (the local agent gives each process its own), so a value here would be overridden locally and disagree with the container port and probes on Kubernetes; set `app.port` instead"
+    );
+    assert!(
+        error_env(
+            "[environments.prod]\nrun.env = { PORT = \"80\" }\n",
+            Some("prod")
+        )
+        .starts_with("hoist.toml:4:13: environments.prod.run.env.PORT: `PORT` is set by hoist"),
+        "an overlay's PORT is named where the overlay sets it: {}",
+        error_env(
+            "[environments.prod]\nrun.env = { PORT = \"80\" }\n",
+            Some("prod")
+        )
     );
     assert_eq!(
         error("[config]\n\"a/b\" = \"x\"\n"),

@@ -165,7 +165,7 @@ fn set_errors_name_the_flag() {
     );
     assert_eq!(
         error_with("", None, &["run.replica=2"]),
-        "--set run.replica=2:1:5: run.replica: unknown key `replica` (did you mean `replicas`?); allowed keys here: `replicas`, `driver`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`"
+        "--set run.replica=2:1:5: run.replica: unknown key `replica` (did you mean `replicas`?); allowed keys here: `replicas`, `driver`, `env`, `health`, `rollout`, `resources`, `autoscale`, `ingress`, `termination_grace`, `state`"
     );
     assert_eq!(
         error_with("", None, &["run.replicas=three"]),

@@ -140,6 +140,11 @@ liveness = { tcp = true }
 fn only_one_probe_when_only_one_is_given() {
     let src = "[app]\nname = \"hello\"\n[run.health.liveness]\ntcp = true\n";
     let h = load_str("hoist.toml", src, None).unwrap().run.health;
-    assert_eq!(h.readiness, None);
+    // Readiness keeps its default: ready once the port accepts TCP.
+    assert_eq!(
+        h.readiness.map(|r| r.action),
+        Some(ProbeAction::Tcp { port: 8080 })
+    );
+    assert_eq!(h.startup, None);
     assert_eq!(h.liveness.unwrap().action, ProbeAction::Tcp { port: 8080 });
 }

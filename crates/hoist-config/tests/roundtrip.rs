@@ -75,7 +75,9 @@ fn printed_defaults_load_back_equal() {
         "deadline = \"60s\"",
         "termination_grace = \"30s\"",
         "# repository is not set: images are built but not pushed",
-        "# run.health is not set: no probes",
+        "# run.health is not set: ready once the app accepts TCP on its port; no liveness probe",
+        "tcp = true",
+        "# run.state is not set: nothing the app writes outlives a replica",
     ] {
         assert!(
             printed.lines().any(|l| l == line),
@@ -169,11 +171,24 @@ fn init_template_explains_every_key() {
 #[test]
 fn init_template_examples_load_when_uncommented() {
     let text = init_template(&params());
-    let all: String = text
-        .lines()
-        .map(|l| uncommented(l).unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // Every example at once, but for those that exclude each other: a single-writer state
+    // directory runs one replica (an autoscaler would add more) and decides how it is replaced
+    // (`run.rollout`'s surge would contradict it).
+    let without = |examples: &[&str]| -> String {
+        text.lines()
+            .filter(|l| !examples.iter().any(|e| l.starts_with(e)))
+            .map(|l| uncommented(l).unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let stateful = load_str(
+        "hoist.toml",
+        &without(&["# autoscale =", "# rollout =", "# run.replicas = 3"]),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(stateful.run.state.map(|s| s.path).as_deref(), Some("/data"));
+    let all = without(&["# state ="]);
     for env in [None, Some("dev"), Some("prod")] {
         load_str("hoist.toml", &all, env).unwrap_or_else(|e| panic!("{e}\n{all}"));
     }

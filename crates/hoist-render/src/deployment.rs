@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hoist_core::{App, IntOrPercent};
+use hoist_core::{App, IntOrPercent, State, StateUpdate, Writers};
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
@@ -40,13 +40,7 @@ pub(crate) fn deployment(app: &App, image: &PinnedImage, labels: &Labels) -> Dep
                 match_labels: Some(labels.selector()),
                 ..LabelSelector::default()
             },
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".to_owned()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(int_or_percent(app.run.rollout.max_surge)),
-                    max_unavailable: Some(int_or_percent(app.run.rollout.max_unavailable)),
-                }),
-            }),
+            strategy: Some(strategy(app)),
             progress_deadline_seconds: Some(seconds(app.run.rollout.deadline)),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
@@ -59,6 +53,29 @@ pub(crate) fn deployment(app: &App, image: &PinnedImage, labels: &Labels) -> Dep
             ..DeploymentSpec::default()
         },
         ..Deployment::default()
+    }
+}
+
+/// `Recreate` for a single writer of `run.state` that asks for it (the old pod is gone before
+/// the new one mounts the volume), else a rolling update by `run.rollout`.
+fn strategy(app: &App) -> DeploymentStrategy {
+    let recreate = app
+        .run
+        .state
+        .as_ref()
+        .is_some_and(|s| s.writers == Writers::One && s.update == StateUpdate::Recreate);
+    if recreate {
+        return DeploymentStrategy {
+            type_: Some("Recreate".to_owned()),
+            rolling_update: None,
+        };
+    }
+    DeploymentStrategy {
+        type_: Some("RollingUpdate".to_owned()),
+        rolling_update: Some(RollingUpdateDeployment {
+            max_surge: Some(int_or_percent(app.run.rollout.max_surge)),
+            max_unavailable: Some(int_or_percent(app.run.rollout.max_unavailable)),
+        }),
     }
 }
 
@@ -109,15 +126,21 @@ fn pod_spec(app: &App, image: &PinnedImage) -> PodSpec {
                 type_: "RuntimeDefault".to_owned(),
                 ..SeccompProfile::default()
             }),
+            // The state volume is made writable by the nonroot group.
+            fs_group: app.run.state.as_ref().map(|_| NONROOT),
             ..PodSecurityContext::default()
         }),
         containers: vec![container(app, image)],
         // The root filesystem is read-only; Go's os.TempDir() and most apps need a writable /tmp.
-        volumes: Some(vec![Volume {
-            name: "tmp".to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Volume::default()
-        }]),
+        volumes: Some(
+            std::iter::once(Volume {
+                name: "tmp".to_owned(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Volume::default()
+            })
+            .chain(crate::state::volume(app))
+            .collect(),
+        ),
         ..PodSpec::default()
     }
 }
@@ -158,19 +181,26 @@ fn container(app: &App, image: &PinnedImage) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "tmp".to_owned(),
-            mount_path: "/tmp".to_owned(),
-            ..VolumeMount::default()
-        }]),
+        volume_mounts: Some(
+            std::iter::once(VolumeMount {
+                name: "tmp".to_owned(),
+                mount_path: "/tmp".to_owned(),
+                ..VolumeMount::default()
+            })
+            .chain(crate::state::mount(app))
+            .collect(),
+        ),
         ..Container::default()
     }
 }
 
-/// `PORT` (the app's port, as hoist's local runtime gives it) and `run.env`, sorted by name;
-/// `run.env` may override `PORT`.
+/// `PORT` (the app's port, as hoist's local runtime gives it), `STATE_DIR` with `run.state`,
+/// and `run.env`, sorted by name (config validation keeps `run.env` off hoist's two).
 fn env(app: &App) -> Vec<EnvVar> {
     let mut vars = BTreeMap::from([("PORT".to_owned(), app.app.port.to_string())]);
+    if let Some(s) = &app.run.state {
+        vars.insert(State::ENV.to_owned(), s.path.clone());
+    }
     vars.extend(app.run.env.clone());
     vars.into_iter()
         .map(|(name, value)| EnvVar {

@@ -2,7 +2,8 @@
 //!
 //! What it does:
 //! - [`render`] builds typed `k8s-openapi` objects — PodDisruptionBudget (with more than one
-//!   replica), ServiceAccount, ConfigMap (from `[config]`), Service, Deployment,
+//!   replica), ServiceAccount, ConfigMap (from `[config]`), PersistentVolumeClaim (from
+//!   `run.state`), Service, Deployment,
 //!   HorizontalPodAutoscaler (from `run.autoscale`) and Ingress (from `run.ingress`) — in the
 //!   order they are best applied, labelled `app.kubernetes.io/{name,instance,version,managed-by}`,
 //!   with the image pinned by digest;
@@ -29,12 +30,13 @@ mod labels;
 mod pdb;
 mod probes;
 mod service;
+mod state;
 mod yaml;
 
 use hoist_core::App;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service, ServiceAccount};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -68,6 +70,8 @@ pub enum Object {
     ServiceAccount(ServiceAccount),
     /// v1 ConfigMap.
     ConfigMap(ConfigMap),
+    /// v1 PersistentVolumeClaim (`run.state`).
+    PersistentVolumeClaim(Box<PersistentVolumeClaim>),
     /// v1 Service.
     Service(Service),
     /// apps/v1 Deployment.
@@ -85,6 +89,7 @@ macro_rules! each {
             Object::PodDisruptionBudget($o) => $body,
             Object::ServiceAccount($o) => $body,
             Object::ConfigMap($o) => $body,
+            Object::PersistentVolumeClaim($o) => $body,
             Object::Service($o) => $body,
             Object::Deployment($o) => $body,
             Object::HorizontalPodAutoscaler($o) => $body,
@@ -101,6 +106,7 @@ impl Object {
             Self::PodDisruptionBudget(_) => PodDisruptionBudget::KIND,
             Self::ServiceAccount(_) => ServiceAccount::KIND,
             Self::ConfigMap(_) => ConfigMap::KIND,
+            Self::PersistentVolumeClaim(_) => PersistentVolumeClaim::KIND,
             Self::Service(_) => Service::KIND,
             Self::Deployment(_) => Deployment::KIND,
             Self::HorizontalPodAutoscaler(_) => HorizontalPodAutoscaler::KIND,
@@ -135,6 +141,7 @@ pub const FILE_NAMES: &[&str] = &[
     "poddisruptionbudget.yaml",
     "serviceaccount.yaml",
     "configmap.yaml",
+    "persistentvolumeclaim.yaml",
     "service.yaml",
     "deployment.yaml",
     "horizontalpodautoscaler.yaml",
@@ -142,8 +149,8 @@ pub const FILE_NAMES: &[&str] = &[
 ];
 
 /// Renders every object `app` needs, in the order to apply them: PodDisruptionBudget,
-/// ServiceAccount, ConfigMap, Service, Deployment, HorizontalPodAutoscaler, Ingress (each only
-/// when the app calls for it).
+/// ServiceAccount, ConfigMap, PersistentVolumeClaim, Service, Deployment,
+/// HorizontalPodAutoscaler, Ingress (each only when the app calls for it).
 ///
 /// # Errors
 ///
@@ -157,6 +164,7 @@ pub fn render(app: &App, input: &RenderInput) -> Result<Vec<Object>, RenderError
         app, &labels,
     )));
     out.extend(configmap::config_map(app, &labels).map(Object::ConfigMap));
+    out.extend(state::claim(app, &labels).map(|c| Object::PersistentVolumeClaim(Box::new(c))));
     out.push(Object::Service(service::service(app, &labels)));
     out.push(Object::Deployment(Box::new(deployment::deployment(
         app,

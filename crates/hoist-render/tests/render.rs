@@ -128,3 +128,63 @@ fn an_unfit_version_label_is_refused() {
         "label `app.kubernetes.io/version`: `v1.2.3+build.5` is not a valid Kubernetes label value: only letters, digits, `-`, `_` and `.` are allowed"
     );
 }
+
+/// A config as `hoist init` writes it, with no probes: the Deployment gets the readiness the
+/// local agent uses, a TCP connect on the app's port.
+#[test]
+fn no_probes_means_ready_on_tcp() {
+    let app = hoist_config::load_str(
+        "hoist.toml",
+        "[app]\nname = \"hello\"\nargs = [\"--listen=:$(PORT)\"]\n",
+        None,
+    )
+    .unwrap();
+    let text = yaml(&app);
+    let readiness = text
+        .split("readinessProbe:")
+        .nth(1)
+        .expect("a readiness probe");
+    assert!(
+        readiness.trim_start().starts_with("failureThreshold: 3"),
+        "{text}"
+    );
+    assert!(
+        readiness.contains("tcpSocket:\n            port: http"),
+        "{text}"
+    );
+    assert!(!text.contains("livenessProbe"), "{text}");
+    // `$(PORT)` is the kubelet's to expand, from the container's `PORT`.
+    assert!(text.contains("- --listen=:$(PORT)"), "{text}");
+}
+
+/// `run.state` with one writer: a claim, the volume at the state path, `fsGroup` so the
+/// nonroot user can write it, `STATE_DIR`, and `Recreate` so two pods never share it.
+#[test]
+fn single_writer_state() {
+    let app = hoist_config::load_str(
+        "hoist.toml",
+        "[app]\nname = \"notes\"\n[run]\nstate = { path = \"/app/pb_data\", size = \"2Gi\" }\n",
+        None,
+    )
+    .unwrap();
+    insta::assert_snapshot!(yaml(&app));
+    let objects = render(&app, &input()).unwrap();
+    assert_eq!(
+        kinds(&objects),
+        [
+            "ServiceAccount",
+            "PersistentVolumeClaim",
+            "Service",
+            "Deployment"
+        ]
+    );
+    let overlap = hoist_config::load_str(
+        "hoist.toml",
+        "[app]\nname = \"notes\"\n[run.state]\npath = \"/data\"\nupdate = \"overlap\"\n",
+        None,
+    )
+    .unwrap();
+    let text = yaml(&overlap);
+    assert!(text.contains("type: RollingUpdate"), "{text}");
+    assert!(text.contains("maxSurge: 1"), "{text}");
+}

@@ -137,6 +137,8 @@ func validate(obj runtime.Object) field.ErrorList {
 	case *policyv1.PodDisruptionBudget:
 		errs = append(errs, selector(o.Spec.Selector, nil, field.NewPath("spec", "selector"))...)
 		errs = append(errs, intOrPercent(o.Spec.MaxUnavailable, field.NewPath("spec", "maxUnavailable"))...)
+	case *corev1.PersistentVolumeClaim:
+		errs = append(errs, claim(o)...)
 	case *corev1.ServiceAccount:
 	default:
 		errs = append(errs, field.NotSupported(field.NewPath("kind"), obj.GetObjectKind().GroupVersionKind().Kind, []string{}))

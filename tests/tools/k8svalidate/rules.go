@@ -81,6 +81,9 @@ func deployment(d *appsv1.Deployment) field.ErrorList {
 	errs = append(errs, selector(d.Spec.Selector, d.Spec.Template.Labels, spec.Child("selector"))...)
 	errs = append(errs, metav1validation.ValidateLabels(d.Spec.Template.Labels, spec.Child("template", "metadata", "labels"))...)
 	errs = append(errs, apivalidation.ValidateAnnotations(d.Spec.Template.Annotations, spec.Child("template", "metadata", "annotations"))...)
+	if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType && d.Spec.Strategy.RollingUpdate != nil {
+		errs = append(errs, field.Forbidden(spec.Child("strategy", "rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
+	}
 	if ru := d.Spec.Strategy.RollingUpdate; d.Spec.Strategy.Type == appsv1.RollingUpdateDeploymentStrategyType && ru != nil {
 		path := spec.Child("strategy", "rollingUpdate")
 		errs = append(errs, intOrPercent(ru.MaxSurge, path.Child("maxSurge"))...)
@@ -300,6 +303,30 @@ func hpa(h *autoscalingv2.HorizontalPodAutoscaler) field.ErrorList {
 		if t.Type != autoscalingv2.UtilizationMetricType || t.AverageUtilization == nil || *t.AverageUtilization < 1 {
 			errs = append(errs, field.Invalid(mp.Child("resource", "target"), t, "must be a positive averageUtilization"))
 		}
+	}
+	return errs
+}
+
+// claim: the API server's rules for a PersistentVolumeClaim hoist writes: access modes from the
+// known set, and a positive storage request.
+func claim(c *corev1.PersistentVolumeClaim) field.ErrorList {
+	path := field.NewPath("spec")
+	var errs field.ErrorList
+	if len(c.Spec.AccessModes) == 0 {
+		errs = append(errs, field.Required(path.Child("accessModes"), "at least 1 access mode is required"))
+	}
+	for i, m := range c.Spec.AccessModes {
+		switch m {
+		case corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod:
+		default:
+			errs = append(errs, field.NotSupported(path.Child("accessModes").Index(i), m, []string{"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}))
+		}
+	}
+	storage, ok := c.Spec.Resources.Requests[corev1.ResourceStorage]
+	if !ok {
+		errs = append(errs, field.Required(path.Child("resources", "requests", "storage"), ""))
+	} else if storage.Sign() <= 0 {
+		errs = append(errs, field.Invalid(path.Child("resources", "requests", "storage"), storage.String(), "must be greater than zero"))
 	}
 	return errs
 }

@@ -21,6 +21,26 @@ pub(super) fn build_section(p: BuildPart) -> Result<BuildSection> {
             .iter()
             .try_for_each(|t| check(t, names::build_tag))?;
     }
+    if let Some(cgo) = p.cgo.as_ref().filter(|c| c.value)
+        && platforms.len() > 1
+    {
+        return Err(cgo.invalid(format!(
+            "builds with this machine's C compiler and libraries, so for one platform only, and `build.platforms` lists {}; build one platform, or use pure-Go dependencies and remove `cgo`",
+            platforms.len()
+        )));
+    }
+    for entry in p.env.values() {
+        let reserved = match entry.key.value.as_str() {
+            "CGO_ENABLED" => Some("`build.cgo`"),
+            "GOOS" | "GOARCH" | "GOARM" => Some("`build.platforms`"),
+            _ => None,
+        };
+        if let Some(instead) = reserved {
+            return Err(entry
+                .key
+                .invalid(format!("is set by hoist from {instead}; set that instead")));
+        }
+    }
     Ok(BuildSection {
         platforms,
         base: p.base.map_or(Ok(Base::Static), |b| base(&b))?,
@@ -28,6 +48,8 @@ pub(super) fn build_section(p: BuildPart) -> Result<BuildSection> {
         ldflags: strings(p.ldflags),
         version_var: go_var(p.version_var, "main.version")?,
         commit_var: go_var(p.commit_var, "main.commit")?,
+        cgo: p.cgo.map(|c| c.value),
+        env: string_map(p.env, names::env_var)?,
     })
 }
 

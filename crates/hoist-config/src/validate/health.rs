@@ -26,10 +26,24 @@ enum Kind {
     Startup,
 }
 
+/// Without a configured readiness probe a replica is ready once it accepts TCP on its port —
+/// on every target (the local agent and Kubernetes' `tcpSocket`), so "ready" means the same
+/// everywhere and a service that only listens, as most do, gets traffic as soon as it can take it.
+pub(crate) fn default_readiness(app_port: u16) -> Probe {
+    Probe {
+        action: ProbeAction::Tcp { port: app_port },
+        initial_delay: Duration::ZERO,
+        period: Duration::from_secs(10),
+        timeout: Duration::from_secs(1),
+        success_threshold: 1,
+        failure_threshold: 3,
+    }
+}
+
 pub(super) fn health(h: Option<HealthPart>, app_port: u16) -> Result<Health> {
     let Some(h) = h else {
         return Ok(Health {
-            readiness: None,
+            readiness: Some(default_readiness(app_port)),
             liveness: None,
             startup: None,
         });
@@ -49,7 +63,10 @@ pub(super) fn health(h: Option<HealthPart>, app_port: u16) -> Result<Health> {
         }
     };
     Ok(Health {
-        readiness: build(h.readiness.clone(), Kind::Readiness, true)?,
+        readiness: Some(
+            build(h.readiness.clone(), Kind::Readiness, true)?
+                .unwrap_or_else(|| default_readiness(app_port)),
+        ),
         liveness: build(h.liveness.clone(), Kind::Liveness, true)?,
         startup: build(h.startup.clone(), Kind::Startup, false)?,
     })

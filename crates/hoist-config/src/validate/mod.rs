@@ -7,6 +7,7 @@ mod build;
 mod health;
 mod numbers;
 mod run;
+mod state;
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ use crate::names;
 use crate::partial::{AppPart, DaprPart, KubernetesPart, Partial};
 use crate::walk::StrMap;
 
+pub(crate) use health::default_readiness;
 pub(crate) use numbers::port;
 
 type Result<T> = std::result::Result<T, ConfigError>;

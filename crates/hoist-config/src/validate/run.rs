@@ -25,16 +25,33 @@ pub(super) fn run_section(p: RunPart, app_port: u16) -> Result<RunSection> {
         needs_cpu_request(a, &p.resources)?;
     }
     let scale = autoscale.as_ref().map_or(replicas, |a| a.min);
+    let state = p.state.as_ref().map(super::state::state).transpose()?;
+    if let Some(s) = &state {
+        super::state::single_writer_rules(s, &p)?;
+    }
+    if let Some(port) = p.env.get("PORT") {
+        return Err(port.key.invalid(format!(
+            "`PORT` is set by hoist from `app.port` ({app_port}) for every replica (the local agent gives each process its own), so a value here would be overridden locally and disagree with the container port and probes on Kubernetes; set `app.port` instead"
+        )));
+    }
     Ok(RunSection {
         replicas,
         driver: p.driver.as_ref().map_or(Ok(Driver::Process), driver)?,
         env: string_map(p.env, names::env_var)?,
         health: health::health(p.health, app_port)?,
-        rollout: rollout(&p.rollout, scale)?,
+        rollout: match &state {
+            Some(s) if s.writers == hoist_core::Writers::One => super::state::rollout(
+                s,
+                &p.rollout,
+                seconds_or(p.rollout.deadline.as_ref(), 1, Duration::from_mins(1))?,
+            )?,
+            _ => rollout(&p.rollout, scale)?,
+        },
         resources: resources(p.resources)?,
         autoscale,
         ingress: p.ingress.map(ingress).transpose()?,
         termination_grace: seconds_or(p.termination_grace.as_ref(), 0, Duration::from_secs(30))?,
+        state,
     })
 }
 
