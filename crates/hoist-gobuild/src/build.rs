@@ -32,6 +32,10 @@ pub struct BuildRequest {
     pub tags: Vec<String>,
     /// Extra linker flags, after hoist's own.
     pub extra_ldflags: Vec<String>,
+    /// Build with cgo (`CGO_ENABLED=1`, this machine's platform only).
+    pub cgo: bool,
+    /// Extra environment (`build.env`).
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// A built binary.
@@ -93,7 +97,8 @@ pub fn build(req: &BuildRequest) -> Result<Binary, GoBuildError> {
         .with_extension(format!("tmp-{}", std::process::id()));
     let mut cmd = Command::new("go");
     cmd.current_dir(&req.module_dir)
-        .env("CGO_ENABLED", "0")
+        .envs(&req.env)
+        .env("CGO_ENABLED", if req.cgo { "1" } else { "0" })
         .env("GOOS", &req.platform.os)
         .env("GOARCH", &req.platform.arch)
         .arg("build")
@@ -170,6 +175,8 @@ mod tests {
             commit_var: "main.commit".into(),
             tags: vec![],
             extra_ldflags: vec!["-extldflags=-static".into()],
+            cgo: false,
+            env: std::collections::BTreeMap::new(),
         }
     }
 

@@ -8,12 +8,14 @@
 //! is stamped and dated with. It does not assemble images (that is `hoist-image`).
 
 mod build;
+mod cgo;
 mod error;
 mod module;
 mod parallel;
 mod vcs;
 
 pub use build::{Binary, BuildRequest, build, ldflags};
+pub use cgo::{LibraryError, SharedLibrary, cgo_packages, shared_libraries};
 pub use error::GoBuildError;
 pub use module::{GoModule, MainPackage, find_module, list_main_packages};
 pub use parallel::build_all;

@@ -153,6 +153,26 @@ impl GoModule {
     }
 }
 
+impl GoModule {
+    /// The main package whose directory is `dir` or holds it (the innermost), if any: what a
+    /// user standing in `cmd/server` means.
+    pub fn main_at<'a>(&self, mains: &'a [MainPackage], dir: &Path) -> Option<&'a MainPackage> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        mains
+            .iter()
+            .filter(|m| dir.starts_with(self.package_dir(m)))
+            .max_by_key(|m| m.relative.len())
+    }
+
+    /// The directory of package `m` of this module.
+    pub fn package_dir(&self, m: &MainPackage) -> PathBuf {
+        match m.relative.as_str() {
+            "." => self.dir.clone(),
+            rel => self.dir.join(rel.trim_start_matches("./")),
+        }
+    }
+}
+
 /// `cmd/x`, `./cmd/x/`, `./cmd/x` → `./cmd/x`; `.` and `./` → `.`.
 fn normalize_relative(p: &str) -> String {
     let t = p.trim_end_matches('/');
@@ -217,6 +237,37 @@ mod tests {
             m.choose_main(&[], None),
             Err(GoBuildError::NoMainPackage { .. })
         ));
+    }
+
+    #[test]
+    fn the_package_a_directory_is_in() {
+        let m = GoModule {
+            dir: PathBuf::from("/m"),
+            path: "github.com/a/go-httpbin/v2".into(),
+        };
+        let mains = vec![
+            MainPackage {
+                import_path: "x/m".into(),
+                relative: ".".into(),
+            },
+            MainPackage {
+                import_path: "x/m/cmd/a".into(),
+                relative: "./cmd/a".into(),
+            },
+        ];
+        assert_eq!(
+            m.main_at(&mains, Path::new("/m/cmd/a/sub"))
+                .unwrap()
+                .relative,
+            "./cmd/a"
+        );
+        assert_eq!(
+            m.main_at(&mains, Path::new("/m/internal"))
+                .unwrap()
+                .relative,
+            "."
+        );
+        assert!(m.main_at(&mains, Path::new("/elsewhere")).is_none());
     }
 
     #[test]

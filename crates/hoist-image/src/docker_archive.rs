@@ -74,7 +74,12 @@ pub fn write_docker_archive(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let tmp = tempfile::NamedTempFile::new_in(parent).map_err(err)?;
+    // The user's umask decides who may read the archive, as for any file they write (a
+    // temporary file alone would be 0600).
+    let tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(parent)
+        .map_err(err)?;
     let mut out = tar::Builder::new(BufWriter::new(tmp.as_file()));
 
     let docker_manifest = [DockerManifest {

@@ -11,7 +11,7 @@ use hoist_core::Digest;
 use serde::{Deserialize, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use crate::base;
+use crate::base::{self, NONROOT};
 use crate::error::{ImageError, Result};
 use crate::gzip::{self, BlockRef, Compression, Memo};
 use crate::manifest::{Descriptor, MEDIA_TYPE_LAYER_GZIP};
@@ -19,7 +19,8 @@ use crate::store::BlobStore;
 use crate::tar::{self, Entry, MODE_DIR, MODE_EXEC, ROOT};
 
 /// Bump when the tar layout or the gzip block scheme changes, so old cache records are ignored.
-const LAYER_FORMAT: u32 = 1;
+/// 2: `/app` belongs to the app's user.
+const LAYER_FORMAT: u32 = 2;
 
 /// The directory binaries are put in.
 pub const APP_DIR: &str = "app";
@@ -91,26 +92,41 @@ pub(crate) fn static_base(store: &BlobStore, compression: &Compression) -> Resul
     })
 }
 
-/// The app layer: `/app/` and `/app/<name>`, both with mtime `mtime`.
+/// What the app layer holds besides the binary.
+pub(crate) struct AppExtras<'a> {
+    /// The state directory (`run.state`, like `/data`).
+    pub(crate) state: Option<&'a str>,
+    /// Shared libraries of a cgo binary: their path in the image and their bytes.
+    pub(crate) libraries: &'a [(String, Vec<u8>)],
+}
+
+/// The app layer: `/app/` and `/app/<name>`, the state directory (with its parents) and a cgo
+/// binary's shared libraries, every entry with mtime `mtime`.
 pub(crate) fn app(
     store: &BlobStore,
     binary: &[u8],
     name: &str,
     platform: &str,
+    extras: &AppExtras<'_>,
     mtime: u64,
     compression: &Compression,
 ) -> Result<Layer> {
     let start = Instant::now();
     let path = format!("{APP_DIR}/{name}");
-    let key = cache_key(
-        &[
-            b"app",
-            &Sha256::digest(binary),
-            path.as_bytes(),
-            &mtime.to_le_bytes(),
-        ],
-        compression,
-    );
+    let state_dirs = extras.state.map(state_dirs).unwrap_or_default();
+    let mut key_parts: Vec<Vec<u8>> = vec![
+        b"app".to_vec(),
+        Sha256::digest(binary).to_vec(),
+        path.as_bytes().to_vec(),
+        mtime.to_le_bytes().to_vec(),
+        extras.state.unwrap_or_default().as_bytes().to_vec(),
+    ];
+    for (lib_path, bytes) in extras.libraries {
+        key_parts.push(lib_path.as_bytes().to_vec());
+        key_parts.push(Sha256::digest(bytes).to_vec());
+    }
+    let key_refs: Vec<&[u8]> = key_parts.iter().map(Vec::as_slice).collect();
+    let key = cache_key(&key_refs, compression);
     let lineage = Lineage::new(store, &[name.as_bytes(), platform.as_bytes()]);
     let layer = cached_or_build(
         store,
@@ -119,20 +135,53 @@ pub(crate) fn app(
         compression,
         Some(&lineage),
         || {
-            tar::write(
-                vec![
-                    // /app is root's and read-only to the app: it runs as nonroot and writes to /tmp.
-                    Entry::dir(APP_DIR, MODE_DIR, ROOT),
-                    Entry::file(&path, binary, MODE_EXEC),
-                ],
-                mtime,
-            )
+            // /app, the working directory, is the app's user's: an app that writes next to
+            // its binary (pocketbase's pb_data) can; the binary itself stays root's.
+            let mut entries = vec![
+                Entry::dir(APP_DIR, MODE_DIR, NONROOT),
+                Entry::file(&path, binary, MODE_EXEC),
+            ];
+            entries.extend(
+                state_dirs
+                    .iter()
+                    .map(|(dir, owner)| Entry::dir(dir, MODE_DIR, *owner)),
+            );
+            entries.extend(
+                extras
+                    .libraries
+                    .iter()
+                    .map(|(p, bytes)| Entry::file(p, bytes.as_slice(), MODE_EXEC)),
+            );
+            tar::write(entries, mtime)
         },
     )?;
     Ok(Layer {
         duration: start.elapsed(),
         ..layer
     })
+}
+
+/// The directories of a state path, parents first, without the leading `/`: parents root's
+/// (or the app's, below `/app`), the directory itself the app's user's, so a volume mounted
+/// there starts out writable (engines copy the mount point's owner into a new volume).
+fn state_dirs(path: &str) -> Vec<(String, u64)> {
+    let parts: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect();
+    (1..=parts.len())
+        .map(|n| {
+            let dir = parts[..n].join("/");
+            let owner = if n == parts.len() || parts[0] == APP_DIR {
+                NONROOT
+            } else {
+                ROOT
+            };
+            (dir, owner)
+        })
+        .filter(|(dir, _)| dir != APP_DIR)
+        .collect()
 }
 
 fn cached_or_build(
@@ -278,6 +327,25 @@ fn sha256(bytes: &[u8]) -> Digest {
     Digest::from_sha256(Sha256::digest(bytes).into())
 }
 
+/// Checks a path for a file hoist puts into a layer: absolute, plain (no `.` or `..`), and
+/// short enough for a ustar header.
+pub(crate) fn validate_path(path: &str) -> Result<()> {
+    let rel = path.trim_start_matches('/');
+    let ok = path.starts_with('/')
+        && !rel.is_empty()
+        && rel.len() <= 100
+        && rel
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(ImageError::InvalidBinaryName {
+            name: path.to_owned(),
+        })
+    }
+}
+
 /// Checks a binary name is one plain file name, safe as `/app/<name>` in a ustar header.
 pub(crate) fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -293,5 +361,27 @@ pub(crate) fn validate_name(name: &str) -> Result<()> {
         Err(ImageError::InvalidBinaryName {
             name: name.to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_directories_belong_to_the_app_user() {
+        assert_eq!(
+            state_dirs("/var/lib/notes/"),
+            [
+                ("var".to_owned(), ROOT),
+                ("var/lib".to_owned(), ROOT),
+                ("var/lib/notes".to_owned(), NONROOT),
+            ]
+        );
+        assert_eq!(
+            state_dirs("/app/pb_data"),
+            [("app/pb_data".to_owned(), NONROOT)]
+        );
+        assert_eq!(state_dirs("/data"), [("data".to_owned(), NONROOT)]);
     }
 }

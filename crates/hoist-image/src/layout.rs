@@ -51,8 +51,10 @@ pub fn write_oci_layout(dir: &Path, roots: &[LayoutRoot], store: &BlobStore) -> 
     let name = dir
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    // The user's umask decides the layout's modes (a temporary directory alone would be 0700).
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}.hoist-"))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777))
         .tempdir_in(parent)
         .map_err(err)?;
 

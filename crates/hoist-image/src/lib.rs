@@ -67,6 +67,12 @@ pub struct ImageSpec {
     pub env: BTreeMap<String, String>,
     /// The port the service listens on, exposed as `<port>/tcp`.
     pub port: Option<u16>,
+    /// The state directory (`run.state`, like `/data`): made in the image, owned by the app's
+    /// user, so a volume mounted there is writable.
+    pub state: Option<String>,
+    /// Shared libraries a cgo binary needs: where the image has them (like
+    /// `/lib/x86_64-linux-gnu/libc.so.6`) and the file on this machine they are copied from.
+    pub libraries: Vec<(String, PathBuf)>,
     /// Extra config labels; they win over hoist's `org.opencontainers.image.*` labels.
     pub labels: BTreeMap<String, String>,
     /// `org.opencontainers.image.source`, e.g. the git remote.
@@ -93,6 +99,8 @@ impl ImageSpec {
             args: Vec::new(),
             env: BTreeMap::new(),
             port: None,
+            state: None,
+            libraries: Vec::new(),
             labels: BTreeMap::new(),
             source: None,
             revision: None,
@@ -156,11 +164,27 @@ pub fn build_image(spec: &ImageSpec, store: &BlobStore) -> Result<BuiltImage> {
         path: spec.binary.clone(),
         source,
     })?;
+    let libraries = spec
+        .libraries
+        .iter()
+        .map(|(at, file)| {
+            layer::validate_path(at)?;
+            let bytes = std::fs::read(file).map_err(|source| ImageError::ReadBinary {
+                path: file.clone(),
+                source,
+            })?;
+            Ok((at.clone(), bytes))
+        })
+        .collect::<Result<Vec<_>>>()?;
     layers.push(layer::app(
         store,
         &binary,
         &spec.name,
         &spec.platform.to_string(),
+        &layer::AppExtras {
+            state: spec.state.as_deref(),
+            libraries: &libraries,
+        },
         spec.created,
         &spec.compression,
     )?);

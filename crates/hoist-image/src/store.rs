@@ -100,7 +100,12 @@ impl BlobStore {
             let path = path.to_path_buf();
             move |source| ImageError::Store { path, source }
         };
-        let mut tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(store_err(&tmp_dir))?;
+        // Blobs are hard-linked into the OCI layouts hoist writes: the user's umask decides
+        // their modes, as for any file they write (a temporary file alone would be 0600).
+        let mut tmp = tempfile::Builder::new()
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+            .tempfile_in(&tmp_dir)
+            .map_err(store_err(&tmp_dir))?;
         tmp.write_all(bytes).map_err(store_err(tmp.path()))?;
         if let Some(parent) = target.parent() {
             fs::create_dir_all(parent).map_err(store_err(parent))?;

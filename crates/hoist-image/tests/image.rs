@@ -18,9 +18,10 @@ use hoist_image::{
 /// or Cargo.lock moves `webpki-root-certs` or `zlib-rs`: review such a change, then update it.
 const STATIC_BASE_DIGEST: &str =
     "sha256:b1e98e28b13c20c34294f13d710bc870a3fdf28892c2f2bc6a8a02d2486f86c4";
-/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 6 (the default).
+/// The app layer of [`fake_binary`] at `/app/hello`, mtime [`MTIME`], level 6 (the default),
+/// `/app` owned by nonroot.
 const APP_LAYER_DIGEST: &str =
-    "sha256:2027c008dcfd8061bad29d5c0cf93f75db9839cd0099f3ff3bab900c94f26abe";
+    "sha256:019d2bde0fd2a7e8d2176e55d7bf0bb953dcea1dca06dfecccf9d9bc605c1a62";
 
 #[test]
 fn golden_layer_digests() {
@@ -100,7 +101,8 @@ fn app_layer_has_fixed_owner_mode_and_mtime() {
     assert_eq!(
         entries,
         vec![
-            ("app/".to_owned(), 0o755, 0, 0, MTIME, 0),
+            // The working directory is the app's user's; the binary stays root's.
+            ("app/".to_owned(), 0o755, 65532, 65532, MTIME, 0),
             (
                 "app/hello".to_owned(),
                 0o755,
