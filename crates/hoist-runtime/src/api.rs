@@ -14,13 +14,14 @@
 //! | `POST /v1/apps/{app}/deploy` | `AppSpec` | NDJSON `Event`s, the last `Done` |
 //! | `POST /v1/apps/{app}/rollback` | `RollbackRequest` | NDJSON `Event`s, the last `Done` |
 //! | `POST /v1/apps/{app}/stop` | | `AppStatus` (empty) |
+//! | `DELETE /v1/apps/{app}` | | `AppStatus` of the app forgotten (refused while it runs) |
 //! | `GET /v1/apps/{app}/logs?replica=N&tail=N&follow=true` | | text lines, `[replica N] …` |
 //! | `GET /v1/agent` | | `AgentInfo` |
 //! | `POST /v1/agent/shutdown` | | `AgentInfo`, then the agent stops its replicas and exits |
 
 use std::path::PathBuf;
 
-use hoist_core::RunSection;
+use hoist_core::{ReplicaReport, RunSection};
 use serde::{Deserialize, Serialize};
 
 use crate::store::RevisionState;
@@ -99,19 +100,26 @@ pub struct Done {
     pub serving: Option<u64>,
     /// Why it failed.
     pub reason: Option<String>,
+    /// What each replica that kept the new revision from getting ready showed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_reports: Vec<ReplicaReport>,
     /// Seconds from the request to the outcome.
     pub seconds: f64,
 }
 
-/// The outcome of a rollout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The outcome of a rollout: the one type every target reports.
+pub use hoist_core::Outcome;
+
+/// Where an app is in its life on this machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The new revision serves.
-    Deployed,
-    /// It failed and the previous revision serves again.
-    RolledBack,
-    /// It failed with nothing to roll back to (or the rollback failed too).
+pub enum AppState {
+    /// A revision serves, or one is being rolled out.
+    #[default]
+    Running,
+    /// `hoist stop` stopped it; its history stays until `hoist forget`.
+    Stopped,
+    /// Its last rollout failed with nothing to roll back to: nothing serves.
     Failed,
 }
 
@@ -120,6 +128,9 @@ pub enum Outcome {
 pub struct AppStatus {
     /// The app.
     pub name: String,
+    /// Running, stopped or failed.
+    #[serde(default)]
+    pub state: AppState,
     /// The serving revision.
     pub serving: Option<RevisionInfo>,
     /// The revision being rolled out, if a rollout is in progress.
@@ -174,6 +185,9 @@ pub struct RevisionInfo {
     pub replicas: u32,
     /// Why it failed, or what it was (`rollback to 2`).
     pub reason: Option<String>,
+    /// What each replica that kept it from getting ready showed, if it failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replica_reports: Vec<ReplicaReport>,
     /// Seconds since the epoch.
     pub created_at: i64,
     /// When its rollout ended.

@@ -117,6 +117,15 @@ impl AgentClient {
         decode(resp).await
     }
 
+    /// `DELETE path`, answered with JSON.
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let resp = self.send(http::Method::DELETE, path, None).await?;
+        decode(resp).await
+    }
+
     /// `POST path` with a JSON body, answered with JSON.
     ///
     /// # Errors

@@ -16,9 +16,10 @@
 //! replica when one refuses or drops a request it can replay, and counts requests, errors and
 //! latency by app and revision.
 //!
-//! What it does not do yet: the agent (durable store, JSON API on a Unix socket, the supervisor
-//! that ties drivers, probes, rollouts and the proxy together) is the next increment of the
-//! local-runtime issue.
+//! The agent ([`agent`]) ties them together: a durable store, a JSON API on a Unix socket
+//! ([`api`], [`client`]), and one controller per app that starts, probes, rolls out and stops
+//! replicas and publishes the ready ones to the proxy. Its state directory is private to its
+//! user ([`private`]).
 
 pub mod agent;
 pub mod api;
@@ -27,6 +28,7 @@ pub mod client;
 pub mod driver;
 mod error;
 pub mod logs;
+pub mod private;
 pub mod probe;
 pub mod proxy;
 pub mod rollout;

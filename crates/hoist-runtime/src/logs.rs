@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tokio::fs::{File, OpenOptions};
+use tokio::fs::File;
 use tokio::io::AsyncWriteExt;
 
 use crate::RuntimeError;
@@ -30,12 +30,10 @@ impl RotatingLog {
     /// Opens (appending to) the current log file.
     pub async fn open(policy: LogPolicy) -> Result<Self, RuntimeError> {
         if let Some(dir) = policy.path.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(|source| RuntimeError::Log {
-                    path: dir.to_path_buf(),
-                    source,
-                })?;
+            crate::private::create_dir(dir).map_err(|source| RuntimeError::Log {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let file = open_append(&policy.path).await?;
         let written = file.metadata().await.map_or(0, |m| m.len());
@@ -133,9 +131,7 @@ pub fn files_oldest_first(policy: &LogPolicy) -> Vec<PathBuf> {
 }
 
 async fn open_append(path: &Path) -> Result<File, RuntimeError> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
+    crate::private::append_options()
         .open(path)
         .await
         .map_err(|source| RuntimeError::Log {

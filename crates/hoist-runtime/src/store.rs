@@ -8,11 +8,12 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use hoist_core::ReplicaReport;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-/// Schema version, checked with SQLite's `user_version`.
-const SCHEMA_VERSION: i64 = 1;
+/// Schema version, checked with SQLite's `user_version`. 2 added `revisions.replicas`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     spec        TEXT    NOT NULL,
     state       TEXT    NOT NULL,
     reason      TEXT,
+    replicas    TEXT,
     created_at  INTEGER NOT NULL,
     finished_at INTEGER,
     PRIMARY KEY (app, number)
@@ -104,6 +106,8 @@ pub struct Revision {
     pub state: RevisionState,
     /// Why it failed, if it did.
     pub reason: Option<String>,
+    /// What each replica that kept it from getting ready showed, if it failed.
+    pub replicas: Vec<ReplicaReport>,
     /// Seconds since the epoch.
     pub created_at: i64,
     /// When its rollout ended.
@@ -155,6 +159,10 @@ impl Store {
             )));
         }
         db.execute_batch(SCHEMA)?;
+        if version == 1 {
+            // `CREATE TABLE IF NOT EXISTS` left a version-1 table as it was.
+            db.execute_batch("ALTER TABLE revisions ADD COLUMN replicas TEXT")?;
+        }
         db.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { db })
     }
@@ -208,6 +216,25 @@ impl Store {
         tx.commit()
     }
 
+    /// Keeps what the replicas of failed revision `number` showed, for `history`.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn set_replica_reports(
+        &mut self,
+        app: &str,
+        number: u64,
+        reports: &[ReplicaReport],
+    ) -> rusqlite::Result<()> {
+        let json = serde_json::to_string(reports)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        self.db.execute(
+            "UPDATE revisions SET replicas = ?3 WHERE app = ?1 AND number = ?2",
+            params![app, number, json],
+        )?;
+        Ok(())
+    }
+
     /// The revision serving `app`, if any.
     ///
     /// # Errors
@@ -232,7 +259,7 @@ impl Store {
     pub fn revision(&self, app: &str, number: u64) -> rusqlite::Result<Option<Revision>> {
         self.db
             .query_row(
-                "SELECT app, number, spec, state, reason, created_at, finished_at FROM revisions WHERE app = ?1 AND number = ?2",
+                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 AND number = ?2",
                 params![app, number],
                 revision_row,
             )
@@ -245,7 +272,7 @@ impl Store {
     /// SQLite's error.
     pub fn history(&self, app: &str) -> rusqlite::Result<Vec<Revision>> {
         let mut q = self.db.prepare(
-            "SELECT app, number, spec, state, reason, created_at, finished_at FROM revisions WHERE app = ?1 ORDER BY number DESC",
+            "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 ORDER BY number DESC",
         )?;
         q.query_map([app], revision_row)?.collect()
     }
@@ -257,7 +284,7 @@ impl Store {
     pub fn rolling_out(&self, app: &str) -> rusqlite::Result<Option<Revision>> {
         self.db
             .query_row(
-                "SELECT app, number, spec, state, reason, created_at, finished_at FROM revisions WHERE app = ?1 AND state = 'rolling_out' ORDER BY number DESC LIMIT 1",
+                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 AND state = 'rolling_out' ORDER BY number DESC LIMIT 1",
                 [app],
                 revision_row,
             )
@@ -286,6 +313,29 @@ impl Store {
             params![app, now()],
         )?;
         tx.execute("DELETE FROM serving WHERE app = ?1", [app])?;
+        tx.commit()
+    }
+
+    /// Every app with a revision, running or not, by name.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn known_apps(&self) -> rusqlite::Result<Vec<String>> {
+        let mut q = self
+            .db
+            .prepare("SELECT DISTINCT app FROM revisions ORDER BY app")?;
+        q.query_map([], |r| r.get(0))?.collect()
+    }
+
+    /// `hoist forget`: every record of `app` (revisions, events, replicas) is deleted.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn forget(&mut self, app: &str) -> rusqlite::Result<()> {
+        let tx = self.db.transaction()?;
+        for table in ["revisions", "serving", "replicas", "events"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE app = ?1"), [app])?;
+        }
         tx.commit()
     }
 
@@ -392,6 +442,11 @@ fn revision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revision> {
         reason: r.get(4)?,
         created_at: r.get(5)?,
         finished_at: r.get(6)?,
+        // Written by this store only; a row it cannot read shows no replicas.
+        replicas: r
+            .get::<_, Option<String>>(7)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -499,5 +554,35 @@ mod tests {
         let cli = Store::open(&path).unwrap();
         let n = agent.create_revision("a", "{}").unwrap();
         assert_eq!(cli.history("a").unwrap()[0].number, n);
+    }
+
+    #[test]
+    fn a_version_1_store_gains_replica_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hoist.db");
+        {
+            let db = Connection::open(&path).unwrap();
+            db.execute_batch(&SCHEMA.replace("    replicas    TEXT,\n", ""))
+                .unwrap();
+            db.execute(
+                "INSERT INTO revisions (app, number, spec, state, created_at) VALUES ('a', 1, '{}', 'failed', 0)",
+                [],
+            )
+            .unwrap();
+            db.pragma_update(None, "user_version", 1).unwrap();
+        }
+        let mut s = Store::open(&path).unwrap();
+        assert!(s.revision("a", 1).unwrap().unwrap().replicas.is_empty());
+        let report = ReplicaReport {
+            replica: "1".to_owned(),
+            state: "unready".to_owned(),
+            probe: Some("readiness GET /healthz → 404 Not Found".to_owned()),
+            ..ReplicaReport::default()
+        };
+        s.set_replica_reports("a", 1, std::slice::from_ref(&report))
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.history("a").unwrap()[0].replicas, [report]);
     }
 }

@@ -83,6 +83,8 @@ impl Test {
             name: unique(&format!("hoist-test-{replica}")),
             env: BTreeMap::from([("LOG_LEVEL".to_owned(), "debug".to_owned())]),
             container_port: APP_PORT,
+            args: vec![],
+            volume: None,
             host_port: free_port().expect("a free port"),
             labels: BTreeMap::from([
                 (TEST_LABEL.to_owned(), self.run.clone()),

@@ -25,6 +25,7 @@ fn spec(binary: PathBuf, args: &[&str], dir: &Path) -> ProcessSpec {
             max_bytes: 1 << 20,
             keep: 2,
         },
+        dir: None,
     }
 }
 

@@ -41,6 +41,7 @@ async fn start_replicas(dir: &Path, n: usize) -> Replicas {
                 max_bytes: 1 << 20,
                 keep: 1,
             },
+            dir: None,
         };
         running.push(ProcessReplica::start(&spec).unwrap());
         let mut up = false;

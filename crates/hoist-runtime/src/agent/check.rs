@@ -43,7 +43,7 @@ pub(crate) async fn run(
             ProbeAction::Tcp { .. } => TcpStream::connect(addr(port))
                 .await
                 .map(drop)
-                .map_err(|e| format!("TCP connect to :{port}: {e}")),
+                .map_err(|e| format!("TCP {}", connect_error(&e, port))),
             ProbeAction::Exec { command } => run_exec(command, exec, timeout).await,
         }
     };
@@ -51,17 +51,18 @@ pub(crate) async fn run(
         Ok(r) => r,
         Err(_) => Err(format!(
             "{} timed out after {}s",
-            describe(action),
+            describe(action, port),
             timeout.as_secs_f64()
         )),
     }
 }
 
-/// `GET /healthz`, `TCP :8080`, `exec hello -check`: for messages.
-pub(crate) fn describe(action: &ProbeAction) -> String {
+/// `GET /healthz`, `TCP :41234`, `exec hello -check`: for messages; `port` is the one the
+/// replica was given (a probe's own is the app's port inside a container).
+pub(crate) fn describe(action: &ProbeAction, port: u16) -> String {
     match action {
         ProbeAction::Http { path, .. } => format!("GET {path}"),
-        ProbeAction::Tcp { port } => format!("TCP :{port}"),
+        ProbeAction::Tcp { .. } => format!("TCP :{port}"),
         ProbeAction::Exec { command } => format!("exec {}", command.join(" ")),
     }
 }
@@ -70,10 +71,18 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
+/// `connection refused on :8080`, or the error as the system says it.
+fn connect_error(e: &std::io::Error, port: u16) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => format!("connection refused on :{port}"),
+        _ => format!("cannot connect to :{port}: {e}"),
+    }
+}
+
 async fn http(port: u16, path: &str) -> Result<(), String> {
     let stream = TcpStream::connect(addr(port))
         .await
-        .map_err(|e| format!("GET {path}: cannot connect to :{port}: {e}"))?;
+        .map_err(|e| format!("GET {path}: {}", connect_error(&e, port)))?;
     let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| format!("GET {path}: {e}"))?;
@@ -91,7 +100,7 @@ async fn http(port: u16, path: &str) -> Result<(), String> {
     if (200..400).contains(&status.as_u16()) {
         Ok(())
     } else {
-        Err(format!("GET {path} answered {status}"))
+        Err(format!("GET {path} → {status}"))
     }
 }
 

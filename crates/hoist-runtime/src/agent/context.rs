@@ -113,16 +113,23 @@ impl Ctx {
             .set_routes(RouteTable::new(routes.values().cloned().collect()));
     }
 
-    /// Other apps routed without an ingress host: while there are several, none answers a
-    /// request whose Host matches no app.
-    pub(crate) fn other_hostless(&self, app: &str) -> Vec<String> {
+    /// The app other than `app` routed at the same host (or none) and path prefix.
+    pub(crate) fn route_holder(&self, app: &str, host: Option<&str>, path: &str) -> Option<String> {
         self.routes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
-            .filter(|r| r.host.is_none() && r.app != app)
+            .find(|r| {
+                r.app != app && crate::proxy::same_place(r.host.as_deref(), &r.path, host, path)
+            })
             .map(|r| r.app.clone())
-            .collect()
+    }
+
+    /// The directory an app's replicas keep across restarts and revisions (`run.state`), as
+    /// the root of the files a replica sees: `/app` (its binary and working directory) and
+    /// the state path below it.
+    pub(crate) fn data_dir(&self, app: &str) -> PathBuf {
+        self.state_dir.join(super::DATA_DIR).join(app)
     }
 
     /// Where an app's replica logs go.

@@ -99,8 +99,13 @@ pub(crate) enum Msg {
 pub(crate) enum Kind {
     /// `hoist deploy`, or `hoist rollback` (a new revision with an old spec).
     Deploy,
-    /// Bringing the serving revision back after `failed` failed for `reason`.
-    AutoRollback { failed: u64, reason: String },
+    /// Bringing the serving revision back after `failed` failed for `reason`, with what its
+    /// replicas showed.
+    AutoRollback {
+        failed: u64,
+        reason: String,
+        reports: Vec<hoist_core::ReplicaReport>,
+    },
 }
 
 /// The rollout in progress.
@@ -144,6 +149,12 @@ impl Controller {
     /// store (after an agent restart), `adopted` are replicas found still running.
     pub(crate) fn new(app: &str, ctx: Arc<Ctx>) -> (Self, mpsc::Sender<Msg>) {
         let (tx, rx) = mpsc::channel(256);
+        // Replica numbers are never reused within an app, not even after a stop: each log
+        // file belongs to one replica of one revision.
+        let next_id = super::logs_api::on_disk(&ctx.log_dir(app), ctx.logs)
+            .keys()
+            .max()
+            .map_or(1, |n| n + 1);
         let c = Self {
             app: app.to_owned(),
             ctx,
@@ -156,7 +167,7 @@ impl Controller {
             terminating: Vec::new(),
             active: None,
             ending: None,
-            next_id: 1,
+            next_id,
             next_incarnation: 1,
             rotation_dirty: false,
             next_log_rotation: Instant::now(),
@@ -263,6 +274,28 @@ impl Controller {
                 Some("deploy again once `hoist stop` has finished"),
             ));
         }
+        let (host, path) = spec
+            .run
+            .ingress
+            .as_ref()
+            .map_or((None, "/"), |i| (i.host.as_deref(), i.path.as_str()));
+        if let Some(holder) = self.ctx.route_holder(&self.app, host, path) {
+            let place = match host {
+                Some(h) => format!("`{h}{path}`"),
+                None => format!("`{path}` (any host)"),
+            };
+            return Err(Refused::new(
+                409,
+                format!(
+                    "the route {place} is held by the app `{holder}`; `{}` would take all of its traffic",
+                    self.app
+                ),
+                Some(&format!(
+                    "give `{}` a route of its own in `run.ingress` (a host like `{}.localhost`, or another path), or stop `{holder}` first (`hoist stop {holder}`)",
+                    self.app, self.app
+                )),
+            ));
+        }
         let stored = Stored { spec, note };
         let json = stored.to_json();
         let n = self
@@ -285,18 +318,6 @@ impl Controller {
         let from = self
             .serving
             .map_or_else(String::new, |s| format!(" (serving: revision {s})"));
-        let others = self.ctx.other_hostless(&self.app);
-        if spec.run.ingress.as_ref().is_none_or(|i| i.host.is_none()) && !others.is_empty() {
-            self.progress(
-                Some(n),
-                format!(
-                    "warning: {} also run{} without an ingress host; while several apps have none, the proxy answers 404 to requests whose Host names no app: set `run.ingress.host` for each (e.g. `{}.localhost`), or `hoist stop` the others",
-                    others.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", "),
-                    if others.len() == 1 { "s" } else { "" },
-                    self.app
-                ),
-            );
-        }
         self.progress(
             Some(n),
             format!(
@@ -341,12 +362,23 @@ impl Controller {
     /// `hoist rollback`: a new revision with the spec of `to` (default: the revision that
     /// served before the serving one).
     fn rollback(&mut self, to: Option<u64>, events: mpsc::Sender<Event>) -> Result<u64, Refused> {
-        let Some(serving) = self.serving else {
-            return Err(Refused::new(
-                409,
-                format!("`{}` has no serving revision to roll back from", self.app),
-                Some("deploy it first"),
-            ));
+        // Stopped (or never served): only an explicit revision can be started again.
+        let serving = match (self.serving, to) {
+            (Some(s), _) => s,
+            (None, Some(_)) => 0,
+            (None, None) => {
+                return Err(Refused::new(
+                    409,
+                    format!(
+                        "`{}` has no serving revision (it is stopped, or never got healthy), so there is nothing to roll back from",
+                        self.app
+                    ),
+                    Some(&format!(
+                        "start one of its revisions again with `hoist rollback {} --to N` (`hoist history {}` lists them), or `hoist deploy`",
+                        self.app, self.app
+                    )),
+                ));
+            }
         };
         let history = self
             .ctx
@@ -426,7 +458,12 @@ impl Controller {
     }
 
     /// Ends the rollout in progress with `outcome`, telling the waiters.
-    pub(crate) fn done(&mut self, outcome: Outcome, reason: Option<String>) {
+    pub(crate) fn done(
+        &mut self,
+        outcome: Outcome,
+        reason: Option<String>,
+        replicas: Vec<hoist_core::ReplicaReport>,
+    ) {
         let Some(a) = self.active.take() else {
             return;
         };
@@ -439,6 +476,7 @@ impl Controller {
             revision,
             serving: self.serving,
             reason,
+            replica_reports: replicas,
             seconds: a.started.elapsed().as_secs_f64(),
         };
         for w in a.waiters {
@@ -512,11 +550,17 @@ impl Controller {
             pid: t.pid,
             container: t.container.clone(),
             uptime_seconds: t.since.elapsed().as_secs(),
-            last_error: None,
+            // What `hoist stop` shows while it waits: when SIGKILL comes.
+            last_error: Some(format!(
+                "stopping for {}s: SIGTERM, then SIGKILL once its grace period ({}s) is over",
+                t.since.elapsed().as_secs(),
+                t.grace.as_secs()
+            )),
         }));
         replicas.sort_by_key(|r| r.id);
         AppStatus {
             name: self.app.clone(),
+            state: crate::api::AppState::Running,
             serving,
             rolling_out: self.active.as_ref().map(|a| a.target),
             desired,
@@ -543,7 +587,11 @@ impl Controller {
         });
         if stop {
             if self.active.is_some() {
-                self.done(Outcome::Failed, Some("the app was stopped".to_owned()));
+                self.done(
+                    Outcome::Failed,
+                    Some("the app was stopped".to_owned()),
+                    Vec::new(),
+                );
             }
             self.ctx.record("the stop", |s| s.stop_app(&self.app));
             self.serving = None;

@@ -88,7 +88,7 @@ pub(crate) async fn logs(
 }
 
 /// Replica logs found in the app's log directory (for an app that runs no replica now).
-fn on_disk(dir: &std::path::Path, limits: super::LogLimits) -> BTreeMap<u32, LogPolicy> {
+pub(crate) fn on_disk(dir: &std::path::Path, limits: super::LogLimits) -> BTreeMap<u32, LogPolicy> {
     let mut found = BTreeMap::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = entry.file_name();

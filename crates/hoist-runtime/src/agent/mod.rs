@@ -16,6 +16,7 @@
 mod check;
 mod context;
 mod controller;
+mod diagnose;
 mod logs_api;
 mod reconcile;
 mod recover;
@@ -39,6 +40,9 @@ use crate::backoff::BackoffPolicy;
 use crate::proxy::Proxy;
 use crate::store::Store;
 use context::Ctx;
+
+/// The state directory's subdirectory for the apps' own data (`run.state`).
+pub(crate) const DATA_DIR: &str = "data";
 use controller::{Controller, Msg};
 
 /// Set in every replica's environment to the agent's id, so a restarted agent knows its own.
@@ -171,15 +175,34 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         path: dir.clone(),
         source,
     };
-    std::fs::create_dir_all(dir).map_err(state_err)?;
+    crate::private::create_dir(dir).map_err(state_err)?;
     let _lock = lock(dir)?;
+    // Data of the apps' own (`run.state`) keeps the modes the apps give it.
+    let loose = crate::private::tighten(dir, &[Path::new(DATA_DIR)]).map_err(state_err)?;
+    if let Some(first) = loose.first() {
+        tracing::warn!(
+            "the state directory `{}` had {} entries readable by other users (e.g. `{}`); they are now private to this user (directories 0700, files 0600)",
+            dir.display(),
+            loose.len(),
+            first.display()
+        );
+    }
     let db = dir.join("hoist.db");
+    // SQLite gives its -wal and -shm files the mode of the database file.
+    if !db.exists() {
+        crate::private::write(&db, b"", crate::private::FILE_MODE).map_err(state_err)?;
+    }
     let store = Store::open(&db).map_err(|source| AgentError::Store {
         path: db.clone(),
         source,
     })?;
     let agent_id = agent_id(dir).map_err(state_err)?;
-    std::fs::write(dir.join("agent.pid"), std::process::id().to_string()).map_err(state_err)?;
+    crate::private::write(
+        &dir.join("agent.pid"),
+        std::process::id().to_string().as_bytes(),
+        crate::private::FILE_MODE,
+    )
+    .map_err(state_err)?;
     let proxy_listener = bind(&config.proxy, "the proxy address").await?;
     let admin_listener = bind(&config.admin, "the admin address").await?;
     let socket = dir.join(SOCKET);
@@ -270,15 +293,10 @@ async fn bind(addr: &str, what: &'static str) -> Result<TcpListener, AgentError>
 /// Takes the state directory's lock for the agent's lifetime.
 fn lock(dir: &Path) -> Result<nix::fcntl::Flock<std::fs::File>, AgentError> {
     let path = dir.join("agent.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| AgentError::StateDir {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+    let file = crate::private::append(&path).map_err(|source| AgentError::StateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock)
         .map_err(|_| AgentError::AlreadyRunning(dir.to_path_buf()))
 }
@@ -298,6 +316,6 @@ fn agent_id(dir: &Path) -> std::io::Result<String> {
         dir.display()
     );
     let id = hoist_core::Digest::of(seed.as_bytes()).hex()[..16].to_owned();
-    std::fs::write(&path, &id)?;
+    crate::private::write(&path, id.as_bytes(), crate::private::FILE_MODE)?;
     Ok(id)
 }

@@ -65,6 +65,7 @@ impl Controller {
             let last = last_log_line(&revision::log_policy(&log_dir, r.id, self.ctx.logs))
                 .map_or_else(String::new, |l| format!("; its last line: {l}"));
             r.last_error = Some(format!("the process {exit}{last}"));
+            r.last_exit = Some(exit);
             if r.backoff.consecutive >= CRASH_LOOP {
                 r.unhealthy = Some(format!(
                     "replica {} is crash-looping: the process {exit}, {} times in a row{last} (see `hoist logs --replica {}`)",
@@ -158,6 +159,8 @@ impl Controller {
             backend: None,
             probing: Vec::new(),
             last_error: None,
+            probe_results: super::replica::ProbeResults::default(),
+            last_exit: None,
             unhealthy: None,
             ignores_port: false,
             started: Instant::now(),
@@ -215,7 +218,28 @@ impl Controller {
                 };
                 r.phase = Phase::Running(handle);
                 let line = format!("replica {id} started ({what}, port {})", r.port);
+                // A marker in its log: `hoist logs` shows where each incarnation began, and of
+                // which revision.
+                let log = revision::log_policy(&self.ctx.log_dir(&self.app), id, self.ctx.logs);
+                if let Ok(mut f) = crate::private::append(&log.path) {
+                    let _ = std::io::Write::write_all(
+                        &mut f,
+                        format!(
+                            "{}replica {id} of revision {rev} started ({what})\n",
+                            super::diagnose::MARKER
+                        )
+                        .as_bytes(),
+                    );
+                }
                 self.progress(Some(rev), line);
+                // A spec without any readiness or startup probe (one stored by an older hoist,
+                // or sent by another client) is ready as soon as it runs: no probe result will
+                // ever say so.
+                if self.replicas[i].health.ready() {
+                    enter_rotation(&mut self.replicas[i]);
+                    self.rotation_dirty = true;
+                    self.progress(Some(rev), format!("replica {id} is ready"));
+                }
             }
             Err(e) => {
                 let message = crate::report_chain(&e);
@@ -319,18 +343,23 @@ impl Controller {
             return;
         }
         let ok = result.is_ok();
-        if let Err(e) = result {
-            r.last_error = Some(format!("{} probe: {e}", kind_name(kind)));
+        match result {
+            Err(e) => {
+                r.last_error = Some(format!("{} probe: {e}", kind_name(kind)));
+                r.probe_results.record(kind, false, e.clone());
+            }
+            Ok(()) => {
+                if let Some(p) = r.health.probe(kind) {
+                    let what = super::check::describe(&p.action, r.port);
+                    r.probe_results.record(kind, true, format!("{what} passed"));
+                }
+            }
         }
         let verdict = r.health.record(&spec.run.health, kind, ok, now);
         let mut line = None;
         match verdict.ready_changed {
             Some(true) => {
-                r.backend = Some(Backend::new(
-                    SocketAddr::from((Ipv4Addr::LOCALHOST, r.port)),
-                    r.revision.to_string(),
-                ));
-                r.last_error = None;
+                enter_rotation(r);
                 self.rotation_dirty = true;
                 line = Some(format!("replica {id} is ready"));
             }
@@ -450,26 +479,36 @@ impl Controller {
             backend: None,
             probing: Vec::new(),
             last_error: None,
+            probe_results: super::replica::ProbeResults::default(),
+            last_exit: None,
             unhealthy: None,
             ignores_port: false,
             started: now,
             next_port_check: now + PORT_CHECK_AFTER,
         });
+        let r = self.replicas.last_mut().expect("just pushed");
+        if r.health.ready() {
+            enter_rotation(r);
+            self.rotation_dirty = true;
+        }
     }
 }
 
-/// The last non-empty line a replica wrote, shortened, for crash messages.
+/// Puts a replica into the proxy's rotation; the caller marks the rotation dirty, so it is
+/// published at the end of the tick.
+fn enter_rotation(r: &mut Replica) {
+    r.backend = Some(Backend::new(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, r.port)),
+        r.revision.to_string(),
+    ));
+    r.last_error = None;
+}
+
+/// The last line a replica wrote, for crash messages.
 fn last_log_line(policy: &crate::logs::LogPolicy) -> Option<String> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(&policy.path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(4096))).ok()?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail).ok()?;
-    let text = String::from_utf8_lossy(&tail);
-    let line = text.lines().rev().find(|l| !l.trim().is_empty())?.trim();
-    let short: String = line.chars().take(240).collect();
-    Some(format!("`{short}`"))
+    super::diagnose::last_lines(policy, 1)
+        .pop()
+        .map(|l| format!("`{l}`"))
 }
 
 fn exec_via(spec: &AppSpec, h: &Handle, r: &Replica) -> ExecVia {

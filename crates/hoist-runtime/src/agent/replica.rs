@@ -161,18 +161,35 @@ pub(crate) struct Launch {
     pub(crate) log: LogPolicy,
 }
 
+/// Where a process replica with `run.state` lives: the root of its files, its binary's name,
+/// and its state directory (below the root).
+#[derive(Clone)]
+pub(crate) struct StateRoot {
+    pub(crate) root: PathBuf,
+    pub(crate) name: String,
+    pub(crate) state: PathBuf,
+}
+
 /// What a replica runs.
 #[derive(Clone)]
 pub(crate) enum Runs {
-    /// A binary with arguments.
-    Binary { binary: PathBuf, args: Vec<String> },
+    /// A binary with arguments; with `run.state`, placed at `root/app/<name>` and run there,
+    /// beside its state (see [`place_binary`]).
+    Binary {
+        binary: PathBuf,
+        args: Vec<String>,
+        root: Option<StateRoot>,
+    },
     /// An image in the agent's engine.
     Image {
         ctx: Arc<super::context::Ctx>,
         image: String,
         container_port: u16,
+        args: Vec<String>,
         name: String,
         labels: BTreeMap<String, String>,
+        /// `run.state`: the engine volume and where it is mounted.
+        volume: Option<(String, String)>,
     },
 }
 
@@ -180,13 +197,25 @@ impl Launch {
     /// Starts one replica on a free port.
     pub(crate) async fn start(&self) -> Result<Handle, RuntimeError> {
         match &self.runs {
-            Runs::Binary { binary, args } => {
+            Runs::Binary { binary, args, root } => {
+                let (binary, dir) = match root {
+                    Some(r) => {
+                        let (b, d) =
+                            place_binary(binary, r).map_err(|source| RuntimeError::Spawn {
+                                binary: binary.clone(),
+                                source,
+                            })?;
+                        (b, Some(d))
+                    }
+                    None => (binary.clone(), None),
+                };
                 let spec = ProcessSpec {
-                    binary: binary.clone(),
+                    binary,
                     args: args.clone(),
                     env: self.env.clone(),
                     port: crate::driver::free_port()?,
                     log: self.log.clone(),
+                    dir,
                 };
                 ProcessReplica::start(&spec).map(Handle::Process)
             }
@@ -194,8 +223,10 @@ impl Launch {
                 ctx,
                 image,
                 container_port,
+                args,
                 name,
                 labels,
+                volume,
             } => {
                 let engine = ctx
                     .engine()
@@ -210,6 +241,8 @@ impl Launch {
                         name: name.clone(),
                         env: self.env.clone(),
                         container_port: *container_port,
+                        args: args.clone(),
+                        volume: volume.clone(),
                         host_port: crate::driver::free_port()?,
                         labels: labels.clone(),
                         log: self.log.clone(),
@@ -231,6 +264,28 @@ impl Launch {
             }
         }
     }
+}
+
+/// With `run.state`, a process replica runs as it would in its image: its binary at
+/// `root/app/<name>` and `root/app` its working directory, with the state directory in the same
+/// tree (`root/data`, or `root/app/pb_data` for an app that writes next to its binary). The
+/// binary is hard-linked from the agent's artifacts (copied across filesystems) and renamed into
+/// place, so a replica of the revision before, still running, keeps its own.
+pub(crate) fn place_binary(
+    binary: &std::path::Path,
+    at: &StateRoot,
+) -> std::io::Result<(PathBuf, PathBuf)> {
+    let app_dir = at.root.join("app");
+    crate::private::create_dir(&app_dir)?;
+    crate::private::create_dir(&at.state)?;
+    let dest = app_dir.join(&at.name);
+    let tmp = app_dir.join(format!(".{}.{}", at.name, std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(binary, &tmp).is_err() {
+        std::fs::copy(binary, &tmp)?;
+    }
+    std::fs::rename(&tmp, &dest)?;
+    Ok((dest, app_dir))
 }
 
 /// Starts of a container tried before a lost race for its host port is reported.
@@ -274,6 +329,11 @@ pub(crate) struct Replica {
     pub(crate) probing: Vec<ProbeKind>,
     /// The last failed probe, exit or start error, for `status`.
     pub(crate) last_error: Option<String>,
+    /// The last result of each probe, passed or failed (`GET /healthz → 404 Not Found`), for
+    /// the report of a failed rollout.
+    pub(crate) probe_results: ProbeResults,
+    /// How its last incarnation ended, if one did.
+    pub(crate) last_exit: Option<Exit>,
     /// Why this replica makes its revision unhealthy (a crash loop, a failed liveness probe,
     /// an app that ignores `$PORT`); fails a rollout at once.
     pub(crate) unhealthy: Option<String>,
@@ -304,6 +364,50 @@ impl Replica {
     }
 }
 
+/// The last result of each of a replica's probes.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ProbeResults {
+    /// `(kind, passed, what was seen)`, one entry per kind, startup first.
+    results: Vec<(ProbeKind, bool, String)>,
+}
+
+impl ProbeResults {
+    /// Records the latest result of `kind`.
+    pub(crate) fn record(&mut self, kind: ProbeKind, passed: bool, seen: String) {
+        self.results.retain(|(k, _, _)| *k != kind);
+        self.results.push((kind, passed, seen));
+        self.results.sort_by_key(|(k, _, _)| match k {
+            ProbeKind::Startup => 0,
+            ProbeKind::Readiness => 1,
+            ProbeKind::Liveness => 2,
+        });
+    }
+
+    /// What tells why a replica is not ready: its failing probes (`readiness GET /healthz →
+    /// 404 Not Found`), else its readiness result, else any; `None` before any probe ran.
+    pub(crate) fn telling(&self) -> Option<String> {
+        let name = |k: &ProbeKind| match k {
+            ProbeKind::Startup => "startup",
+            ProbeKind::Readiness => "readiness",
+            ProbeKind::Liveness => "liveness",
+        };
+        let failing: Vec<String> = self
+            .results
+            .iter()
+            .filter(|(_, passed, _)| !passed)
+            .map(|(k, _, seen)| format!("{} {seen}", name(k)))
+            .collect();
+        if !failing.is_empty() {
+            return Some(failing.join("; "));
+        }
+        self.results
+            .iter()
+            .find(|(k, _, _)| *k == ProbeKind::Readiness)
+            .or(self.results.first())
+            .map(|(k, _, seen)| format!("{} {seen}", name(k)))
+    }
+}
+
 /// A replica leaving for good: drained, then stopped.
 pub(crate) struct Terminating {
     pub(crate) id: u32,
@@ -313,4 +417,6 @@ pub(crate) struct Terminating {
     pub(crate) pid: Option<u32>,
     pub(crate) container: Option<String>,
     pub(crate) since: Instant,
+    /// Its grace period: SIGKILL comes this long after SIGTERM.
+    pub(crate) grace: Duration,
 }

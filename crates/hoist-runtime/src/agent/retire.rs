@@ -63,6 +63,7 @@ impl Controller {
                     pid: h.pid(),
                     container: h.container_id(),
                     since: Instant::now(),
+                    grace,
                 });
                 self.progress(
                     Some(r.revision),
@@ -89,6 +90,7 @@ impl Controller {
                     pid: None,
                     container: None,
                     since: Instant::now(),
+                    grace,
                 });
             }
             Phase::Restarting | Phase::BackOff { .. } => {

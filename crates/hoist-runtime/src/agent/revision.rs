@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use super::context::Ctx;
-use super::replica::{Launch, Runs};
+use super::replica::{Launch, Runs, StateRoot};
 use crate::api::{AppSpec, Artifact, RevisionInfo};
 use crate::logs::LogPolicy;
 use crate::store::Revision;
+use hoist_core::State;
 
 /// The `spec` column of a revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,6 +49,7 @@ impl Stored {
             driver: self.spec.run.driver.as_str().to_owned(),
             replicas: self.spec.run.replicas,
             reason: rev.reason.clone().or_else(|| self.note.clone()),
+            replica_reports: rev.replicas.clone(),
             created_at: rev.created_at,
             finished_at: rev.finished_at,
         }
@@ -90,9 +92,21 @@ pub(crate) fn launch(
     let runs = match &spec.artifact {
         Artifact::Binary { path } => {
             env.insert(super::AGENT_ID_ENV.to_owned(), ctx.agent_id.clone());
+            // The state directory is below the replica's own root: `$STATE_DIR` says where.
+            let root = spec.run.state.as_ref().map(|s| {
+                let root = ctx.data_dir(&spec.name);
+                let state = root.join(s.path.trim_start_matches('/'));
+                env.insert(State::ENV.to_owned(), state.display().to_string());
+                StateRoot {
+                    root,
+                    name: spec.name.clone(),
+                    state,
+                }
+            });
             Runs::Binary {
                 binary: path.clone(),
                 args: spec.args.clone(),
+                root,
             }
         }
         Artifact::Image {
@@ -103,6 +117,18 @@ pub(crate) fn launch(
             ctx: Arc::clone(ctx),
             image: image_id.clone().unwrap_or_else(|| reference.clone()),
             container_port: spec.port,
+            args: spec.args.clone(),
+            volume: spec.run.state.as_ref().map(|s| {
+                env.insert(State::ENV.to_owned(), s.path.clone());
+                (
+                    format!(
+                        "hoist-{}-{}-state",
+                        &ctx.agent_id[..ctx.agent_id.len().min(8)],
+                        spec.name
+                    ),
+                    s.path.clone(),
+                )
+            }),
             name: format!(
                 "hoist-{}-{}-{id}-{incarnation}",
                 &ctx.agent_id[..ctx.agent_id.len().min(8)],

@@ -1,7 +1,6 @@
 //! The agent's JSON API on its Unix socket (see [`crate::api`] for the routes and types).
 
 use std::convert::Infallible;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::Agent;
 use super::controller::{Msg, Refused};
 use super::revision::Stored;
-use crate::api::{AgentInfo, AppSpec, AppStatus, Artifact, Event, RevisionInfo, RollbackRequest};
+use crate::api::{
+    AgentInfo, AppSpec, AppState, AppStatus, Artifact, Event, RevisionInfo, RollbackRequest,
+};
 
 /// Serves the API until the task is dropped.
 pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
@@ -27,7 +28,7 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
         .route("/v1/agent", get(info))
         .route("/v1/agent/shutdown", post(shutdown))
         .route("/v1/apps", get(list))
-        .route("/v1/apps/{app}", get(status))
+        .route("/v1/apps/{app}", get(status).delete(forget))
         .route("/v1/apps/{app}/history", get(history))
         .route("/v1/apps/{app}/deploy", post(deploy))
         .route("/v1/apps/{app}/rollback", post(rollback))
@@ -73,6 +74,8 @@ async fn ask_status(agent: &Agent, app: &str) -> Option<AppStatus> {
     wait.await.ok()
 }
 
+/// Every app the agent knows: those it runs, then the stopped and failed ones (until
+/// `hoist forget`).
 async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
     let mut out = Vec::new();
     for (app, _) in agent.running() {
@@ -82,33 +85,82 @@ async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
             out.push(s);
         }
     }
+    let known = agent
+        .ctx
+        .record("the apps' names", |s| s.known_apps())
+        .unwrap_or_default();
+    for app in known {
+        if !out.iter().any(|s| s.name == app)
+            && let Some(s) = resting_status(&agent, &app)
+        {
+            out.push(s);
+        }
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Json(out)
+}
+
+/// The status of an app with no replica running: stopped, or failed (its last rollout failed
+/// with nothing to fall back to); `None` for an app the agent never had.
+fn resting_status(agent: &Agent, app: &str) -> Option<AppStatus> {
+    let history = agent
+        .ctx
+        .record("a history read", |s| s.history(app))
+        .unwrap_or_default();
+    let last = history.first()?;
+    let state = match last.state {
+        crate::store::RevisionState::Failed | crate::store::RevisionState::RolledBack => {
+            AppState::Failed
+        }
+        _ => AppState::Stopped,
+    };
+    Some(AppStatus {
+        name: app.to_owned(),
+        state,
+        serving: None,
+        rolling_out: None,
+        desired: 0,
+        ready: 0,
+        route: None,
+        replicas: Vec::new(),
+    })
 }
 
 async fn status(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<AppStatus>, Refused> {
-    if let Some(s) = ask_status(&agent, &app).await {
+    if let Some(s) = ask_status(&agent, &app).await
+        && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
+    {
         return Ok(Json(s));
     }
-    let known = agent
-        .ctx
-        .record("a history read", |s| s.history(&app))
-        .is_some_and(|h| !h.is_empty());
-    if known {
-        return Ok(Json(AppStatus {
-            name: app,
-            serving: None,
-            rolling_out: None,
-            desired: 0,
-            ready: 0,
-            route: None,
-            replicas: Vec::new(),
-        }));
+    resting_status(&agent, &app)
+        .map(Json)
+        .ok_or_else(|| unknown_app(&app))
+}
+
+/// `hoist forget`: the records and logs of an app that does not run.
+async fn forget(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<AppStatus>, Refused> {
+    if let Some(s) = ask_status(&agent, &app).await
+        && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
+    {
+        return Err(Refused::new(
+            409,
+            format!("`{app}` is running; hoist forgets only apps that are stopped"),
+            Some(&format!("stop it first: `hoist stop {app}`")),
+        ));
     }
-    Err(unknown_app(&app))
+    let status = resting_status(&agent, &app).ok_or_else(|| unknown_app(&app))?;
+    agent
+        .ctx
+        .record("the forgotten app", |s| s.forget(&app))
+        .ok_or_else(|| Refused::new(500, "the agent cannot write its store", None))?;
+    let _ = std::fs::remove_dir_all(agent.ctx.log_dir(&app));
+    Ok(Json(status))
 }
 
 /// The app's controller ended while a request was on its way to it.
@@ -176,9 +228,12 @@ async fn rollback(
     UrlPath(app): UrlPath<String>,
     Json(req): Json<RollbackRequest>,
 ) -> Result<Response, Refused> {
-    let tx = agent
-        .running_controller(&app)
-        .ok_or_else(|| unknown_app(&app))?;
+    // A stopped app's controller is started again for the rollback (which then needs `to`).
+    let tx = match agent.running_controller(&app) {
+        Some(tx) => tx,
+        None if resting_status(&agent, &app).is_some() => agent.controller(&app),
+        None => return Err(unknown_app(&app)),
+    };
     let (events, rx) = mpsc::channel(256);
     let (reply, wait) = oneshot::channel();
     tx.send(Msg::Rollback {
@@ -196,9 +251,12 @@ async fn stop(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<AppStatus>, Refused> {
-    let tx = agent
-        .running_controller(&app)
-        .ok_or_else(|| unknown_app(&app))?;
+    let Some(tx) = agent.running_controller(&app) else {
+        // Stopped already (or failed): stopping it again changes nothing.
+        return resting_status(&agent, &app)
+            .map(Json)
+            .ok_or_else(|| unknown_app(&app));
+    };
     let (reply, wait) = oneshot::channel();
     tx.send(Msg::Stop { reply })
         .await
@@ -206,6 +264,7 @@ async fn stop(
     let _ = wait.await;
     Ok(Json(AppStatus {
         name: app,
+        state: AppState::Stopped,
         serving: None,
         rolling_out: None,
         desired: 0,
@@ -315,10 +374,9 @@ fn keep_binary(state_dir: &Path, path: &Path, app: &str) -> Result<PathBuf, Refu
             None,
         )
     };
-    std::fs::create_dir_all(&dir).map_err(store)?;
+    crate::private::create_dir(&dir).map_err(store)?;
     let tmp = dir.join(format!(".tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &bytes).map_err(store)?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).map_err(store)?;
+    crate::private::write(&tmp, &bytes, crate::private::EXEC_MODE).map_err(store)?;
     std::fs::rename(&tmp, &dest).map_err(store)?;
     Ok(dest)
 }
@@ -367,9 +425,10 @@ fn check_elf(bytes: &[u8], path: &Path) -> Result<(), Refused> {
                 name(machine),
                 host.arch
             ),
-            Some(
-                "build it for this machine's platform (`hoist deploy` does, from `build.platforms` or `--platform`)",
-            ),
+            Some(&format!(
+                "deploy without `--binary` and hoist builds it for this machine, or build it yourself with `GOOS=linux GOARCH={} go build`",
+                host.arch
+            )),
         ));
     }
     Ok(())

@@ -47,19 +47,16 @@ impl Controller {
             }
             RolloutPhase::Complete => self.complete(target),
             RolloutPhase::Failed(f) => {
+                let reports = self.replica_reports(target);
+                self.ctx.record("the replicas' reports", |s| {
+                    s.set_replica_reports(&self.app, target, &reports)
+                });
                 let mut reason = f.to_string();
-                if matches!(f, crate::rollout::Failure::ProgressDeadlineExceeded { .. }) {
-                    for r in self
-                        .replicas
-                        .iter()
-                        .filter(|r| r.revision == target && !r.ready())
-                    {
-                        if let Some(e) = &r.last_error {
-                            let _ = write!(reason, "; replica {} not ready: {e}", r.id);
-                        }
-                    }
+                // The first unready replica's probe, so the one-line reason says what was seen.
+                if let Some(probe) = reports.iter().find_map(|r| r.probe.as_deref()) {
+                    let _ = write!(reason, "; last probe: {probe}");
                 }
-                self.fail(target, reason);
+                self.fail(target, reason, reports);
             }
         }
     }
@@ -86,32 +83,35 @@ impl Controller {
                         took.as_secs_f64()
                     ),
                 );
-                self.done(Outcome::Deployed, None);
+                self.done(Outcome::Deployed, None, Vec::new());
             }
-            Kind::AutoRollback { failed, reason } => {
+            Kind::AutoRollback {
+                reason, reports, ..
+            } => {
                 self.progress(
                     Some(target),
                     format!("rolled back: revision {target} serves again"),
                 );
-                let _ = failed;
-                self.done(Outcome::RolledBack, Some(reason));
+                self.done(Outcome::RolledBack, Some(reason), reports);
             }
         }
     }
 
-    fn fail(&mut self, target: u64, reason: String) {
+    fn fail(&mut self, target: u64, reason: String, reports: Vec<hoist_core::ReplicaReport>) {
         let Some(active) = &mut self.active else {
             return;
         };
         if let Kind::AutoRollback {
             failed,
             reason: first,
+            reports: mut first_reports,
         } = active.kind.clone()
         {
             let reason =
                 format!("{first}; then the rollback to revision {target} failed too: {reason}");
             self.progress(Some(failed), reason.clone());
-            self.done(Outcome::Failed, Some(reason));
+            first_reports.extend(reports);
+            self.done(Outcome::Failed, Some(reason), first_reports);
             return;
         }
         match self.serving {
@@ -128,6 +128,7 @@ impl Controller {
                 active.kind = Kind::AutoRollback {
                     failed: target,
                     reason: reason.clone(),
+                    reports,
                 };
                 active.target = serving;
                 active.rollout = Rollout::new(spec.run.replicas, &spec.run.rollout, Instant::now());
@@ -146,7 +147,7 @@ impl Controller {
                     Some(target),
                     format!("revision {target} failed: {reason}; nothing to roll back to"),
                 );
-                self.done(Outcome::Failed, Some(reason));
+                self.done(Outcome::Failed, Some(reason), reports);
                 if self.serving.is_none() {
                     self.ctx.set_route(&self.app, None);
                 }

@@ -60,6 +60,12 @@ pub struct ContainerSpec {
     pub env: BTreeMap<String, String>,
     /// The port the app listens on inside the container (given to it as `$PORT`).
     pub container_port: u16,
+    /// The arguments after the image's entrypoint, `$(VAR)`s expanded by the driver as the
+    /// kubelet does; empty keeps the image's own `Cmd`.
+    pub args: Vec<String>,
+    /// A named volume of the engine and where it is mounted (`run.state`): it outlives the
+    /// container, so the next replica finds what this one wrote.
+    pub volume: Option<(String, String)>,
     /// The port published on 127.0.0.1 for it; 0 lets the engine pick one, which
     /// [`ContainerReplica::host_port`] then reports.
     pub host_port: u16,

@@ -40,6 +40,8 @@ pub struct ProcessSpec {
     pub port: u16,
     /// Where its output goes.
     pub log: LogPolicy,
+    /// Its working directory (`None`: the agent's).
+    pub dir: Option<PathBuf>,
 }
 
 /// How a replica ended.
@@ -110,12 +112,24 @@ impl ProcessReplica {
             path: spec.log.path.clone(),
             source,
         })?;
-        let child = Command::new(&spec.binary)
-            .args(&spec.args)
+        let port = spec.port.to_string();
+        // `$(PORT)` and `$(NAME)` of the app's env, as the kubelet expands a container's args.
+        let args = spec.args.iter().map(|a| {
+            hoist_core::expand::expand(a, |name| match name {
+                "PORT" => Some(port.clone()),
+                _ => spec.env.get(name).cloned(),
+            })
+        });
+        let mut command = Command::new(&spec.binary);
+        if let Some(dir) = &spec.dir {
+            command.current_dir(dir);
+        }
+        let child = command
+            .args(args)
             .env_clear()
             .envs(base_env())
             .envs(&spec.env)
-            .env("PORT", spec.port.to_string())
+            .env("PORT", &port)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
@@ -268,13 +282,9 @@ fn open_log(policy: &LogPolicy) -> Result<std::fs::File, RuntimeError> {
         source,
     };
     if let Some(dir) = policy.path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        crate::private::create_dir(dir).map_err(err)?;
     }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&policy.path)
-        .map_err(err)
+    crate::private::append(&policy.path).map_err(err)
 }
 
 /// The few variables a process expects from any environment; the app's own come on top.

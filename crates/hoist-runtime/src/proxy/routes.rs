@@ -45,19 +45,25 @@ impl RouteTable {
         if by_host.is_some() {
             return by_host;
         }
-        let mut hostless = self.routes.iter().filter(|r| r.host.is_none()).peekable();
-        let first_app = hostless.peek().map(|r| r.app.clone());
-        let alone = self
-            .routes
-            .iter()
-            .filter(|r| r.host.is_none())
-            .all(|r| Some(&r.app) == first_app.as_ref());
-        if alone {
-            best_prefix(hostless, path)
-        } else {
-            None
-        }
+        // Routes without a host answer any other Host by longest prefix. Two with the same
+        // prefix never meet here: the agent refuses the second (see [`same_place`]).
+        best_prefix(self.routes.iter().filter(|r| r.host.is_none()), path)
     }
+
+    /// The app other than `app` that holds the same host and path prefix as `host`/`path`.
+    pub fn holder(&self, app: &str, host: Option<&str>, path: &str) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| r.app != app && same_place(r.host.as_deref(), &r.path, host, path))
+            .map(|r| r.app.as_str())
+    }
+}
+
+/// Whether two routes would answer the same requests: the same host (or both none) and the
+/// same path prefix (`/api` and `/api/` are one).
+pub fn same_place(host_a: Option<&str>, path_a: &str, host_b: Option<&str>, path_b: &str) -> bool {
+    let host = |h: Option<&str>| h.map(str::to_ascii_lowercase);
+    host(host_a) == host(host_b) && path_a.trim_end_matches('/') == path_b.trim_end_matches('/')
 }
 
 fn best_prefix<'a>(routes: impl Iterator<Item = &'a Route>, path: &str) -> Option<&'a Route> {
@@ -105,13 +111,33 @@ mod tests {
     }
 
     #[test]
-    fn hostless_app_answers_any_host_only_while_alone() {
+    fn hostless_apps_answer_other_hosts_by_longest_prefix() {
         let t = RouteTable::new(vec![route("hello", None, "/")]);
         assert_eq!(
             t.pick("127.0.0.1:8080", "/x").map(|r| r.app.as_str()),
             Some("hello")
         );
-        let t = RouteTable::new(vec![route("hello", None, "/"), route("ids", None, "/")]);
-        assert!(t.pick("127.0.0.1", "/").is_none());
+        let t = RouteTable::new(vec![
+            route("hello", None, "/"),
+            route("ids", None, "/ids"),
+            route("web", Some("web.localhost"), "/"),
+        ]);
+        let app = |h, p| t.pick(h, p).map(|r| r.app.clone());
+        assert_eq!(app("127.0.0.1", "/ids/7").as_deref(), Some("ids"));
+        assert_eq!(app("127.0.0.1", "/").as_deref(), Some("hello"));
+        assert_eq!(app("web.localhost", "/ids").as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn the_holder_of_a_route_is_named() {
+        let t = RouteTable::new(vec![
+            route("a", Some("a.localhost"), "/"),
+            route("hello", None, "/api/"),
+        ]);
+        assert_eq!(t.holder("b", Some("A.localhost"), ""), Some("a"));
+        assert_eq!(t.holder("a", Some("a.localhost"), "/"), None, "its own");
+        assert_eq!(t.holder("b", None, "/api"), Some("hello"));
+        assert_eq!(t.holder("b", None, "/"), None);
+        assert_eq!(t.holder("b", Some("b.localhost"), "/api"), None);
     }
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, HostConfig, HostConfigLogConfig, PortBinding,
-    ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerInspectResponse, HostConfig, HostConfigLogConfig, Mount,
+    MountType, PortBinding, ResourcesUlimits, RestartPolicy, RestartPolicyNameEnum,
 };
 
 use super::{ContainerSpec, MANAGED_LABEL, NOFILE_LIMIT, NPROC_LIMIT};
@@ -31,6 +31,12 @@ pub(super) fn port_key(container_port: u16) -> String {
 pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     let mut env = spec.env.clone();
     env.insert("PORT".to_owned(), spec.container_port.to_string());
+    let cmd = (!spec.args.is_empty()).then(|| {
+        spec.args
+            .iter()
+            .map(|a| hoist_core::expand::expand(a, |name| env.get(name).cloned()))
+            .collect()
+    });
     let mut labels: HashMap<String, String> = spec.labels.clone().into_iter().collect();
     labels.insert(MANAGED_LABEL.to_owned(), "true".to_owned());
     // A path that is not UTF-8 cannot be a label: such a replica is adopted without its log.
@@ -49,6 +55,7 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
     };
     ContainerCreateBody {
         image: Some(spec.image.clone()),
+        cmd,
         env: Some(env.into_iter().map(|(k, v)| format!("{k}={v}")).collect()),
         exposed_ports: Some(vec![port.clone()]),
         labels: Some(labels),
@@ -67,6 +74,15 @@ pub(super) fn create_body(spec: &ContainerSpec) -> ContainerCreateBody {
                     host_port: Some(host_port),
                 }]),
             )])),
+            mounts: spec.volume.as_ref().map(|(name, path)| {
+                vec![Mount {
+                    typ: Some(MountType::VOLUME),
+                    source: Some(name.clone()),
+                    target: Some(path.clone()),
+                    read_only: Some(false),
+                    ..Mount::default()
+                }]
+            }),
             ulimits: Some(
                 [("nofile", NOFILE_LIMIT), ("nproc", NPROC_LIMIT)]
                     .into_iter()
@@ -229,6 +245,8 @@ mod tests {
                 ("A".to_owned(), "b".to_owned()),
             ]),
             container_port: 8080,
+            args: vec!["--addr=:$(PORT)".to_owned(), "$(A)$$(A)$(NOPE)".to_owned()],
+            volume: None,
             host_port,
             labels: BTreeMap::from([("app".to_owned(), "hello".to_owned())]),
             log: LogPolicy {
@@ -243,6 +261,11 @@ mod tests {
     fn the_driver_sets_port_publishes_on_loopback_and_labels() {
         let body = create_body(&spec(4000));
         assert_eq!(body.env.unwrap(), ["A=b", "PORT=8080"]);
+        assert_eq!(
+            body.cmd.unwrap(),
+            ["--addr=:8080", "b$(A)$(NOPE)"],
+            "args expanded as the kubelet does"
+        );
         assert_eq!(body.exposed_ports.unwrap(), ["8080/tcp"]);
         let labels = body.labels.unwrap();
         assert_eq!(labels["app"], "hello");
