@@ -51,6 +51,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Stop the app on this machine: drain and stop its replicas, remove its route.
     Stop(StopArgs),
+    /// Remove a stopped app's history and logs from this machine's agent.
+    Forget(StopArgs),
     /// Run the local agent (replicas, probes, rollouts, ingress proxy) in the foreground.
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
@@ -363,6 +365,9 @@ pub struct DockerfileArgs {
     /// The Go release of the builder image, like `1.26.8` (default: the installed Go's).
     #[arg(long, value_name = "VERSION")]
     pub go_version: Option<String>,
+    /// Replace a Dockerfile or .dockerignore that hoist did not write.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `hoist build`.

@@ -72,3 +72,20 @@ impl Stage {
         }
     }
 }
+
+/// The pipeline's stages shown as the CLI shows its own.
+impl hoist_pipeline::Observer for Progress {
+    fn stage(&self, name: &str) -> Box<dyn hoist_pipeline::Stage + '_> {
+        Box::new(Progress::stage(self, name))
+    }
+}
+
+impl hoist_pipeline::Stage for Stage {
+    fn finish(self: Box<Self>, note: &str) {
+        Stage::finish(*self, note);
+    }
+
+    fn fail(self: Box<Self>) {
+        Stage::fail(*self);
+    }
+}

@@ -12,6 +12,18 @@ fn build_fails(p: &Project, args: &[&str]) -> String {
     build_fails_to(p, &format!("oci:{}", p.path("out").display()), args)
 }
 
+/// `hoist build DIR --output oci:…` of an invalid configuration: exit 2, nothing written.
+fn config_fails(p: &Project) -> String {
+    let output = format!("oci:{}", p.path("out").display());
+    let mut cmd = p.hoist(&[
+        "build",
+        p.dir.to_str().expect("UTF-8 path"),
+        "--output",
+        &output,
+    ]);
+    failure_writes_nothing_with(&mut cmd, &output, 2)
+}
+
 /// `hoist build DIR --output OUTPUT ARGS`, which must fail and write nothing at OUTPUT's path.
 fn build_fails_to(p: &Project, output: &str, args: &[&str]) -> String {
     let mut cmd = p.hoist(&[
@@ -25,7 +37,12 @@ fn build_fails_to(p: &Project, output: &str, args: &[&str]) -> String {
 }
 
 fn failure_writes_nothing(cmd: &mut assert_cmd::Command, output: &str) -> String {
-    let stderr = failure(cmd);
+    failure_writes_nothing_with(cmd, output, 1)
+}
+
+/// [`failure_writes_nothing`] with exit code `code` (2: the configuration is invalid).
+fn failure_writes_nothing_with(cmd: &mut assert_cmd::Command, output: &str, code: i32) -> String {
+    let stderr = common::failure_with(cmd, code);
     let out = Path::new(output.split_once(':').expect("KIND:PATH").1);
     assert!(
         !out.exists(),
@@ -119,7 +136,7 @@ fn unknown_platform_in_hoist_toml_points_at_it() {
         .find_map(|(i, l)| l.find("\"linux/amd46\"").map(|c| (i + 1, c + 1)))
         .expect("the edit is in hoist.toml");
 
-    let stderr = build_fails(&p, &[]);
+    let stderr = config_fails(&p);
 
     assert_mentions(&stderr, &["unknown architecture `amd46`"]);
     assert_eq!(
@@ -168,7 +185,7 @@ fn malformed_hoist_toml_points_at_the_value() {
         .expect("edited")
         + 1;
 
-    let stderr = build_fails(&p, &[]);
+    let stderr = config_fails(&p);
 
     assert_eq!(
         config_spot(&stderr).0,
@@ -178,11 +195,31 @@ fn malformed_hoist_toml_points_at_the_value() {
 }
 
 #[test]
-fn no_hoist_toml_says_run_hoist_init() {
+fn no_hoist_toml_builds_what_the_module_says_and_says_so() {
     let p = Project::example("hello");
     std::fs::remove_file(p.dir.join("hoist.toml")).expect("remove hoist.toml");
+    let output = format!("oci:{}", p.path("out").display());
 
-    let stderr = build_fails(&p, &[]);
+    let out = p
+        .hoist(&[
+            "build",
+            p.dir.to_str().expect("UTF-8 path"),
+            "--output",
+            &output,
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
 
-    assert_mentions(&stderr, &["no hoist.toml", "run `hoist init"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_mentions(
+        &stderr,
+        &[
+            "no hoist.toml: building `.`",
+            "as app `hello`",
+            "`hoist init`",
+        ],
+    );
+    assert!(p.path("out").join("index.json").is_file(), "{stderr}");
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Project, assert_mentions, config_spot, failure, success};
+use common::{Project, assert_mentions, config_failure, config_spot, success};
 use serde_json::json;
 
 fn dir(p: &Project) -> &str {
@@ -88,13 +88,27 @@ fn json_output() {
         json!(["linux/amd64"]),
         "{config:#}"
     );
+    // The same keys and values as the TOML: durations as written, probes by their keys.
+    assert_eq!(config["run"]["termination_grace"], "30s", "{config:#}");
+    assert_eq!(
+        config["run"]["health"]["readiness"]["path"], "/healthz",
+        "{config:#}"
+    );
+    assert_eq!(config["run"]["rollout"]["deadline"], "60s", "{config:#}");
+    let toml_text = success(&mut p.hoist(&["config", dir(&p), "--env", "dev"]));
+    let from_toml: toml::Table = toml::from_str(&toml_text).unwrap();
+    assert_eq!(
+        config,
+        serde_json::to_value(&from_toml).unwrap(),
+        "--json and the TOML say the same"
+    );
 }
 
 #[test]
 fn unknown_environment_lists_the_known_ones() {
     let p = Project::example("hello");
 
-    let stderr = failure(&mut p.hoist(&["config", dir(&p), "--env", "qa"]));
+    let stderr = config_failure(&mut p.hoist(&["config", dir(&p), "--env", "qa"]));
 
     assert_mentions(
         &stderr,
@@ -107,7 +121,7 @@ fn unknown_environment_lists_the_known_ones() {
 fn broken(from: &str, to: &str) -> ((usize, usize), (usize, usize), String) {
     let p = Project::example("hello");
     p.edit("hoist.toml", from, to);
-    let stderr = failure(&mut p.hoist(&["config", dir(&p)]));
+    let stderr = config_failure(&mut p.hoist(&["config", dir(&p)]));
     (
         config_spot(&stderr),
         position(&p.read("hoist.toml"), to),
@@ -144,11 +158,32 @@ fn syntax_error_points_at_the_line() {
 }
 
 #[test]
-fn missing_hoist_toml_says_run_hoist_init() {
+fn missing_hoist_toml_shows_what_is_inferred() {
     let p = Project::example("hello");
     std::fs::remove_file(p.dir.join("hoist.toml")).expect("remove hoist.toml");
 
-    let stderr = failure(&mut p.hoist(&["config", dir(&p)]));
+    let out = p
+        .hoist(&["config", dir(&p)])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
 
-    assert_mentions(&stderr, &["no hoist.toml", "run `hoist init"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_mentions(&stderr, &["no hoist.toml", "`hoist init`"]);
+    let config: toml::Table = toml::from_str(&stdout).unwrap();
+    assert_eq!(config["app"]["name"].as_str(), Some("hello"), "{stdout}");
+    assert_eq!(config["app"]["port"].as_integer(), Some(8080), "{stdout}");
+}
+
+#[test]
+fn a_subdirectory_finds_the_projects_hoist_toml() {
+    let p = Project::example("hello");
+    std::fs::create_dir_all(p.dir.join("internal/deep")).unwrap();
+
+    let stdout = success(&mut p.hoist(&["config", p.dir.join("internal/deep").to_str().unwrap()]));
+
+    let config: toml::Table = toml::from_str(&stdout).unwrap();
+    assert_eq!(config["run"]["replicas"].as_integer(), Some(3), "{stdout}");
 }

@@ -200,8 +200,8 @@ fn a_revision_that_never_becomes_ready_is_rolled_back_after_its_deadline() {
         &["--image", &bad, "--set", "run.rollout.deadline=5s"],
     );
     assert_eq!(
-        code, 2,
-        "a rolled-back deploy exits 2:\n{report:#}\n{stderr}"
+        code, 3,
+        "a rolled-back deploy exits 3:\n{report:#}\n{stderr}"
     );
     let cluster = &report["clusters"][0];
     assert_eq!(report["outcome"], "rolled_back", "{report:#}");
@@ -400,7 +400,7 @@ fn two_contexts_are_deployed_and_one_that_fails_rolls_back_alone() {
     // `us` may run 3 pods, no more: the new revision's surge pod is refused there.
     kubectl(&["create", "quota", "pods", "-n", &nb.0, "--hard=pods=3"]);
     let (code, report, stderr) = run(&b);
-    assert_eq!(code, 2, "{report:#}\n{stderr}");
+    assert_eq!(code, 3, "{report:#}\n{stderr}");
     let clusters = report["clusters"].as_array().unwrap();
     assert_eq!(clusters[0]["context"], ctx_eu.as_str());
     assert_eq!(clusters[0]["outcome"], "deployed", "{report:#}");

@@ -150,7 +150,7 @@ fn never_ready_revision_is_rolled_back(driver: Driver) {
     ]);
     let report = load.finish();
     eprintln!("failed rollout under load: {}", report.summary());
-    assert_eq!(exit_code(&out), 2, "rolled back: {}", text(&out.stderr));
+    assert_eq!(exit_code(&out), 3, "rolled back: {}", text(&out.stderr));
     assert!(report.failures().is_empty(), "{}", report.summary());
     assert!(report.samples.iter().all(|s| label(&s.body) == "v1"));
     let stderr = text(&out.stderr);
@@ -181,7 +181,7 @@ fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
         "--set",
         "run.rollout.deadline=60s",
     ]);
-    assert_eq!(exit_code(&crash), 2, "{}", text(&crash.stderr));
+    assert_eq!(exit_code(&crash), 3, "{}", text(&crash.stderr));
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "a crash loop fails before the deadline"
@@ -192,7 +192,7 @@ fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
         "--set",
         "run.rollout.deadline=60s",
     ]);
-    assert_eq!(exit_code(&unlive), 2, "{}", text(&unlive.stderr));
+    assert_eq!(exit_code(&unlive), 3, "{}", text(&unlive.stderr));
     let report = load.finish();
     assert!(report.failures().is_empty(), "{}", report.summary());
     let history = agent.history("webapp");
@@ -439,9 +439,9 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
         "--set",
         "run.rollout.deadline=2s",
     ]);
-    assert_eq!(exit_code(&not_found), 2, "{}", text(&not_found.stderr));
+    assert_eq!(exit_code(&not_found), 3, "{}", text(&not_found.stderr));
     let err = text(&not_found.stderr);
-    assert!(err.contains("GET /healthz answered 404 Not Found"), "{err}");
+    assert!(err.contains("GET /healthz → 404 Not Found"), "{err}");
 
     assert_eq!(
         Agent::status_units(&agent.settled("webapp")),
@@ -507,7 +507,7 @@ fn an_app_ignoring_port_is_pointed_to_the_container_driver() {
     ]);
     assert_eq!(
         exit_code(&out),
-        3,
+        4,
         "nothing to roll back to: {}",
         text(&out.stderr)
     );

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-use common::{Project, assert_mentions, failure, repo_root, success};
+use common::{Project, assert_mentions, config_failure, failure, repo_root, success};
 use serde_json::Value;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -253,7 +253,8 @@ fn without_image_the_last_build_is_used() {
 #[test]
 fn unknown_environment_lists_the_known_ones() {
     let p = Project::example("hello");
-    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--env", "qa", "--image", DIGEST]));
+    let stderr =
+        config_failure(&mut p.hoist(&["render", dir(&p), "--env", "qa", "--image", DIGEST]));
     assert_mentions(
         &stderr,
         &["unknown environment `qa`", "`dev`, `prod`, `staging`"],
@@ -272,7 +273,7 @@ fn set_shows_in_config_and_its_errors_name_the_flag() {
         "run.replicas=6",
     ]));
     assert!(config.contains("replicas = 6"), "{config}");
-    let stderr = failure(&mut p.hoist(&[
+    let stderr = config_failure(&mut p.hoist(&[
         "render",
         dir(&p),
         "--image",

@@ -41,6 +41,9 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
 
 async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let client = hoist_runtime::client::AgentClient::new(dir);
+    let running: Vec<hoist_runtime::api::AppStatus> =
+        client.get("/v1/apps").await.unwrap_or_default();
+    let replicas: usize = running.iter().map(|s| s.replicas.len()).sum();
     let info: AgentInfo = match client
         .post("/v1/agent/shutdown", &serde_json::json!({}))
         .await
@@ -52,14 +55,28 @@ async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(anyhow::Error::new(e).context("cannot stop the agent")),
     };
-    // It answers, then drains and stops its replicas: wait until it is gone.
+    if replicas > 0 {
+        eprintln!(
+            "stopping the agent (pid {}): {replicas} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
+            info.pid,
+            if replicas == 1 { "" } else { "s" }
+        );
+    }
+    // It answers, then drains and stops its replicas: wait until it is gone, saying which
+    // replicas it still waits for.
     let proc = std::path::PathBuf::from(format!("/proc/{}", info.pid));
     let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
-    while proc.exists() && std::time::Instant::now() < deadline {
-        if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
-            break;
+    let gone = async {
+        while proc.exists() && std::time::Instant::now() < deadline {
+            if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    tokio::select! {
+        () = gone => {}
+        () = super::local::stopping::watch(&client, None) => {}
     }
     eprintln!(
         "stopped the agent (pid {}); its replicas are stopped",

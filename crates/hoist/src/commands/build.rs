@@ -7,8 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 use hoist_core::{App, Platform};
-use hoist_gobuild::{BuildRequest, GitFacts};
-use hoist_image::{BlobStore, BuiltImage, Descriptor, ImageBase, ImageSpec, LayoutRoot};
+use hoist_image::{BlobStore, BuiltImage, LayoutRoot};
 use serde::Serialize;
 
 use super::outputs::Output;
@@ -42,12 +41,12 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     run_to(args, &mut std::io::stdout())
 }
 
-/// [`run`], writing the digest (or the summary) to `out`: `hoist deploy` builds with it and
-/// keeps its own stdout for its report.
+/// [`run`], writing the digest (or the summary) to `out`.
 pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let app = super::load_app(&args.dir, args.environment.as_deref())?;
-    let platforms = platforms(&app, &args.platforms)?;
+    let project = super::open_project(&args.dir, args.environment.as_deref(), &[])?;
+    let (app, dir) = (&project.app, &project.dir);
+    let platforms = platforms(app, &args.platforms)?;
     let outputs = args
         .outputs
         .iter()
@@ -56,25 +55,26 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     for o in &outputs {
         o.check_writable()?;
     }
+    // Impossible requests fail before anything is compiled.
+    let one_platform = outputs
+        .iter()
+        .find(|o| matches!(o, Output::DockerArchive(_)))
+        .map(|o| format!("`--output docker-archive:{}`", o.path().display()))
+        .or_else(|| args.load.map(|e| format!("`--load {}`", e.program())));
+    if let Some(what) = one_platform {
+        single_platform_possible(&platforms, &what)?;
+    }
     // A push target and its tags are checked before any work, too.
     let push_target = if args.push {
-        let repository = super::registry::target_repository(&args.target, Some(&app))?;
-        let tags = super::registry::tags(Some(&app), &args.dir, &args.target.tags)?;
+        let repository = super::registry::target_repository(&args.target, Some(app))?;
+        let tags = super::registry::tags(Some(app), dir, &args.target.tags)?;
         let client = super::registry::client(&args.registry, &repository.registry)?;
         Some((repository, tags, client))
     } else {
         None
     };
-    // Fail before any work when there is no module at all; `go build` finds it again itself.
-    hoist_gobuild::find_module(&args.dir)?;
     let store = open_store()?;
     let progress = Progress::new();
-    let mut timings = BTreeMap::new();
-
-    // git runs while the compiler does: it only feeds the stamps and the layer mtime.
-    let facts = GitFacts::read(&args.dir);
-    let (version, commit) = stamp(facts.as_ref());
-    let epoch = source_date_epoch(facts.as_ref())?;
     // The base is resolved before compiling, so a missing base fails fast.
     let bases = super::base::resolve(
         &app.build.base,
@@ -83,49 +83,30 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
         &store,
         &progress,
     )?;
-
-    let t = Instant::now();
-    let binaries = build_binaries(
-        &app, &args.dir, &store, &platforms, &version, &commit, &progress,
-    )?;
-    timings.insert("go_build", t.elapsed().as_secs_f64());
-
-    let t = Instant::now();
-    let stage = progress.stage("image");
-    let images = assemble(
-        &app,
-        &binaries,
+    let built = hoist_pipeline::build(
+        &project,
+        &platforms,
         &bases,
-        facts.as_ref(),
-        &version,
-        epoch,
+        stamp(&project)?,
         &store,
-    );
-    let images = match images {
-        Ok(i) => i,
-        Err(e) => {
-            stage.fail();
-            return Err(e);
-        }
-    };
-    let root = root_descriptor(&images, &store)?;
-    stage.finish(&format!("{} {}", root.digest, cached_note(&images)));
-    timings.insert("image", t.elapsed().as_secs_f64());
+        &progress,
+    )?;
+    let mut timings = built.timings.clone();
 
     let t = Instant::now();
-    let written = write_outputs(
-        &app, &version, &outputs, args.load, &root, &images, &store, &progress,
-    )?;
+    let written = write_outputs(app, &built, &outputs, args.load, &store, &progress)?;
     timings.insert("outputs", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
+    let untagged = super::registry::untagged_reason(Some(app), dir);
     let pushed = match &push_target {
         Some((repository, tags, client)) => Some(super::registry::push(
             client,
             repository,
-            &root,
+            &built.root,
             &hoist_registry::BlobDir::new(store.root()),
             tags,
+            &untagged,
             Some(&super::registry::mount_hints(&store)),
         )?),
         None => None,
@@ -137,22 +118,23 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     let push_tags = push_target.as_ref().map(|(_, tags, _)| tags.as_slice());
     super::last_build::remember(
         store.root(),
-        &args.dir,
+        dir,
         args.environment.as_deref(),
         &super::last_build::LastBuild {
-            digest: root.digest.to_string(),
+            digest: built.root.digest.to_string(),
             pushed: pushed.as_ref().map(|p| p.pinned.clone()),
         },
     );
 
     if args.json {
         let summary = Summary {
-            digest: root.digest.to_string(),
-            media_type: &root.media_type,
-            version: &version,
-            platforms: images
+            digest: built.root.digest.to_string(),
+            media_type: &built.root.media_type,
+            version: &built.stamp.version,
+            platforms: built
+                .images
                 .iter()
-                .zip(&binaries)
+                .zip(&built.binaries)
                 .map(|(image, bin)| PlatformSummary {
                     platform: bin.platform.to_string(),
                     digest: image.manifest.digest.to_string(),
@@ -162,83 +144,66 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
                 .collect(),
             outputs: written,
             timings,
-            push: pushed
-                .as_ref()
-                .map(|p| super::registry::PushSummary::new(p, push_tags.unwrap_or_default())),
+            push: pushed.as_ref().map(|p| {
+                super::registry::PushSummary::new(p, push_tags.unwrap_or_default(), &untagged)
+            }),
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     } else if let Some(p) = &pushed {
         writeln!(out, "{}", p.pinned)?;
     } else {
-        writeln!(out, "{}", root.digest)?;
+        writeln!(out, "{}", built.root.digest)?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The version and commit a binary is stamped with: from git, or `dev` / `unknown` outside a
-/// repository.
-fn stamp(facts: Option<&GitFacts>) -> (String, String) {
-    facts.map_or_else(
-        || ("dev".to_owned(), "unknown".to_owned()),
-        |f| (f.describe.clone(), f.commit.clone()),
-    )
 }
 
 /// The app's binary for this machine's platform (what the local `process` driver runs), and
 /// the version it is stamped with. `build.platforms` does not matter here: Go builds for any
 /// platform, and this machine's is the one that runs.
-pub(super) fn host_binary(app: &App, dir: &Path) -> anyhow::Result<(PathBuf, String)> {
-    hoist_gobuild::find_module(dir)?;
+pub(super) fn host_binary(project: &hoist_pipeline::Project) -> anyhow::Result<(PathBuf, String)> {
     let store = open_store()?;
-    let facts = GitFacts::read(dir);
-    let (version, commit) = stamp(facts.as_ref());
+    let stamp = stamp(project)?;
     let progress = Progress::new();
-    let mut bins = build_binaries(
-        app,
-        dir,
-        &store,
-        &[Platform::host()],
-        &version,
-        &commit,
-        &progress,
-    )?;
+    let mut bins =
+        hoist_pipeline::build::binaries(project, &[Platform::host()], &stamp, &store, &progress)?;
     let bin = bins.pop().context("the build produced no binary")?;
-    Ok((bin.path, version))
+    Ok((bin.path, stamp.version))
 }
 
 /// The app's image for this machine's platform, written as a docker archive to `out` (what the
 /// local `container` driver loads into the engine); returns the archive's `NAME:VERSION` tag
 /// and the version. The image is the one `hoist build --platform <this machine's>` makes.
 pub(super) fn host_archive(
-    app: &App,
-    dir: &Path,
+    project: &hoist_pipeline::Project,
     registry: &crate::cli::RegistryArgs,
     out: &Path,
 ) -> anyhow::Result<(String, String)> {
-    hoist_gobuild::find_module(dir)?;
+    let app = &project.app;
     let store = open_store()?;
     let progress = Progress::new();
-    let facts = GitFacts::read(dir);
-    let (version, commit) = stamp(facts.as_ref());
-    let epoch = source_date_epoch(facts.as_ref())?;
     let platforms = [Platform::host()];
     let bases = super::base::resolve(&app.build.base, &platforms, registry, &store, &progress)?;
-    let binaries = build_binaries(app, dir, &store, &platforms, &version, &commit, &progress)?;
-    let stage = progress.stage("image");
-    let images = assemble(
-        app,
-        &binaries,
+    let built = hoist_pipeline::build(
+        project,
+        &platforms,
         &bases,
-        facts.as_ref(),
-        &version,
-        epoch,
+        stamp(project)?,
         &store,
+        &progress,
     )?;
-    let image = pick_platform(&images)?;
-    let tags = repo_tags(&app.app.name, &version);
+    let image = pick_platform(&built.images)?;
+    let tags = repo_tags(&app.app.name, &built.stamp.version);
     hoist_image::write_docker_archive(out, image, &tags, &store)?;
-    stage.finish(&image.manifest.digest.to_string());
-    Ok((tags[0].clone(), version))
+    Ok((tags[0].clone(), built.stamp.version))
+}
+
+/// What a build of `project` is stamped with: git's version and commit, and the time from
+/// `SOURCE_DATE_EPOCH` (else the commit's).
+pub(super) fn stamp(project: &hoist_pipeline::Project) -> anyhow::Result<hoist_pipeline::Stamp> {
+    Ok(hoist_pipeline::Stamp::read(
+        &project.dir,
+        env_vars::get(env_vars::SOURCE_DATE_EPOCH).as_deref(),
+    )?)
 }
 
 /// `--platform` flags win over `build.platforms`.
@@ -264,154 +229,17 @@ pub(super) fn open_store() -> anyhow::Result<BlobStore> {
     BlobStore::open(&dir).with_context(|| format!("cannot use the cache at `{}`", dir.display()))
 }
 
-/// SOURCE_DATE_EPOCH, else the commit time, else 0: never the clock, so builds reproduce.
-fn source_date_epoch(facts: Option<&GitFacts>) -> anyhow::Result<u64> {
-    if let Some(v) = env_vars::get(env_vars::SOURCE_DATE_EPOCH) {
-        return v.parse().with_context(|| {
-            format!(
-                "{} must be whole seconds since 1970, found `{v}`",
-                env_vars::SOURCE_DATE_EPOCH
-            )
-        });
-    }
-    Ok(facts.map_or(0, |f| u64::try_from(f.commit_time).unwrap_or(0)))
-}
-
-fn build_binaries(
-    app: &App,
-    dir: &Path,
-    store: &BlobStore,
-    platforms: &[Platform],
-    version: &str,
-    commit: &str,
-    progress: &Progress,
-) -> anyhow::Result<Vec<hoist_gobuild::Binary>> {
-    let work = work_dir(store, dir);
-    let requests: Vec<BuildRequest> = platforms
-        .iter()
-        .map(|p| BuildRequest {
-            module_dir: dir.to_path_buf(),
-            package: app.app.main.clone(),
-            platform: p.clone(),
-            output: work
-                .join(p.to_string().replace('/', "-"))
-                .join(&app.app.name),
-            version: version.to_owned(),
-            commit: commit.to_owned(),
-            version_var: app.build.version_var.clone(),
-            commit_var: app.build.commit_var.clone(),
-            tags: app.build.tags.clone(),
-            extra_ldflags: app.build.ldflags.clone(),
-        })
-        .collect();
-    let jobs = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let names: Vec<String> = platforms.iter().map(|p| format!("go build {p}")).collect();
-    let stages = std::sync::Mutex::new(
-        names
-            .iter()
-            .map(|n| Some(progress.stage(n.clone())))
-            .collect::<Vec<_>>(),
-    );
-    let result = hoist_gobuild::build_all(&requests, jobs, &|bin| {
-        let i = platforms
-            .iter()
-            .position(|p| *p == bin.platform)
-            .unwrap_or(0);
-        if let Some(s) = stages
-            .lock()
-            .expect("progress lock")
-            .get_mut(i)
-            .and_then(Option::take)
-        {
-            s.finish(&format!("{:.1} MB", bin.size as f64 / 1e6));
-        }
-    });
-    for s in stages
-        .into_inner()
-        .expect("progress lock")
-        .into_iter()
-        .flatten()
-    {
-        s.fail();
-    }
-    Ok(result?)
-}
-
-/// Binaries of one project directory go to one work directory in the cache, so two checkouts
-/// never overwrite each other's binaries mid-build.
-fn work_dir(store: &BlobStore, dir: &Path) -> PathBuf {
-    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let key = hoist_core::Digest::of(abs.as_os_str().as_encoded_bytes());
-    store.root().join("work").join(&key.hex()[..16])
-}
-
-/// One image per binary, on the base resolved for its platform (`bases` follows `build`'s
-/// platforms, as the binaries do).
-fn assemble(
-    app: &App,
-    binaries: &[hoist_gobuild::Binary],
-    bases: &[ImageBase],
-    facts: Option<&GitFacts>,
-    version: &str,
-    epoch: u64,
-    store: &BlobStore,
-) -> anyhow::Result<Vec<BuiltImage>> {
-    let source = app
-        .image
-        .source
-        .clone()
-        .or_else(|| facts.and_then(|f| f.remote_url.clone()));
-    binaries
-        .iter()
-        .zip(bases)
-        .map(|(bin, base)| {
-            let spec = ImageSpec {
-                base: base.clone(),
-                args: app.app.args.clone(),
-                port: Some(app.app.port),
-                labels: app.image.labels.clone(),
-                source: source.clone(),
-                revision: facts.map(|f| f.commit.clone()),
-                version: Some(version.to_owned()),
-                created: epoch,
-                ..ImageSpec::new(bin.platform.clone(), app.app.name.clone(), bin.path.clone())
-            };
-            hoist_image::build_image(&spec, store)
-                .with_context(|| format!("cannot assemble the image for {}", bin.platform))
-        })
-        .collect()
-}
-
-/// The image's name: the index when several platforms were built, else the one manifest.
-fn root_descriptor(images: &[BuiltImage], store: &BlobStore) -> anyhow::Result<Descriptor> {
-    match images {
-        [one] => Ok(one.manifest.clone()),
-        _ => Ok(hoist_image::build_index(images, store)?),
-    }
-}
-
-fn cached_note(images: &[BuiltImage]) -> String {
-    let cached = images
-        .iter()
-        .flat_map(|i| &i.layers)
-        .filter(|l| l.cached)
-        .count();
-    let total: usize = images.iter().map(|i| i.layers.len()).sum();
-    format!("({cached}/{total} layers from cache)")
-}
-
-#[allow(clippy::too_many_arguments)]
+/// Writes the `--output`s and does the `--load` of `built`; returns what was written.
 fn write_outputs(
     app: &App,
-    version: &str,
+    built: &hoist_pipeline::Built,
     outputs: &[Output],
     load: Option<Engine>,
-    root: &Descriptor,
-    images: &[BuiltImage],
     store: &BlobStore,
     progress: &Progress,
 ) -> anyhow::Result<Vec<String>> {
-    let tags = repo_tags(&app.app.name, version);
+    let (root, images) = (&built.root, built.images.as_slice());
+    let tags = repo_tags(&app.app.name, &built.stamp.version);
     let mut written = Vec::new();
     for out in outputs {
         let stage = progress.stage(format!("write {}", out.path().display()));
@@ -471,6 +299,22 @@ fn repo_tags(name: &str, version: &str) -> Vec<String> {
 /// `hello:v1` → `v1`: an OCI layout names images by tag alone.
 fn tag_of(repo_tag: &str) -> &str {
     repo_tag.rsplit_once(':').map_or(repo_tag, |(_, t)| t)
+}
+
+/// A docker archive (`what` asks for one) holds one platform: this machine's, or the only one
+/// built. Checked before the build, so an impossible request costs no compile.
+fn single_platform_possible(platforms: &[Platform], what: &str) -> anyhow::Result<()> {
+    let host = Platform::host();
+    if platforms.len() <= 1 || platforms.iter().any(|p| p.matches(&host)) {
+        return Ok(());
+    }
+    let listed: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+    anyhow::bail!(
+        "{what} needs one platform's image (a docker archive holds one), and this machine's ({host}) is not among the {} being built ({}); build just one of them, e.g. `--platform {}`",
+        platforms.len(),
+        listed.join(", "),
+        listed[0]
+    )
 }
 
 /// A docker archive holds one platform: this machine's when it was built, else the only one.

@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use crate::cli::{DeployArgs, Target};
 
-/// Runs the deploy; the exit status says how it ended (see [`super::outcome::Outcome`]).
+/// Runs the deploy; the exit status says how it ended (see [`super::outcome`]).
 pub fn run(args: &DeployArgs) -> anyhow::Result<ExitCode> {
-    let app = super::load_app_with(&args.dir, args.environment.as_deref(), &args.sets)?;
-    match super::target::for_deploy(&args.target, &app) {
-        Target::Local => super::local::deploy(&app, args),
-        Target::Kubernetes => super::kube::deploy(&app, args),
+    let project = super::open_project(&args.dir, args.environment.as_deref(), &args.sets)?;
+    match super::target::for_deploy(&args.target, &project.app) {
+        Target::Local => super::local::deploy(&project, args),
+        Target::Kubernetes => super::kube::deploy(&project, args),
     }
 }

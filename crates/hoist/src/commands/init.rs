@@ -19,17 +19,15 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     }
     let module = hoist_gobuild::find_module(&args.dir)?;
     let mains = hoist_gobuild::list_main_packages(&module)?;
-    let chosen = module.choose_main(&mains, args.main.as_deref())?;
-    let last_segment = chosen
-        .import_path
-        .rsplit('/')
-        .next()
-        .unwrap_or(&chosen.import_path);
+    // In `cmd/server` of a module with several programs, that one is meant.
+    let chosen = hoist_pipeline::project::choose(&module, &mains, &args.dir, args.main.as_deref())?;
     let text = hoist_config::init_template(&hoist_config::InitParams {
-        name: hoist_config::app_name_from(last_segment),
+        name: hoist_pipeline::project::app_name(&module, &mains, chosen),
         main: main_relative_to(&args.dir, &module.dir, &chosen.relative),
-        port: 8080,
-        platforms: vec!["linux/amd64".to_owned(), "linux/arm64".to_owned()],
+        port: hoist_pipeline::project::DEFAULT_PORT,
+        // This machine's platform: the one a local deploy runs; the template shows how to add
+        // another.
+        platforms: vec![hoist_core::Platform::host().to_string()],
     });
     // create_new: the check above and the write must not race into an overwrite.
     let mut f = std::fs::OpenOptions::new()

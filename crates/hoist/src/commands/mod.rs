@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Logs(a) => local::logs(&target::local_app_name(&a.app)?, &a),
         Command::Stop(a) => local::stop(&target::local_app_name(&a.app)?, &a),
+        Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
     }
@@ -70,30 +71,45 @@ fn name_or_err(name: Option<String>) -> anyhow::Result<String> {
     })
 }
 
-/// Loads `DIR/hoist.toml` with an optional environment overlay.
+/// The project at `dir` (the nearest hoist.toml, else inferred from the Go module) with an
+/// optional environment overlay.
 fn load_app(dir: &Path, environment: Option<&str>) -> anyhow::Result<App> {
-    load_app_with(dir, environment, &[])
+    open_project(dir, environment, &[]).map(|p| p.app)
 }
 
 /// [`load_app`], then `--set key.path=value` overrides.
 fn load_app_with(dir: &Path, environment: Option<&str>, sets: &[String]) -> anyhow::Result<App> {
-    let path = dir.join(hoist_config::FILE_NAME);
-    if !path.is_file() {
-        anyhow::bail!(
-            "no {} in `{}`; run `hoist init {}` to write one",
-            hoist_config::FILE_NAME,
-            dir.display(),
-            dir.display()
-        );
+    open_project(dir, environment, sets).map(|p| p.app)
+}
+
+/// The project a command is about: the nearest hoist.toml in `dir` or a parent, else the
+/// configuration inferred from the Go module (said in one line on stderr), with the `--env`
+/// overlay and `--set` overrides applied.
+fn open_project(
+    dir: &Path,
+    environment: Option<&str>,
+    sets: &[String],
+) -> anyhow::Result<hoist_pipeline::Project> {
+    let project =
+        hoist_pipeline::project::open(dir, environment, sets, &hoist_core::Platform::host())?;
+    if let Some(inferred) = &project.inferred {
+        eprintln!("{inferred}");
     }
-    hoist_config::load_with(&path, environment, sets).map_err(|e| {
-        let from_set = matches!(e, hoist_config::ConfigError::BadSet { .. })
-            || e.location().is_some_and(|l| l.file.starts_with("--set "));
-        let context = if from_set {
-            "invalid `--set` override".to_owned()
-        } else {
-            format!("invalid configuration in `{}`", path.display())
-        };
-        anyhow::Error::new(e).context(context)
-    })
+    warn_unknown_variables(&project.app);
+    Ok(project)
+}
+
+/// `$(NAME)` in `app.args` that neither `run.env` nor hoist defines stays as written (as the
+/// kubelet leaves it): almost always a typo, so say so.
+fn warn_unknown_variables(app: &App) {
+    for arg in &app.app.args {
+        for name in hoist_core::expand::references(arg) {
+            if name != "PORT" && !app.run.env.contains_key(&name) {
+                eprintln!(
+                    "{} `app.args` refers to `$({name})`, which neither `run.env` nor hoist sets (hoist sets `PORT`): it is passed as written, as Kubernetes does; define it in `run.env` or write `$$({name})` for a literal",
+                    console::style("warning:").yellow().bold()
+                );
+            }
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::cli::PushArgs;
 
 /// Pushes the layout's image; prints `repository@digest` (or `--json`).
 pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
-    let has_config = args.project.join(hoist_config::FILE_NAME).is_file();
+    let has_config = hoist_pipeline::project::find_config(&args.project).is_some();
     let app = if has_config || args.environment.is_some() {
         Some(super::load_app(&args.project, args.environment.as_deref())?)
     } else {
@@ -29,10 +29,15 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
         &root,
         &BlobDir::new(&args.layout),
         &tags,
+        &registry::untagged_reason(app.as_ref(), &args.project),
         Some(&hints),
     )?;
     if args.json {
-        let summary = registry::PushSummary::new(&out, &tags);
+        let summary = registry::PushSummary::new(
+            &out,
+            &tags,
+            &registry::untagged_reason(app.as_ref(), &args.project),
+        );
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!("{}", out.pinned);

@@ -151,13 +151,16 @@ pub struct PushSummary<'a> {
     pub tags: &'a [String],
     /// `repository:tag@digest` for each tag.
     pub references: Vec<String>,
+    /// Why no tag was written, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub untagged: Option<String>,
     /// Counters.
     #[serde(flatten)]
     pub stats: hoist_registry::Stats,
 }
 
 impl<'a> PushSummary<'a> {
-    pub fn new(out: &'a PushOutcome, tags: &'a [String]) -> Self {
+    pub fn new(out: &'a PushOutcome, tags: &'a [String], untagged: &str) -> Self {
         Self {
             digest: out.digest.to_string(),
             reference: &out.pinned,
@@ -167,18 +170,54 @@ impl<'a> PushSummary<'a> {
                 .iter()
                 .map(|t| format!("{t}@{}", out.digest))
                 .collect(),
+            untagged: tags.is_empty().then(|| untagged.to_owned()),
             stats: out.stats,
         }
     }
 }
 
-/// Pushes `root` (its blobs in `blobs`) and reports progress on stderr.
+/// Why a push writes no tag (said instead of the tags, so an untagged push is never silent).
+pub fn untagged_reason(app: Option<&App>, dir: &Path) -> String {
+    let Some(app) = app else {
+        return "there is no hoist.toml, so no tag policy; pass `--tag NAME`".to_owned();
+    };
+    if app.image.tags.is_empty() {
+        return "`image.tags` is empty; pass `--tag NAME`".to_owned();
+    }
+    let policy: Vec<String> = app
+        .image
+        .tags
+        .iter()
+        .map(|t| {
+            serde_json::to_value(t)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
+        .collect();
+    if hoist_gobuild::GitFacts::read(dir).is_none() {
+        return format!(
+            "`{}` is not a git checkout with a commit, and the tag policy ({}) tags commits: in git it would write `sha-<12 hex of HEAD>`, `latest` on the default branch and `vX.Y.Z` for a semver tag on HEAD; pass `--tag NAME` to tag this image anyway",
+            dir.display(),
+            policy.join(", ")
+        );
+    }
+    format!(
+        "the tag policy ({}) gives no tag for this checkout (`latest` only on the default branch with a clean tree); pass `--tag NAME`",
+        policy.join(", ")
+    )
+}
+
+/// Pushes `root` (its blobs in `blobs`) and reports progress on stderr: what was sent, and the
+/// tags written (or `untagged`, why there are none).
+#[allow(clippy::too_many_arguments)]
 pub fn push(
     client: &Client,
     repository: &Repository,
     root: &Descriptor,
     blobs: &BlobDir,
     tags: &[String],
+    untagged: &str,
     hints: Option<&MountHints>,
 ) -> anyhow::Result<PushOutcome> {
     let observer = Arc::new(BlobProgress::new("push"));
@@ -208,6 +247,11 @@ pub fn push(
             String::new()
         }
     );
+    if tags.is_empty() {
+        eprintln!("no tag written (the image is known by its digest only): {untagged}");
+    } else {
+        eprintln!("tagged {}", tags.join(", "));
+    }
     Ok(out)
 }
 
@@ -309,8 +353,15 @@ pub fn hint(e: &RegistryError) -> Option<String> {
         RegistryError::Server { .. } => {
             "the registry is failing, not hoist; hoist already retried with back-off. Try again later or check the registry's logs (`-v` shows every retry)".to_owned()
         }
-        RegistryError::NotFound { .. } => {
-            "check the repository and tag; `hoist inspect REF` shows what a reference points at".to_owned()
+        RegistryError::NotFound { reference } => {
+            let (repo, _) = reference
+                .split_once('@')
+                .or_else(|| reference.rsplit_once(':').filter(|(_, t)| !t.contains('/')))
+                .unwrap_or((reference.as_str(), ""));
+            let (host, path) = repo.split_once('/').unwrap_or((repo, ""));
+            format!(
+                "check the repository and tag: the tags `{repo}` has are listed at `https://{host}/v2/{path}/tags/list`, and `hoist build --push` prints the reference it pushed"
+            )
         }
         RegistryError::DigestMismatch { .. } => {
             "content changed on the way: a proxy or the registry altered it; nothing was trusted or stored".to_owned()

@@ -25,17 +25,26 @@ pub enum ImageMissing {
         /// The digest given.
         digest: String,
     },
+    /// The last build was not pushed, and there is no `image.repository` to name it in.
+    #[error(
+        "the last `hoist build` of this directory and environment ({digest}) was not pushed, and hoist.toml sets no `image.repository`, so no cluster could pull it"
+    )]
+    NotPushed {
+        /// The digest built.
+        digest: String,
+    },
 }
 
 /// Renders the manifests and prints them (or writes them to `--out`).
 pub fn run(args: &RenderArgs) -> anyhow::Result<ExitCode> {
-    let app = super::load_app_with(&args.dir, args.environment.as_deref(), &args.sets)?;
+    let project = super::open_project(&args.dir, args.environment.as_deref(), &args.sets)?;
+    let (app, dir) = (&project.app, &project.dir);
     let last = super::build::open_store().ok().and_then(|store| {
-        super::last_build::recall(store.root(), &args.dir, args.environment.as_deref())
+        super::last_build::recall(store.root(), dir, args.environment.as_deref())
     });
-    let image = image(&app, args.image.as_deref(), last.as_ref())?;
-    let version = GitFacts::read(&args.dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
-    let objects = hoist_render::render(&app, &RenderInput { image, version })?;
+    let image = image(app, args.image.as_deref(), last.as_ref())?;
+    let version = GitFacts::read(dir).map_or_else(|| "dev".to_owned(), |f| f.describe);
+    let objects = hoist_render::render(app, &RenderInput { image, version })?;
     match &args.out {
         None => print!("{}", hoist_render::to_yaml_stream(&objects)?),
         Some(dir) => write_files(dir, &objects)?,
@@ -51,19 +60,21 @@ pub(super) fn image(
     last: Option<&LastBuild>,
 ) -> anyhow::Result<PinnedImage> {
     let from_last = last.map(|l| l.pushed.clone().unwrap_or_else(|| l.digest.clone()));
+    let flag = given.is_some();
     let given = given
         .map(str::to_owned)
         .or(from_last)
         .ok_or(ImageMissing::NotGiven)?;
     let given = given.as_str();
     if given.starts_with("sha256:") {
-        let repository =
-            app.image
-                .repository
-                .as_deref()
-                .ok_or_else(|| ImageMissing::NoRepository {
-                    digest: given.to_owned(),
-                })?;
+        let repository = app.image.repository.as_deref().ok_or_else(|| {
+            let digest = given.to_owned();
+            if flag {
+                ImageMissing::NoRepository { digest }
+            } else {
+                ImageMissing::NotPushed { digest }
+            }
+        })?;
         return Ok(PinnedImage::parse(&format!("{repository}@{given}"))?);
     }
     Ok(PinnedImage::parse(given)?)
@@ -80,8 +91,10 @@ fn write_files(dir: &Path, objects: &[Object]) -> anyhow::Result<()> {
         let name = object.file_name();
         let text = hoist_render::to_yaml(object)?;
         let path = dir.join(&name);
+        // 0666 less the umask, as any file the user writes (a temporary file alone is 0600).
         let mut tmp = tempfile::Builder::new()
             .prefix(".hoist-render-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(dir)
             .with_context(|| format!("cannot write in `{}`", dir.display()))?;
         std::io::Write::write_all(&mut tmp, text.as_bytes())

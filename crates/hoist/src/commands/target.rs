@@ -23,9 +23,10 @@ pub fn for_deploy(target: &TargetArgs, app: &App) -> Target {
 }
 
 /// The target for `status`, `history` and `rollback`. An app named on the command line without
-/// a hoist.toml in `-C DIR` can only be a local one (Kubernetes needs the app's settings).
+/// a hoist.toml in `-C DIR` (or a parent) can only be a local one (Kubernetes needs the app's
+/// settings); without either, the app is the one inferred from the Go module, if any.
 pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
-    let has_file = a.project.join(hoist_config::FILE_NAME).is_file();
+    let has_file = hoist_pipeline::project::find_config(&a.project).is_some();
     let app = if has_file {
         Some(super::load_app(&a.project, a.environment.as_deref())?)
     } else {
@@ -37,7 +38,10 @@ pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
     });
     match (wanted, app) {
         (Target::Local, app) => Ok(Resolved::Local(
-            a.app.clone().or_else(|| app.map(|app| app.app.name)),
+            a.app
+                .clone()
+                .or_else(|| app.map(|app| app.app.name))
+                .or_else(|| inferred_name(a)),
         )),
         (Target::Kubernetes, Some(mut app)) => {
             if let Some(name) = &a.app {
@@ -56,12 +60,23 @@ pub fn local_app_name(a: &AppArgs) -> anyhow::Result<String> {
     if let Some(name) = &a.app {
         return Ok(name.clone());
     }
-    if a.project.join(hoist_config::FILE_NAME).is_file() {
+    if hoist_pipeline::project::find_config(&a.project).is_some() {
         return Ok(super::load_app(&a.project, a.environment.as_deref())?
             .app
             .name);
     }
+    if let Some(name) = inferred_name(a) {
+        return Ok(name);
+    }
     anyhow::bail!(
         "which app? name it (`hoist logs hello`) or run the command where its hoist.toml is (or with `-C DIR`)"
     )
+}
+
+/// The app name of a Go module without hoist.toml, as `hoist deploy` would infer it; `None`
+/// outside a module (or when it does not say which program).
+fn inferred_name(a: &AppArgs) -> Option<String> {
+    hoist_pipeline::project::open(&a.project, None, &[], &hoist_core::Platform::host())
+        .ok()
+        .map(|p| p.app.app.name)
 }

@@ -147,10 +147,20 @@ pub fn success(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
-/// Runs `cmd`, asserts it failed with exit code 1 and printed nothing on stdout, and returns
-/// its stderr.
+/// Runs `cmd`, asserts it failed with exit code 1 (an error; nothing changed) and printed
+/// nothing on stdout, and returns its stderr.
 pub fn failure(cmd: &mut Command) -> String {
-    let out = cmd.assert().code(1).get_output().clone();
+    failure_with(cmd, 1)
+}
+
+/// [`failure`] of a usage or configuration error: exit code 2.
+pub fn config_failure(cmd: &mut Command) -> String {
+    failure_with(cmd, 2)
+}
+
+/// [`failure`] with exit code `code`.
+pub fn failure_with(cmd: &mut Command, code: i32) -> String {
+    let out = cmd.assert().code(code).get_output().clone();
     let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
     assert!(
         out.stdout.is_empty(),

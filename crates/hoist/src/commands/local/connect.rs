@@ -42,13 +42,10 @@ pub async fn ensure(dir: &Path) -> anyhow::Result<(AgentClient, AgentInfo)> {
     if let Ok(found) = running(dir).await {
         return Ok(found);
     }
-    std::fs::create_dir_all(dir)
+    hoist_runtime::private::create_dir(dir)
         .with_context(|| format!("cannot create the state directory `{}`", dir.display()))?;
     let log_path = dir.join("agent.log");
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
+    let log = hoist_runtime::private::append(&log_path)
         .with_context(|| format!("cannot open `{}`", log_path.display()))?;
     let start_len = log.metadata().map_or(0, |m| m.len());
     let exe = std::env::current_exe().context("cannot find the hoist binary to start the agent")?;

@@ -7,11 +7,12 @@ use anyhow::Context as _;
 use hoist_core::{App, Driver};
 use hoist_runtime::api::{AppSpec, Artifact, Done, Event};
 
-use super::super::outcome::Outcome;
+use super::super::outcome::{Outcome, exit_code};
 use crate::cli::{DeployArgs, DriverArg};
 
-/// Deploys and waits; the exit status is the outcome's (0 deployed, 2 rolled back, 3 failed).
-pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+/// Deploys and waits; the exit status is the outcome's (0 deployed, 3 rolled back, 4 failed).
+pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let app = &project.app;
     let dir = super::dir_of(&args.agent)?;
     let mut run = app.run.clone();
     if let Some(d) = args.driver {
@@ -20,7 +21,7 @@ pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
             DriverArg::Container => Driver::Container,
         };
     }
-    let (artifact, version) = artifact(app, args, run.driver)?;
+    let (artifact, version) = artifact(project, args, run.driver)?;
     let spec = AppSpec {
         name: app.app.name.clone(),
         version,
@@ -36,24 +37,45 @@ pub fn deploy(app: &App, args: &DeployArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     });
     let rt = super::runtime()?;
-    let done = rt.block_on(async {
+    // Set once the agent has taken the deploy: from then on, the rollout is the agent's.
+    let taken = std::sync::atomic::AtomicBool::new(false);
+    let follow = async {
         let (client, info) = super::connect::ensure(&dir).await?;
         let mut done: Option<Done> = None;
         client
-            .post_events(
-                &format!("/v1/apps/{}/deploy", spec.name),
-                &spec,
-                |ev| match ev {
+            .post_events(&format!("/v1/apps/{}/deploy", spec.name), &spec, |ev| {
+                taken.store(true, std::sync::atomic::Ordering::Relaxed);
+                match ev {
                     Event::Progress { message, .. } => eprintln!("  {message}"),
                     Event::Done(d) => done = Some(d),
-                },
-            )
+                }
+            })
             .await
             .map_err(|e| refused(e, "the agent refused the deploy"))?;
         anyhow::Ok((done.context("the rollout ended without an outcome")?, info))
+    };
+    let done = rt.block_on(async {
+        tokio::select! {
+            done = follow => done.map(Some),
+            _ = tokio::signal::ctrl_c() => Ok(None),
+        }
     })?;
-    let (done, info) = done;
+    let Some((done, info)) = done else {
+        interrupted(&spec.name, taken.load(std::sync::atomic::Ordering::Relaxed));
+        return Ok(ExitCode::from(super::super::outcome::INTERRUPTED));
+    };
     Ok(report(app, &done, &info.proxy, args.json))
+}
+
+/// What Ctrl-C during a deploy left behind: the agent goes on with a rollout it has taken.
+fn interrupted(app: &str, taken: bool) {
+    if taken {
+        eprintln!(
+            "interrupted: the rollout of `{app}` goes on in the agent (it rolls back by itself if the new revision fails); follow it with `hoist status {app}`, undo it with `hoist rollback {app}` once it ends"
+        );
+    } else {
+        eprintln!("interrupted before the agent took the deploy: nothing changed");
+    }
 }
 
 /// Removes the docker archive built for the deploy when the command ends.
@@ -68,7 +90,12 @@ impl Drop for TempArchive {
 }
 
 /// The binary (process driver) or image (container driver) to deploy, and its version.
-fn artifact(app: &App, args: &DeployArgs, driver: Driver) -> anyhow::Result<(Artifact, String)> {
+fn artifact(
+    project: &hoist_pipeline::Project,
+    args: &DeployArgs,
+    driver: Driver,
+) -> anyhow::Result<(Artifact, String)> {
+    let (app, project_dir) = (&project.app, project.dir.as_path());
     match driver {
         Driver::Process => {
             if args.image.is_some() {
@@ -81,11 +108,11 @@ fn artifact(app: &App, args: &DeployArgs, driver: Driver) -> anyhow::Result<(Art
                 if !path.is_file() {
                     anyhow::bail!("the binary `{}` does not exist", path.display());
                 }
-                let version = hoist_gobuild::GitFacts::read(&args.dir)
+                let version = hoist_gobuild::GitFacts::read(project_dir)
                     .map_or_else(|| "dev".to_owned(), |f| f.describe);
                 return Ok((Artifact::Binary { path }, version));
             }
-            let (path, version) = super::super::build::host_binary(app, &args.dir)?;
+            let (path, version) = super::super::build::host_binary(project)?;
             Ok((Artifact::Binary { path }, version))
         }
         Driver::Container => {
@@ -95,16 +122,16 @@ fn artifact(app: &App, args: &DeployArgs, driver: Driver) -> anyhow::Result<(Art
                 );
             }
             if let Some(reference) = &args.image {
-                let version = hoist_gobuild::GitFacts::read(&args.dir)
+                let version = hoist_gobuild::GitFacts::read(project_dir)
                     .map_or_else(|| "dev".to_owned(), |f| f.describe);
                 return Ok((prebuilt_image(reference)?, version));
             }
             let dir = super::dir_of(&args.agent)?.join("images");
-            std::fs::create_dir_all(&dir)
+            hoist_runtime::private::create_dir(&dir)
                 .with_context(|| format!("cannot create `{}`", dir.display()))?;
             let archive = dir.join(format!("{}-{}.tar", app.app.name, std::process::id()));
             let (reference, version) =
-                super::super::build::host_archive(app, &args.dir, &args.registry, &archive)?;
+                super::super::build::host_archive(project, &args.registry, &archive)?;
             Ok((
                 Artifact::Image {
                     archive: Some(archive),
@@ -157,25 +184,38 @@ pub(super) fn refused(e: hoist_runtime::client::ClientError, context: &str) -> a
     }
 }
 
+/// The URL the app answers on through the proxy at `proxy` (`127.0.0.1:8080`), and what else a
+/// request needs: a `*.localhost` host resolves to this machine by itself (in curl and
+/// browsers), any other host must be sent as the `Host` header.
+fn url(proxy: &str, host: Option<&str>, path: &str) -> (String, String) {
+    let port = proxy.rsplit_once(':').map_or("80", |(_, p)| p);
+    match host {
+        None => (format!("http://{proxy}{path}"), String::new()),
+        Some(h) if h == "localhost" || h.ends_with(".localhost") => {
+            (format!("http://{h}:{port}{path}"), String::new())
+        }
+        Some(h) => {
+            let url = format!("http://{proxy}{path}");
+            let how = format!(
+                " with the header `Host: {h}` (`curl -H 'Host: {h}' {url}`; a browser needs `{h}` to resolve to this machine)"
+            );
+            (url, how)
+        }
+    }
+}
+
 fn report(app: &App, done: &Done, proxy: &str, json: bool) -> ExitCode {
-    let outcome = match done.outcome {
-        hoist_runtime::api::Outcome::Deployed => Outcome::Deployed,
-        hoist_runtime::api::Outcome::RolledBack => Outcome::RolledBack,
-        hoist_runtime::api::Outcome::Failed => Outcome::Failed,
-    };
+    let outcome = done.outcome;
     let (host, path) = app
         .run
         .ingress
         .as_ref()
         .map_or((None, "/"), |i| (i.host.as_deref(), i.path.as_str()));
-    let url = format!("http://{proxy}{path}");
+    let (url, how) = url(proxy, host, path);
     match outcome {
         Outcome::Deployed => eprintln!(
-            "deployed `{}` revision {} in {:.1}s: {url}{}",
-            app.app.name,
-            done.revision,
-            done.seconds,
-            host.map_or_else(String::new, |h| format!(" (Host: {h})"))
+            "deployed `{}` revision {} in {:.1}s: {url}{how}",
+            app.app.name, done.revision, done.seconds,
         ),
         Outcome::RolledBack => eprintln!(
             "revision {} of `{}` failed and was rolled back; revision {} serves\nreason: {}",
@@ -196,6 +236,11 @@ fn report(app: &App, done: &Done, proxy: &str, json: bool) -> ExitCode {
             done.reason.as_deref().unwrap_or("unknown")
         ),
     }
+    if outcome != Outcome::Deployed {
+        for report in &done.replica_reports {
+            eprintln!("{}", super::show::indent(&report.to_string(), "  "));
+        }
+    }
     if json {
         println!(
             "{}",
@@ -204,12 +249,35 @@ fn report(app: &App, done: &Done, proxy: &str, json: bool) -> ExitCode {
                 "revision": done.revision,
                 "serving": done.serving,
                 "reason": done.reason,
+                "replica_reports": done.replica_reports,
                 "seconds": done.seconds,
                 "url": url,
+                "host": host,
             })
         );
     } else if outcome == Outcome::Deployed {
         println!("{url}");
     }
-    outcome.exit_code()
+    exit_code(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url;
+
+    #[test]
+    fn a_url_that_answers() {
+        let proxy = "127.0.0.1:8080";
+        assert_eq!(url(proxy, None, "/").0, "http://127.0.0.1:8080/");
+        assert_eq!(
+            url(proxy, Some("a.localhost"), "/api").0,
+            "http://a.localhost:8080/api"
+        );
+        let (u, how) = url(proxy, Some("shop.example.com"), "/");
+        assert_eq!(u, "http://127.0.0.1:8080/");
+        assert!(
+            how.contains("curl -H 'Host: shop.example.com' http://127.0.0.1:8080/"),
+            "{how}"
+        );
+    }
 }

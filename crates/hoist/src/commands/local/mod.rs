@@ -4,6 +4,7 @@
 mod connect;
 mod deploy;
 mod show;
+pub mod stopping;
 
 use std::path::PathBuf;
 
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 
 pub use connect::state_dir;
 pub use deploy::deploy;
-pub use show::{history, logs, rollback, status, stop};
+pub use show::{forget, history, indent, logs, rollback, status, stop};
 
 use crate::cli::AgentConnArgs;
 

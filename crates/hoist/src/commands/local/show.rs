@@ -5,12 +5,12 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use hoist_runtime::api::{AppStatus, Done, Event, RevisionInfo, RollbackRequest};
+use hoist_runtime::api::{AppState, AppStatus, Done, Event, RevisionInfo, RollbackRequest};
 
 use super::connect::connect;
 use super::deploy::refused;
 use crate::cli::{HistoryArgs, LogsArgs, RollbackArgs, StatusArgs, StopArgs};
-use crate::commands::outcome::Outcome;
+use crate::commands::outcome::{Outcome, exit_code};
 
 /// `hoist status [APP]`: one app, or every app the agent runs.
 pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> {
@@ -128,8 +128,19 @@ pub fn history(app: &str, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             time(r.created_at),
             r.reason.as_deref().unwrap_or("")
         )?;
+        for report in &r.replica_reports {
+            writeln!(out, "{}", indent(&report.to_string(), "     "))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every line of `text` with `prefix` before it.
+pub fn indent(text: &str, prefix: &str) -> String {
+    text.lines()
+        .map(|l| format!("{prefix}{l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
@@ -173,25 +184,25 @@ pub fn rollback(app: &str, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| refused(e, "the agent refused the rollback"))?;
         done.context("the rollback ended without an outcome")
     })?;
-    let outcome = match done.outcome {
-        hoist_runtime::api::Outcome::Deployed => Outcome::Deployed,
-        hoist_runtime::api::Outcome::RolledBack => Outcome::RolledBack,
-        hoist_runtime::api::Outcome::Failed => Outcome::Failed,
-    };
+    let outcome = done.outcome;
     if args.json {
         println!("{}", serde_json::to_string(&done)?);
     }
-    match outcome {
-        Outcome::Deployed => eprintln!(
+    if outcome == Outcome::Deployed {
+        eprintln!(
             "rolled back `{app}`: revision {} serves (in {:.1}s)",
             done.revision, done.seconds
-        ),
-        _ => eprintln!(
+        );
+    } else {
+        eprintln!(
             "the rollback of `{app}` failed: {}",
             done.reason.as_deref().unwrap_or("unknown")
-        ),
+        );
+        for report in &done.replica_reports {
+            eprintln!("{}", indent(&report.to_string(), "  "));
+        }
     }
-    Ok(outcome.exit_code())
+    Ok(exit_code(outcome))
 }
 
 /// `hoist logs APP [--follow] [--replica N] [--tail N]`.
@@ -221,15 +232,61 @@ pub fn logs(app: &str, args: &LogsArgs) -> anyhow::Result<ExitCode> {
 /// `hoist stop APP`.
 pub fn stop(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
     let dir = super::dir_of(&args.agent)?;
+    let was = super::runtime()?.block_on(async {
+        let client = connect(&dir).await?;
+        let before: AppStatus = client
+            .get(&format!("/v1/apps/{app}"))
+            .await
+            .map_err(|e| refused(e, "cannot stop the app"))?;
+        if before.state != AppState::Running {
+            return anyhow::Ok(Some(before.state));
+        }
+        eprintln!(
+            "stopping `{app}`: {} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
+            before.replicas.len(),
+            if before.replicas.len() == 1 { "" } else { "s" }
+        );
+        let path = format!("/v1/apps/{app}/stop");
+        let empty = serde_json::json!({});
+        let stop = client.post::<_, AppStatus>(&path, &empty);
+        tokio::select! {
+            r = stop => { r.map_err(|e| refused(e, "cannot stop the app"))?; }
+            () = super::stopping::watch(&client, Some(app)) => {}
+        }
+        anyhow::Ok(None)
+    })?;
+    match was {
+        None => {
+            eprintln!("stopped `{app}`: its replicas are drained and stopped, its route removed");
+        }
+        Some(state) => eprintln!(
+            "`{app}` is already {}: nothing of it runs; `hoist history {app}` shows its revisions, `hoist forget {app}` removes them",
+            state_name(state)
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hoist forget APP`: removes the history and logs of an app that is not running.
+pub fn forget(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
+    let dir = super::dir_of(&args.agent)?;
     super::runtime()?.block_on(async {
         connect(&dir)
             .await?
-            .post::<_, AppStatus>(&format!("/v1/apps/{app}/stop"), &serde_json::json!({}))
+            .delete::<AppStatus>(&format!("/v1/apps/{app}"))
             .await
-            .map_err(|e| refused(e, "cannot stop the app"))
+            .map_err(|e| refused(e, "cannot forget the app"))
     })?;
-    eprintln!("stopped `{app}`: its replicas are drained and stopped, its route removed");
+    eprintln!("forgot `{app}`: its revisions, events and logs are removed");
     Ok(ExitCode::SUCCESS)
+}
+
+fn state_name(s: AppState) -> &'static str {
+    match s {
+        AppState::Running => "running",
+        AppState::Stopped => "stopped",
+        AppState::Failed => "failed (nothing serves)",
+    }
 }
 
 #[cfg(test)]
