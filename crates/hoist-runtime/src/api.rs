@@ -103,6 +103,10 @@ pub struct Done {
     /// What each replica that kept the new revision from getting ready showed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replica_reports: Vec<ReplicaReport>,
+    /// The longest time no replica at all was ready during the rollout (a `recreate` update
+    /// of a single-writer app; requests waited for the new replica meanwhile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unserved_seconds: Option<f64>,
     /// Seconds from the request to the outcome.
     pub seconds: f64,
 }

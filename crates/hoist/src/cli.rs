@@ -379,6 +379,9 @@ pub struct BuildArgs {
     /// The environment overlay to apply (`[environments.NAME]`).
     #[arg(long = "env", short = 'e', value_name = "NAME")]
     pub environment: Option<String>,
+    /// Override one value, like `build.tags=["netgo"]` (repeatable; applied after `--env`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub sets: Vec<String>,
     /// Build only these platforms (repeatable), instead of `build.platforms`.
     #[arg(long = "platform", value_name = "OS/ARCH")]
     pub platforms: Vec<String>,

@@ -5,7 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Project, assert_mentions, config_spot, failure};
+use common::{Project, assert_mentions, config_spot};
 
 /// `hoist build DIR --output oci:OUT ARGS`, which must fail and leave OUT absent; returns stderr.
 fn build_fails(p: &Project, args: &[&str]) -> String {

@@ -115,6 +115,9 @@ pub(crate) struct Active {
     pub(crate) rollout: Rollout,
     pub(crate) waiters: Vec<mpsc::Sender<Event>>,
     pub(crate) started: Instant,
+    /// Since when no replica at all is ready (a `recreate` update), and the longest such gap.
+    pub(crate) unserved: Option<Instant>,
+    pub(crate) longest_gap: Option<Duration>,
 }
 
 /// What the controller is doing when it is winding down.
@@ -311,6 +314,8 @@ impl Controller {
             rollout,
             waiters: vec![events],
             started: Instant::now(),
+            unserved: None,
+            longest_gap: None,
         });
         if self.serving.is_none() {
             self.set_route(&spec);
@@ -349,6 +354,8 @@ impl Controller {
             rollout: Rollout::new(spec.run.replicas, &spec.run.rollout, Instant::now()),
             waiters: Vec::new(),
             started: Instant::now(),
+            unserved: None,
+            longest_gap: None,
         });
         if self.serving.is_none() {
             self.set_route(&spec);
@@ -467,6 +474,7 @@ impl Controller {
         let Some(a) = self.active.take() else {
             return;
         };
+        self.release_hold();
         let revision = match &a.kind {
             Kind::Deploy => a.target,
             Kind::AutoRollback { failed, .. } => *failed,
@@ -477,6 +485,7 @@ impl Controller {
             serving: self.serving,
             reason,
             replica_reports: replicas,
+            unserved_seconds: a.longest_gap.map(|g| g.as_secs_f64()),
             seconds: a.started.elapsed().as_secs_f64(),
         };
         for w in a.waiters {

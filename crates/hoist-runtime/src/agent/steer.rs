@@ -37,6 +37,33 @@ impl Controller {
             return;
         };
         let step = active.rollout.step(counts, unhealthy, now);
+        // No replica ready (or none left once this step retires the ready old ones) while one
+        // served before: hold requests — the proxy waits for the new replica — from before the
+        // last old one leaves, and measure the gap.
+        let ready_after = (counts.old_ready + counts.new_ready).saturating_sub(
+            step.stop_ready_old * u32::from(step.phase == RolloutPhase::Progressing),
+        );
+        let unserved = ready_after == 0 && self.serving.is_some();
+        match (unserved, active.unserved) {
+            (true, None) => {
+                active.unserved = Some(now);
+                self.backends.hold(true);
+            }
+            (false, Some(since)) => {
+                let gap = now.saturating_duration_since(since);
+                active.unserved = None;
+                active.longest_gap = Some(active.longest_gap.map_or(gap, |g| g.max(gap)));
+                self.release_hold();
+                self.progress(
+                    Some(target),
+                    format!(
+                        "no replica was ready for {:.2}s (the old one stopped before the new one started); requests waited for it",
+                        gap.as_secs_f64()
+                    ),
+                );
+            }
+            _ => {}
+        }
         match step.phase {
             RolloutPhase::Progressing => {
                 for _ in 0..step.start {
@@ -153,6 +180,12 @@ impl Controller {
                 }
             }
         }
+    }
+
+    /// Lets held requests go: the ready replicas are published first, so they find one.
+    pub(crate) fn release_hold(&mut self) {
+        self.publish_rotation();
+        self.backends.hold(false);
     }
 
     /// Without a rollout: the serving revision at its replica count, nothing else running.

@@ -108,6 +108,11 @@ pub struct BackendSet {
     live: ArcSwap<Vec<Arc<Backend>>>,
     next: AtomicUsize,
     balance: Balance,
+    /// While set, a request that finds no ready replica waits for one (a `recreate` update:
+    /// the old replica stops before the new one is ready) instead of getting a 503.
+    hold: std::sync::atomic::AtomicBool,
+    /// Woken on every change of `live` and of `hold`.
+    changed: tokio::sync::Notify,
 }
 
 impl BackendSet {
@@ -117,12 +122,44 @@ impl BackendSet {
             live: ArcSwap::from_pointee(Vec::new()),
             next: AtomicUsize::new(0),
             balance,
+            hold: std::sync::atomic::AtomicBool::new(false),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
     /// Replaces the ready replicas.
     pub fn set(&self, backends: Vec<Arc<Backend>>) {
         self.live.store(Arc::new(backends));
+        self.changed.notify_waiters();
+    }
+
+    /// Holds requests while no replica is ready (`true`), or stops holding them (`false`,
+    /// which lets the waiting ones through to their 503).
+    pub fn hold(&self, on: bool) {
+        self.hold.store(on, Ordering::Release);
+        self.changed.notify_waiters();
+    }
+
+    /// Whether requests are held while no replica is ready.
+    pub fn holding(&self) -> bool {
+        self.hold.load(Ordering::Acquire)
+    }
+
+    /// Waits, for at most `limit`, until a replica is ready or requests are no longer held.
+    pub async fn wait_ready(&self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            // Registered before looking, so a change in between is not missed.
+            notified.as_mut().enable();
+            if !self.live.load().is_empty() || !self.holding() {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return;
+            }
+        }
     }
 
     /// The ready replicas now.
@@ -186,6 +223,32 @@ mod tests {
             assert_ne!(set.pick(&[addr(2)]).unwrap().backend().addr, addr(2));
         }
         assert!(set.pick(&[addr(1), addr(2), addr(3)]).is_none());
+    }
+
+    #[tokio::test]
+    async fn held_requests_wait_for_a_ready_replica() {
+        let set = Arc::new(BackendSet::new(Balance::RoundRobin));
+        set.hold(true);
+        let waiter = tokio::spawn({
+            let set = Arc::clone(&set);
+            async move {
+                set.wait_ready(std::time::Duration::from_secs(5)).await;
+                set.pick(&[]).map(|f| f.backend().addr)
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "it waits while nothing is ready");
+        set.set(vec![Backend::new(addr(7), "r2")]);
+        assert_eq!(waiter.await.unwrap(), Some(addr(7)));
+        set.set(Vec::new());
+        set.hold(false);
+        // Not holding: no wait at all.
+        tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            set.wait_ready(std::time::Duration::from_secs(5)),
+        )
+        .await
+        .expect("no wait");
     }
 
     #[test]

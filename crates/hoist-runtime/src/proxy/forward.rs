@@ -27,6 +27,9 @@ use super::backends::{InFlight, Upstream};
 use super::io::UpstreamIo;
 use super::metrics::Metrics;
 
+/// The longest a request waits for a ready replica while an update holds requests.
+const HOLD_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The body type the proxy answers with.
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -113,8 +116,15 @@ pub async fn forward(
     );
     let mut body = Some(body);
     let mut tried = Vec::new();
+    let mut held = false;
     loop {
         let Some(flight) = route.backends.pick(&tried) else {
+            // A `recreate` update: wait for the new replica rather than fail the request.
+            if tried.is_empty() && !held && route.backends.holding() {
+                held = true;
+                route.backends.wait_ready(HOLD_LIMIT).await;
+                continue;
+            }
             let (code, reason) = if tried.is_empty() {
                 (StatusCode::SERVICE_UNAVAILABLE, "no ready replica")
             } else {

@@ -44,7 +44,7 @@ pub fn run(args: &BuildArgs) -> anyhow::Result<ExitCode> {
 /// [`run`], writing the digest (or the summary) to `out`.
 pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let project = super::open_project(&args.dir, args.environment.as_deref(), &[])?;
+    let project = super::open_project(&args.dir, args.environment.as_deref(), &args.sets)?;
     let (app, dir) = (&project.app, &project.dir);
     let platforms = platforms(app, &args.platforms)?;
     let outputs = args

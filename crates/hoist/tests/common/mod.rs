@@ -62,7 +62,8 @@ impl Project {
         Self::copy_of(&repo_root().join("tests/fixtures").join(name))
     }
 
-    fn copy_of(src: &Path) -> Self {
+    /// A copy of the Go project at `src` (anywhere: an example, a fixture, a fetched service).
+    pub fn copy_of(src: &Path) -> Self {
         let p = Self::empty();
         copy_dir(src, &p.dir);
         p

@@ -214,8 +214,13 @@ fn report(app: &App, done: &Done, proxy: &str, json: bool) -> ExitCode {
     let (url, how) = url(proxy, host, path);
     match outcome {
         Outcome::Deployed => eprintln!(
-            "deployed `{}` revision {} in {:.1}s: {url}{how}",
-            app.app.name, done.revision, done.seconds,
+            "deployed `{}` revision {} in {:.1}s{}: {url}{how}",
+            app.app.name,
+            done.revision,
+            done.seconds,
+            done.unserved_seconds.map_or_else(String::new, |g| format!(
+                " (no replica was ready for {g:.2}s while the old one made way; requests waited)"
+            )),
         ),
         Outcome::RolledBack => eprintln!(
             "revision {} of `{}` failed and was rolled back; revision {} serves\nreason: {}",
@@ -250,6 +255,7 @@ fn report(app: &App, done: &Done, proxy: &str, json: bool) -> ExitCode {
                 "serving": done.serving,
                 "reason": done.reason,
                 "replica_reports": done.replica_reports,
+                "unserved_seconds": done.unserved_seconds,
                 "seconds": done.seconds,
                 "url": url,
                 "host": host,

@@ -1,0 +1,290 @@
+//! Public Go services nobody here wrote, pinned and fetched through the Go module proxy by
+//! `scripts/go-corpus` (cached under ~/.cache/hoist-corpus; nothing committed), each taken from
+//! `hoist init` (or no hoist.toml at all) the way a new user would: build, the image runs in
+//! podman and answers, a deploy behind the proxy answers, a rolling update under load fails no
+//! request, data written before an update is there after it, and the rendered manifests pass
+//! Kubernetes' validation. Plus the shapes real repositories have: cgo, and `vendor/`.
+
+mod common;
+mod kubevalidate;
+mod support;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{Engine, Project, assert_mentions, http_get, success};
+use support::load::Load;
+use support::{Agent, Driver, text};
+
+/// A writable copy of the pinned public service `name` (see `scripts/go-corpus list`).
+fn corpus(name: &str) -> Project {
+    let out = std::process::Command::new(common::repo_root().join("scripts/go-corpus"))
+        .args(["path", name])
+        .output()
+        .expect("run scripts/go-corpus");
+    assert!(
+        out.status.success(),
+        "scripts/go-corpus path {name} failed (it fetches through the Go module proxy):\n{}",
+        text(&out.stderr)
+    );
+    Project::copy_of(&PathBuf::from(text(&out.stdout).trim()))
+}
+
+fn dir(p: &Project) -> &str {
+    p.dir.to_str().expect("UTF-8 path")
+}
+
+/// `hoist init [--main PKG]`, then `args` written into `app.args`, as a user edits the file.
+fn init_with_args(p: &Project, main: Option<&str>, args: &[&str]) {
+    let mut cmd = vec!["init", dir(p)];
+    if let Some(m) = main {
+        cmd.extend(["--main", m]);
+    }
+    p.hoist(&cmd).assert().success();
+    let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    p.edit(
+        "hoist.toml",
+        "args = []",
+        &format!("args = [{}]", quoted.join(", ")),
+    );
+}
+
+/// Builds the image into podman (`--load podman`), runs it with its port published, and asks
+/// `path` for a 200; returns the body.
+fn image_answers(p: &Project, name: &str, path: &str) -> String {
+    let podman = Engine::podman();
+    let image = podman.local(&format!("{name}:latest"));
+    podman.remove_image_later(&image);
+    p.hoist(&["build", dir(p), "--load", "podman"])
+        .env("PATH", podman.path_dir(&p.path("bin")))
+        .timeout(Duration::from_mins(10))
+        .assert()
+        .success();
+    let (container, addr) = podman.run_detached(&image);
+    let body = http_get(&addr, path, Duration::from_secs(30));
+    podman.ok(&["rm", "-f", &container]);
+    body
+}
+
+/// A rolling update of a running `app` (its second revision, `extra` args) under load through
+/// the proxy at `path`: every request answered 200.
+fn update_under_load(agent: &Agent, path: &str, extra: &[&str]) {
+    let _turn = support::load::one_at_a_time();
+    let load = Load::start(agent.proxy, path, 4, Duration::from_mins(3), 500_000);
+    std::thread::sleep(Duration::from_millis(500));
+    let out = agent.deploy_ok(extra);
+    std::thread::sleep(Duration::from_millis(500));
+    let report = load.finish();
+    eprintln!("update under load: {}", report.summary());
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(
+        report.samples.len() > 100,
+        "the load ran through the update: {}",
+        report.summary()
+    );
+    assert!(
+        text(&out.stderr).contains("revision 2 serves"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The manifests `hoist render` writes for the project pass Kubernetes' validation.
+fn render_validates(p: &Project) {
+    let image = format!("registry.example.com/x/app@sha256:{}", "a".repeat(64));
+    let yaml = success(&mut p.hoist(&["render", dir(p), "--image", &image]));
+    kubevalidate::validate(&yaml);
+}
+
+/// prometheus/pushgateway: listens where `--web.listen-address` says (`:$(PORT)`), one main
+/// package at the module root.
+#[test]
+fn pushgateway() {
+    let p = corpus("pushgateway");
+    init_with_args(&p, None, &["--web.listen-address=:$(PORT)"]);
+    assert!(image_answers(&p, "pushgateway", "/-/healthy").contains("OK"));
+    let agent = Agent::new(p, Driver::Process);
+    agent.deploy_ok(&["--set", "run.replicas=2"]);
+    http_get(
+        &agent.proxy.to_string(),
+        "/-/ready",
+        Duration::from_secs(10),
+    );
+    update_under_load(
+        &agent,
+        "/-/healthy",
+        &["--set", "run.replicas=2", "--set", "run.env.GOGC=200"],
+    );
+    render_validates(&agent.project);
+}
+
+/// prometheus/node_exporter: two main packages (the exporter and a tool); `hoist init --main .`
+/// picks the exporter.
+#[test]
+fn node_exporter() {
+    let p = corpus("node_exporter");
+    let stderr = common::failure(&mut p.hoist(&["init", dir(&p)]));
+    assert_mentions(&stderr, &["several main packages", "./tools"]);
+    init_with_args(&p, Some("."), &["--web.listen-address=:$(PORT)"]);
+    assert!(image_answers(&p, "node-exporter", "/metrics").contains("node_"));
+    let agent = Agent::new(p, Driver::Process);
+    agent.deploy_ok(&["--set", "run.replicas=2"]);
+    update_under_load(
+        &agent,
+        "/",
+        &["--set", "run.replicas=2", "--set", "run.env.GOGC=200"],
+    );
+    render_validates(&agent.project);
+}
+
+/// pocketbase (its program is `examples/base`): a SQLite database next to its binary, in
+/// `pb_data`. With `run.state` there, a user created before an update can sign in after it.
+#[test]
+fn pocketbase_keeps_its_data_across_an_update() {
+    pocketbase(Driver::Process);
+}
+
+/// The same in containers (podman's service): the state is a named volume, writable by the
+/// image's nonroot user because the image has the directory as that user's.
+#[test]
+fn pocketbase_in_containers_keeps_its_data_across_an_update() {
+    support::require(Driver::Podman);
+    pocketbase(Driver::Podman);
+}
+
+fn pocketbase(driver: Driver) {
+    let p = corpus("pocketbase");
+    init_with_args(
+        &p,
+        Some("./examples/base"),
+        &["serve", "--http=0.0.0.0:$(PORT)"],
+    );
+    p.edit(
+        "hoist.toml",
+        "# state = \"/data\"",
+        "state = \"/app/pb_data\"",
+    );
+    if driver == Driver::Process {
+        assert!(image_answers(&p, "base", "/api/health").contains("healthy"));
+    }
+    let agent = Agent::new(p, driver);
+    agent.deploy_ok(&[]);
+    let proxy = agent.proxy.to_string();
+    let user = r#"{"email":"ada@example.com","password":"correct-horse-9","passwordConfirm":"correct-horse-9"}"#;
+    let created = post(&proxy, "/api/collections/users/records", user);
+    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    // One writer: the old replica stops before the new one starts; requests wait meanwhile.
+    let load = Load::start(
+        agent.proxy,
+        "/api/health",
+        2,
+        Duration::from_mins(3),
+        100_000,
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out = agent.deploy_ok(&["--set", "run.env.PB_TEST_REVISION=2"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let report = load.finish();
+    eprintln!("recreate under load: {}", report.summary());
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    let stderr = text(&out.stderr);
+    assert_mentions(&stderr, &["revision 2 serves", "no replica was ready for"]);
+    let login = r#"{"identity":"ada@example.com","password":"correct-horse-9"}"#;
+    let signed_in = post(&proxy, "/api/collections/users/auth-with-password", login);
+    assert!(
+        signed_in.starts_with("HTTP/1.1 200") && signed_in.contains("ada@example.com"),
+        "the user made before the update is there after it:\n{signed_in}"
+    );
+    if driver == Driver::Podman {
+        // The volume outlives the app (as data should); the test's is removed.
+        agent.hoist(&["stop", "base"]).assert().success();
+        let id = std::fs::read_to_string(agent.state_dir().join("agent-id")).unwrap();
+        Engine::podman().ok(&[
+            "volume",
+            "rm",
+            "-f",
+            &format!("hoist-{}-base-state", &id.trim()[..8]),
+        ]);
+    }
+    if driver == Driver::Process {
+        // The data is in the agent's state directory, in the app's own tree.
+        let data = agent.state_dir().join("data/base/app/pb_data/data.db");
+        assert!(data.is_file(), "{} is missing", data.display());
+        render_validates(&agent.project);
+    }
+}
+
+/// A program on github.com/mattn/go-sqlite3: refused without `build.cgo` (naming the package),
+/// built with it, and its image (glibc and the loader put in by hoist) answers in podman.
+#[test]
+fn cgo_program() {
+    let p = Project::fixture("sqlitenotes");
+    p.hoist(&["init", dir(&p)]).assert().success();
+    let stderr = common::failure(&mut p.hoist(&["build", dir(&p)]));
+    assert_mentions(
+        &stderr,
+        &["needs cgo", "github.com/mattn/go-sqlite3", "cgo = true"],
+    );
+    p.edit(
+        "hoist.toml",
+        "commit_var = \"main.commit\"",
+        "commit_var = \"main.commit\"\ncgo = true",
+    );
+    let two = common::config_failure(&mut p.hoist(&[
+        "build",
+        dir(&p),
+        "--set",
+        "build.platforms=[\"linux/amd64\", \"linux/arm64\"]",
+    ]));
+    assert_mentions(&two, &["build.cgo", "one platform"]);
+    let body = image_answers(&p, "sqlitenotes", "/healthz");
+    assert!(body.contains("ok"), "{body}");
+    let agent = Agent::new(p, Driver::Process);
+    agent.deploy_ok(&[]);
+    let proxy = agent.proxy.to_string();
+    assert!(post(&proxy, "/notes", "from the test").starts_with("HTTP/1.1 201"));
+    assert!(http_get(&proxy, "/notes", Duration::from_secs(5)).contains("from the test"));
+}
+
+/// pushgateway with its dependencies vendored (`go mod vendor`): built from `vendor/` as `go`
+/// does by default, nothing fetched.
+#[test]
+fn vendored_dependencies() {
+    let p = corpus("pushgateway");
+    let vendor = std::process::Command::new("go")
+        .args(["mod", "vendor"])
+        .current_dir(&p.dir)
+        .output()
+        .expect("go mod vendor");
+    assert!(vendor.status.success(), "{}", text(&vendor.stderr));
+    let started = Instant::now();
+    let out = p
+        .hoist(&["build", dir(&p), "--json"])
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "-mod=vendor")
+        .timeout(Duration::from_mins(10))
+        .output()
+        .expect("hoist build");
+    assert!(
+        out.status.success(),
+        "a vendored module builds offline:\n{}",
+        text(&out.stderr)
+    );
+    eprintln!("vendored build took {:?}", started.elapsed());
+}
+
+/// `POST path` with a JSON (or text) body; the whole answer, head included.
+fn post(addr: &str, path: &str, body: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
