@@ -65,3 +65,34 @@ fn deploy_builds_pushes_and_runs_the_pushed_digest() {
     assert_eq!(d["status"]["readyReplicas"], 1);
     assert!(stderr.contains("pushed"), "{stderr}");
 }
+
+/// A cluster that does not answer is found out before the build: nothing is pushed, no tag
+/// moves, and the error says nothing was built or pushed.
+#[test]
+fn an_unreachable_cluster_stops_the_deploy_before_anything_is_pushed() {
+    let reg = Registry::plain();
+    let p = Project::example("hello");
+    commit_all(&p.dir, "hello");
+    let repo = format!("{}/web/hello", reg.addr);
+    let (dead, _) = kube_support::unreachable_kubeconfig(&p.path(""));
+    let out = p
+        .hoist(&[
+            "deploy",
+            p.dir.to_str().unwrap(),
+            "--env",
+            "dev",
+            "--target",
+            "kubernetes",
+        ])
+        .arg("--kubeconfig")
+        .arg(&dead)
+        .env("HOIST_IMAGE_REPOSITORY", &repo)
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("nothing was built or pushed"), "{stderr}");
+    assert!(!stderr.contains("go build"), "it did not build: {stderr}");
+    assert!(reg.tags("web/hello").is_empty(), "no tag was written");
+}

@@ -218,6 +218,17 @@ fn a_revision_that_never_becomes_ready_is_rolled_back_after_its_deadline() {
     );
     assert!(stderr.contains("rolling back to revision 1"), "{stderr}");
     assert!(cluster["timings"]["rollback_seconds"].as_f64().unwrap() > 0.0);
+    // Each unready pod of the failed revision is reported, by name, with what it showed.
+    let reports = cluster["replica_reports"]
+        .as_array()
+        .expect("replica reports");
+    assert!(!reports.is_empty(), "{report:#}");
+    for r in reports {
+        let pod = r["replica"].as_str().unwrap();
+        assert!(pod.starts_with("hello-"), "{r:#}");
+        assert!(stderr.contains(&format!("replica {pod} (")), "{stderr}");
+        assert!(r["state"].as_str().is_some_and(|s| !s.is_empty()), "{r:#}");
+    }
 
     // The previous ReplicaSet is back at full size, and the Service routes to its pods.
     let d = get(&ns.0, "deployment", "hello");

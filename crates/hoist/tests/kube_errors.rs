@@ -77,21 +77,7 @@ fn an_unknown_context_lists_the_known_ones() {
 #[test]
 fn an_unreachable_api_server_is_named() {
     let p = Project::example("hello");
-    // The test cluster's kubeconfig, pointed at a port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let text = std::fs::read_to_string(kube_support::kubeconfig()).unwrap();
-    let server = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .unwrap()
-        .to_owned();
-    let elsewhere = format!("https://127.0.0.1:{port}");
-    let kc = p.path("kubeconfig");
-    std::fs::write(&kc, text.replace(&server, &elsewhere)).unwrap();
+    let (kc, elsewhere) = kube_support::unreachable_kubeconfig(&p.path(""));
     let err = fails(deploy_with(&p, &kc, &["-n", "default"]));
     assert_mentions(&err, &["cannot reach the API server", &elsewhere, "readyz"]);
 }

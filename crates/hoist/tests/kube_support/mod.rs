@@ -28,6 +28,26 @@ fn kubectl_bin() -> PathBuf {
     )
 }
 
+/// The test cluster's kubeconfig pointed at a port nothing listens on, written into `dir`;
+/// returns the file and the server it names.
+pub fn unreachable_kubeconfig(dir: &std::path::Path) -> (PathBuf, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let text = std::fs::read_to_string(kubeconfig()).unwrap();
+    let server = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_owned();
+    let elsewhere = format!("https://127.0.0.1:{port}");
+    let kc = dir.join("unreachable-kubeconfig");
+    std::fs::write(&kc, text.replace(&server, &elsewhere)).unwrap();
+    (kc, elsewhere)
+}
+
 /// Runs kubectl as the cluster admin; panics with its output when it fails.
 pub fn kubectl(args: &[&str]) -> String {
     kubectl_stdin(args, None)
