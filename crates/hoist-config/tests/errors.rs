@@ -477,3 +477,67 @@ fn driver_and_kubernetes_values_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn state_values_are_checked() {
+    assert_eq!(
+        error("[run]\nstate = \"data\"\n"),
+        "hoist.toml:4:9: run.state: `data` is not absolute; write where the app sees the directory, like \"/data\""
+    );
+    assert_eq!(
+        error("[run]\nstate = \"/app\"\n"),
+        "hoist.toml:4:9: run.state: `/app` would cover `/app`, which the image needs; choose a directory of its own, like \"/data\" or \"/app/data\""
+    );
+    assert!(
+        error("[run]\nstate = \"/data/../etc\"\n").contains("not a plain path"),
+        "no `..`"
+    );
+    assert_eq!(
+        error("[run]\nreplicas = 2\nstate = \"/data\"\n"),
+        "hoist.toml:4:12: run.replicas: is 2 but `run.state` has one writer (the default: a SQLite database or files one process owns), so one replica runs; set `writers = \"many\"` in `run.state` if the app coordinates several"
+    );
+    assert!(
+        error("[run.state]\nwriters = \"one\"\n")
+            .starts_with("hoist.toml:3:1: run.state.path: missing;"),
+        "a table needs its path"
+    );
+    assert!(
+        error("[run.state]\npath = \"/data\"\nwriters = \"all\"\n")
+            .starts_with("hoist.toml:5:11: run.state.writers: expected \"one\""),
+    );
+    assert!(
+        error("[run.state]\npath = \"/data\"\nwriters = \"many\"\nupdate = \"recreate\"\n")
+            .starts_with("hoist.toml:6:10: run.state.update: applies to one writer"),
+    );
+    assert!(
+        error("[run]\nstate = \"/data\"\nrollout = { max_surge = 1 }\n").starts_with(
+            "hoist.toml:5:25: run.rollout.max_surge: is decided by `run.state.update`"
+        ),
+    );
+    assert!(
+        error("[run]\nstate = \"/data\"\nenv = { STATE_DIR = \"/x\" }\n")
+            .starts_with("hoist.toml:5:9: run.env.STATE_DIR: `STATE_DIR` is set by hoist"),
+    );
+    // Several writers: replicas and rolling updates as usual.
+    let many = hoist_config::load_str(
+        "hoist.toml",
+        "[app]\nname = \"hello\"\n[run]\nreplicas = 3\n[run.state]\npath = \"/data\"\nwriters = \"many\"\n",
+        None,
+    )
+    .unwrap();
+    assert_eq!(many.run.replicas, 3);
+    assert_eq!(many.run.rollout.max_surge, hoist_core::IntOrPercent::Int(1));
+}
+
+#[test]
+fn cgo_and_build_env_are_checked() {
+    assert_eq!(
+        error("[build]\nplatforms = [\"linux/amd64\", \"linux/arm64\"]\ncgo = true\n"),
+        "hoist.toml:5:7: build.cgo: builds with this machine's C compiler and libraries, so for one platform only, and `build.platforms` lists 2; build one platform, or use pure-Go dependencies and remove `cgo`"
+    );
+    assert_eq!(
+        error("[build]\nenv = { CGO_ENABLED = \"1\" }\n"),
+        "hoist.toml:4:9: build.env.CGO_ENABLED: is set by hoist from `build.cgo`; set that instead"
+    );
+    assert!(error("[build]\nenv = { GOARCH = \"arm64\" }\n").contains("`build.platforms`"),);
+}

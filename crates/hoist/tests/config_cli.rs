@@ -187,3 +187,29 @@ fn a_subdirectory_finds_the_projects_hoist_toml() {
     let config: toml::Table = toml::from_str(&stdout).unwrap();
     assert_eq!(config["run"]["replicas"].as_integer(), Some(3), "{stdout}");
 }
+
+/// `$(NAME)` that nothing defines stays as written (as the kubelet leaves it), and hoist says
+/// so; `$(PORT)` and a `run.env` name are fine.
+#[test]
+fn an_unknown_variable_in_args_is_warned_about() {
+    let p = Project::example("hello");
+    p.edit(
+        "hoist.toml",
+        "port = 8080",
+        "port = 8080\nargs = [\"--listen=:$(PORT)\", \"--level=$(LOG_LEVEL)\", \"--data=$(DATA_DIR)\", \"$$(LITERAL)\"]",
+    );
+    let out = p
+        .hoist(&["config", dir(&p), "--env", "staging"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_mentions(&stderr, &["warning:", "`$(DATA_DIR)`", "passed as written"]);
+    for fine in ["$(PORT)", "$(LOG_LEVEL)", "LITERAL"] {
+        assert!(
+            !stderr.contains(fine),
+            "{fine} is defined or escaped:\n{stderr}"
+        );
+    }
+}
