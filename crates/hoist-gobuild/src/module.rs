@@ -7,22 +7,29 @@ use serde::Deserialize;
 
 use crate::GoBuildError;
 
-/// A Go module on disk: where its `go.mod` is and what it calls itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A Go module on disk: where its `go.mod` is and what it calls itself — or a workspace
+/// (`go.work`) whose root holds no module of its own, whose modules `go` builds together.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GoModule {
-    /// The directory holding `go.mod`.
+    /// The directory holding `go.mod` (or `go.work`).
     pub dir: PathBuf,
-    /// The module path from the `module` line, e.g. `example.com/hello`.
+    /// The module path from the `module` line, e.g. `example.com/hello`; for a workspace, the
+    /// path of its first module.
     pub path: String,
+    /// Whether `dir` is a workspace root (`go.work`) rather than a module.
+    pub workspace: bool,
 }
 
 /// A package with `func main`, as `go list` reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MainPackage {
     /// The full import path, e.g. `example.com/ids/cmd/ids`.
     pub import_path: String,
-    /// The path relative to the module root in `go build` form: `.` or `./cmd/ids`.
+    /// The path relative to the module (or workspace) root in `go build` form: `.` or
+    /// `./cmd/ids`.
     pub relative: String,
+    /// The path of the module it belongs to.
+    pub module: String,
 }
 
 /// Finds the module that contains `dir` by looking for `go.mod` in it and its parents, as the
@@ -36,6 +43,17 @@ pub fn find_module(dir: &Path) -> Result<GoModule, GoBuildError> {
     let mut cur = Some(start.as_path());
     while let Some(d) = cur {
         let gomod = d.join("go.mod");
+        // A workspace root with no module of its own: `go` builds its modules from here.
+        if !gomod.is_file() && d.join("go.work").is_file() {
+            return Ok(GoModule {
+                dir: d.to_path_buf(),
+                path: workspace_modules(d)?
+                    .first()
+                    .map(|(_, p)| p.clone())
+                    .unwrap_or_default(),
+                workspace: true,
+            });
+        }
         if gomod.is_file() {
             let text = std::fs::read_to_string(&gomod).map_err(|e| GoBuildError::BadGoMod {
                 path: gomod.clone(),
@@ -48,6 +66,7 @@ pub fn find_module(dir: &Path) -> Result<GoModule, GoBuildError> {
             return Ok(GoModule {
                 dir: d.to_path_buf(),
                 path,
+                workspace: false,
             });
         }
         cur = d.parent();
@@ -75,36 +94,80 @@ struct ListedPackage {
     name: String,
 }
 
-/// Lists the main packages of `module` with `go list -json ./...`, sorted by path.
+/// Lists the main packages of `module` with `go list -json ./...`, sorted by path; of every
+/// module of a workspace, with paths relative to its root (`./svc/cmd/api`).
 ///
 /// # Errors
 /// [`GoBuildError::GoNotFound`] without a `go` command, [`GoBuildError::ListFailed`] with go's
 /// own message when the module does not load.
 pub fn list_main_packages(module: &GoModule) -> Result<Vec<MainPackage>, GoBuildError> {
-    let out = Command::new("go")
-        .args(["list", "-json=ImportPath,Name", "./..."])
-        .current_dir(&module.dir)
-        .output()
-        .map_err(GoBuildError::spawn)?;
-    if !out.status.success() {
-        return Err(GoBuildError::ListFailed {
-            dir: module.dir.clone(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
-        });
-    }
+    let modules = if module.workspace {
+        workspace_modules(&module.dir)?
+    } else {
+        vec![(module.dir.clone(), module.path.clone())]
+    };
     let mut mains = Vec::new();
-    for pkg in serde_json::Deserializer::from_slice(&out.stdout).into_iter::<ListedPackage>() {
-        let pkg = pkg.map_err(GoBuildError::ListParse)?;
-        if pkg.name == "main" {
-            let relative = relative_package(&module.path, &pkg.import_path);
+    for (dir, path) in modules {
+        let prefix = dir
+            .strip_prefix(&module.dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        for pkg in list_in(&dir)? {
+            let relative = relative_package(&path, &pkg.import_path);
+            let relative = match (prefix.as_str(), relative.as_str()) {
+                ("", r) => r.to_owned(),
+                (p, ".") => format!("./{p}"),
+                (p, r) => format!("./{p}/{}", r.trim_start_matches("./")),
+            };
             mains.push(MainPackage {
                 import_path: pkg.import_path,
                 relative,
+                module: path.clone(),
             });
         }
     }
     mains.sort_by(|a, b| a.relative.cmp(&b.relative));
     Ok(mains)
+}
+
+/// The main packages `go list ./...` finds in `dir`.
+fn list_in(dir: &Path) -> Result<Vec<ListedPackage>, GoBuildError> {
+    let out = Command::new("go")
+        .args(["list", "-json=ImportPath,Name", "./..."])
+        .current_dir(dir)
+        .output()
+        .map_err(GoBuildError::spawn)?;
+    if !out.status.success() {
+        return Err(GoBuildError::ListFailed {
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
+        });
+    }
+    serde_json::Deserializer::from_slice(&out.stdout)
+        .into_iter::<ListedPackage>()
+        .filter(|p| p.as_ref().map_or(true, |p| p.name == "main"))
+        .map(|p| p.map_err(GoBuildError::ListParse))
+        .collect()
+}
+
+/// The modules of the workspace rooted at `dir` (`go list -m`): each one's directory and path.
+fn workspace_modules(dir: &Path) -> Result<Vec<(PathBuf, String)>, GoBuildError> {
+    let out = Command::new("go")
+        .args(["list", "-m", "-f", "{{.Dir}}\t{{.Path}}"])
+        .current_dir(dir)
+        .output()
+        .map_err(GoBuildError::spawn)?;
+    if !out.status.success() {
+        return Err(GoBuildError::ListFailed {
+            dir: dir.to_path_buf(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim_end().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .map(|(d, p)| (PathBuf::from(d), p.to_owned()))
+        .collect())
 }
 
 /// `example.com/ids` + `example.com/ids/cmd/ids` → `./cmd/ids`; the module itself → `.`.
@@ -215,15 +278,18 @@ mod tests {
         let m = GoModule {
             dir: PathBuf::from("/m"),
             path: "a.com/m".into(),
+            ..GoModule::default()
         };
         let mains = vec![
             MainPackage {
                 import_path: "a.com/m/cmd/a".into(),
                 relative: "./cmd/a".into(),
+                ..MainPackage::default()
             },
             MainPackage {
                 import_path: "a.com/m/cmd/b".into(),
                 relative: "./cmd/b".into(),
+                ..MainPackage::default()
             },
         ];
         let e = m.choose_main(&mains, None).unwrap_err().to_string();
@@ -244,15 +310,18 @@ mod tests {
         let m = GoModule {
             dir: PathBuf::from("/m"),
             path: "github.com/a/go-httpbin/v2".into(),
+            ..GoModule::default()
         };
         let mains = vec![
             MainPackage {
                 import_path: "x/m".into(),
                 relative: ".".into(),
+                ..MainPackage::default()
             },
             MainPackage {
                 import_path: "x/m/cmd/a".into(),
                 relative: "./cmd/a".into(),
+                ..MainPackage::default()
             },
         ];
         assert_eq!(

@@ -49,7 +49,7 @@ impl std::fmt::Display for Inferred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "no hoist.toml: building `{}` of module `{}` as app `{}` listening on $PORT (default {}); `hoist init` writes these down to pin or change them",
+            "no hoist.toml: building `{}` of module `{}` as app `{}`, listening on $PORT (default {}); `hoist init` writes these down to pin or change them",
             self.main, self.module, self.name, self.port
         )
     }
@@ -141,7 +141,11 @@ pub fn open(
     let mains = hoist_gobuild::list_main_packages(&module).map_err(infer)?;
     let chosen = choose(&module, &mains, start, None).map_err(infer)?;
     let inferred = Inferred {
-        module: module.path.clone(),
+        module: if chosen.module.is_empty() {
+            module.path.clone()
+        } else {
+            chosen.module.clone()
+        },
         name: app_name(&module, &mains, chosen),
         main: chosen.relative.clone(),
         port: DEFAULT_PORT,
@@ -248,6 +252,9 @@ pub fn choose<'a>(
 pub fn app_name(module: &GoModule, mains: &[MainPackage], chosen: &MainPackage) -> String {
     if mains.len() > 1 && chosen.relative != "." {
         hoist_config::app_name_from(&chosen.relative)
+    } else if !chosen.module.is_empty() {
+        // The module the program is in (in a workspace, not the first one).
+        hoist_config::app_name_from(&chosen.module)
     } else {
         hoist_config::app_name_from(&module.path)
     }
@@ -280,14 +287,17 @@ mod tests {
         let module = GoModule {
             dir: PathBuf::from("/m"),
             path: "github.com/prometheus/node_exporter".into(),
+            ..GoModule::default()
         };
         let root = MainPackage {
             import_path: module.path.clone(),
             relative: ".".into(),
+            ..MainPackage::default()
         };
         let api = MainPackage {
             import_path: format!("{}/cmd/api", module.path),
             relative: "./cmd/api".into(),
+            ..MainPackage::default()
         };
         assert_eq!(
             app_name(&module, std::slice::from_ref(&root), &root),

@@ -273,6 +273,45 @@ fn vendored_dependencies() {
     eprintln!("vendored build took {:?}", started.elapsed());
 }
 
+/// A `go.work` workspace: pushgateway beside a small module of ours. At the workspace root
+/// (no module of its own) hoist lists the programs of every module; `hoist init --main` there
+/// builds one of them, and the image runs it.
+#[test]
+fn workspace_root() {
+    let ws = Project::empty();
+    let gateway = corpus("pushgateway");
+    let copy = std::process::Command::new("cp")
+        .args(["-R"])
+        .arg(&gateway.dir)
+        .arg(ws.dir.join("pushgateway"))
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    ws.write("greeter/go.mod", "module example.com/greeter\n\ngo 1.22\n");
+    ws.write(
+        "greeter/main.go",
+        "// Command greeter answers hello on $PORT.\npackage main\n\nimport (\n\t\"net/http\"\n\t\"os\"\n)\n\nfunc main() {\n\thttp.HandleFunc(\"/\", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(\"hello from the workspace\\n\")) })\n\tpanic(http.ListenAndServe(\":\"+os.Getenv(\"PORT\"), nil))\n}\n",
+    );
+    let work = std::process::Command::new("go")
+        .args(["work", "init", "./pushgateway", "./greeter"])
+        .current_dir(&ws.dir)
+        .output()
+        .unwrap();
+    assert!(work.status.success(), "{}", text(&work.stderr));
+
+    let several = common::failure(&mut ws.hoist(&["build", dir(&ws)]));
+    assert_mentions(
+        &several,
+        &["several main packages", "./greeter", "./pushgateway"],
+    );
+    ws.hoist(&["init", dir(&ws), "--main", "./greeter"])
+        .assert()
+        .success();
+    assert!(ws.read("hoist.toml").contains("name = \"greeter\""));
+    let body = image_answers(&ws, "greeter", "/");
+    assert!(body.contains("hello from the workspace"), "{body}");
+}
+
 /// `POST path` with a JSON (or text) body; the whole answer, head included.
 fn post(addr: &str, path: &str, body: &str) -> String {
     use std::io::{Read as _, Write as _};
