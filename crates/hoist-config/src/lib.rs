@@ -28,6 +28,7 @@ mod parse;
 mod partial;
 mod print;
 mod quantity;
+mod reference;
 mod set;
 mod source;
 mod suggest;
@@ -42,6 +43,7 @@ use hoist_core::App;
 pub use error::{ConfigError, Location};
 pub use names::app_name_from;
 pub use print::{to_table, to_toml};
+pub use reference::reference_markdown;
 pub use source::locate_key;
 pub use template::{InitParams, init_template};
 

@@ -139,7 +139,7 @@ pub(crate) fn go_var(s: &str) -> Result<(), String> {
 pub(crate) fn main_package(s: &str) -> Result<(), String> {
     let problem = |why: &str| {
         format!(
-            "`{s}` {why}; write `.` or a package directory relative to the module root, like `./cmd/server`"
+            "`{s}` {why}; write `.` or a package directory relative to hoist.toml, like `./cmd/server`"
         )
     };
     if s == "." {

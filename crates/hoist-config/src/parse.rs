@@ -92,6 +92,31 @@ const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
 
+/// Every key the parser accepts, as `(table, key)`: what the reference must document (a test
+/// holds them to each other). The probe keys are listed once, under `run.health`.
+#[cfg(test)]
+pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
+    let tables: [(&str, &[&str]); 12] = [
+        ("app", APP_KEYS),
+        ("build", BUILD_KEYS),
+        ("image", IMAGE_KEYS),
+        ("run", RUN_KEYS),
+        ("run.state", STATE_KEYS),
+        ("run.health", HEALTH_KEYS),
+        ("run.rollout", ROLLOUT_KEYS),
+        ("run.resources", RESOURCES_KEYS),
+        ("run.autoscale", AUTOSCALE_KEYS),
+        ("run.ingress", INGRESS_KEYS),
+        ("dapr", DAPR_KEYS),
+        ("kubernetes", KUBERNETES_KEYS),
+    ];
+    debug_assert!(PROBE_KEYS.iter().all(|k| HEALTH_KEYS.contains(k)));
+    tables
+        .iter()
+        .flat_map(|(t, keys)| keys.iter().map(move |k| (*t, *k)))
+        .collect()
+}
+
 /// The file: the base spec and every overlay, by environment name.
 pub(crate) struct Document {
     pub(crate) base: Partial,

@@ -26,7 +26,7 @@ const TEMPLATE: &str = r#"# How hoist builds, ships and runs this service.
 [app]
 # The app's name: lowercase letters, digits and '-'. It names the binary, image and Kubernetes objects.
 name = @NAME@
-# The Go package with `func main`, relative to the module root.
+# The Go package with `func main`, relative to this file's directory.
 main = @MAIN@
 # The port the service listens on; probes and the Service use it.
 port = @PORT@
@@ -49,7 +49,7 @@ version_var = "main.version"
 # The Go variable hoist sets to the full commit hash (with -X).
 commit_var = "main.commit"
 # Static binaries by default (CGO_ENABLED=0). A program that needs cgo (go-sqlite3) sets
-# cgo = true: built for this machine's platform, its shared libraries put into the image.
+# `cgo = true`: built for this machine's platform, its shared libraries put into the image.
 # Extra environment for `go build`, like GOEXPERIMENT or GOAMD64.
 # env = { GOAMD64 = "v3" }
 

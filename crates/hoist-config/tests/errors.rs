@@ -142,7 +142,7 @@ fn app_section() {
     );
     assert_eq!(
         error("main = \"cmd/server\"\n"),
-        "hoist.toml:3:8: app.main: `cmd/server` does not start with `./`; write `.` or a package directory relative to the module root, like `./cmd/server`"
+        "hoist.toml:3:8: app.main: `cmd/server` does not start with `./`; write `.` or a package directory relative to hoist.toml, like `./cmd/server`"
     );
 }
 

@@ -39,7 +39,7 @@ pub struct AppSection {
     /// A DNS-1123 label (lowercase letters, digits, `-`; at most 63): it names the binary,
     /// the image, and every Kubernetes object.
     pub name: String,
-    /// The Go package with `func main`, relative to the module root (default `.`).
+    /// The Go package with `func main`, relative to the directory of hoist.toml (default `.`).
     pub main: String,
     /// The port the service listens on (default 8080). Exposed in the image config.
     pub port: u16,

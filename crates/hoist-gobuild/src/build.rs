@@ -12,9 +12,9 @@ use crate::GoBuildError;
 /// What to build, for one platform.
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
-    /// The module root (where `go.mod` is); `go build` runs here.
+    /// Where `go build` runs: the directory of hoist.toml (in the module, or a workspace root).
     pub module_dir: PathBuf,
-    /// The main package relative to the module root, `.` or `./cmd/x`.
+    /// The main package relative to `module_dir`, `.` or `./cmd/x`.
     pub package: String,
     /// The target platform.
     pub platform: Platform,

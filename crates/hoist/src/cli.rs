@@ -57,6 +57,37 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Print hoist's own documents: the CLI and hoist.toml references, the man page.
+    #[command(hide = true)]
+    Docs(DocsArgs),
+}
+
+/// `hoist completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. `bash` (`hoist completions bash > /etc/bash_completion.d/hoist`).
+    pub shell: clap_complete::Shell,
+}
+
+/// `hoist docs`.
+#[derive(Debug, Args)]
+pub struct DocsArgs {
+    /// Which document.
+    #[arg(value_enum)]
+    pub which: Doc,
+}
+
+/// A document `hoist docs` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Doc {
+    /// docs/cli.md: every command and flag.
+    Cli,
+    /// docs/config.md: every hoist.toml key.
+    Config,
+    /// hoist.1: the man page (roff).
+    Man,
 }
 
 /// Where a deploy (or `status`, `history`, `rollback`) goes.

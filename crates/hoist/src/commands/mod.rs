@@ -7,6 +7,7 @@ mod build;
 mod config;
 mod deploy;
 mod dockerfile;
+mod docs;
 mod init;
 mod inspect;
 pub mod kube;
@@ -59,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
+        Command::Completions(a) => docs::completions(&a),
+        Command::Docs(a) => docs::print(&a),
     }
 }
 
