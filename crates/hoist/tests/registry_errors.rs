@@ -239,6 +239,20 @@ fn unknown_host_invalid_reference_and_server_errors() {
     assert_mentions(&err, &["not a valid image reference", "hint:"]);
     let err = failure(&mut s.hoist(&["inspect", "localhost:5000/app:bad tag"]));
     assert_mentions(&err, &["not a valid image reference"]);
+    // A tag the registry does not have: the hint points at the tags it has, not at
+    // `hoist inspect`, the command that was just run.
+    let reg = Registry::plain();
+    let missing = format!("{}/nothing/here:v9", reg.addr);
+    let err = failure(&mut s.hoist(&["inspect", &missing]));
+    assert_mentions(
+        &err,
+        &[
+            "was not found",
+            &format!("http{}", "s://"),
+            "/v2/nothing/here/tags/list",
+        ],
+    );
+    assert!(!err.contains("hoist inspect REF"), "{err}");
 
     let server = StatusServer::start(500);
     let err = failure(
