@@ -26,6 +26,15 @@ pub enum RegistryError {
         #[source]
         source: reqwest::Error,
     },
+    /// The registry's host name does not resolve (no retry: it will not resolve a second later).
+    #[error("cannot reach the registry `{registry}`: its host name does not resolve")]
+    Unresolved {
+        /// The registry host (and port).
+        registry: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The TLS handshake failed, usually an unknown certificate authority.
     #[error("TLS connection to the registry `{registry}` failed")]
     Tls {
@@ -191,24 +200,10 @@ impl RegistryError {
     /// password or a missing image.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Connect { source, .. } => !is_dns(source),
-            Self::Server { .. } => true,
+            Self::Connect { .. } | Self::Server { .. } => true,
             _ => false,
         }
     }
-}
-
-/// A name that does not resolve will not resolve a second later either.
-pub(crate) fn is_dns(e: &reqwest::Error) -> bool {
-    let mut cur: Option<&dyn std::error::Error> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if s.contains("dns error") || s.contains("failed to lookup address") {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
 }
 
 /// Results of this crate.

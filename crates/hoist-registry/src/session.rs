@@ -9,7 +9,7 @@ use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 
 use crate::auth::{Challenge, Credentials, Scope, TokenCache};
 use crate::client::{Client, oci_error};
-use crate::error::{RegistryError, Result, is_dns};
+use crate::error::{RegistryError, Result};
 
 /// A connected registry.
 pub(crate) struct Session {
@@ -39,9 +39,7 @@ impl Session {
         let https = format!("https://{api_host}");
         let (base, challenge) = match ping(client, registry, &https) {
             Ok(ch) => (https, ch),
-            Err(e) if matches!(&e, RegistryError::Connect { source, .. } if is_dns(source)) => {
-                return Err(e);
-            }
+            Err(e @ RegistryError::Unresolved { .. }) => return Err(e),
             // A host that refuses https connections is down, not plain http, unless http is
             // allowed there.
             Err(e @ RegistryError::Connect { .. })
@@ -302,33 +300,61 @@ fn ping(client: &Client, registry: &str, base: &str) -> Result<Option<Challenge>
     }
 }
 
+/// A transport error by what it is: a TLS failure (a `rustls::Error` in its causes: an unknown
+/// authority, or TLS spoken to a plain-http port), a host name that does not resolve (found by
+/// resolving it again: the resolver's own error has no type to tell), or another failure to
+/// connect (refused, reset, timed out), which may pass.
 fn classify(registry: &str, e: reqwest::Error) -> RegistryError {
     let mut cur: Option<&dyn std::error::Error> = Some(&e);
     let mut tls = false;
     while let Some(err) = cur {
-        let s = err.to_string().to_ascii_lowercase();
-        tls |= [
-            "certificate",
-            "tls",
-            "handshake",
-            "invalidcontenttype",
-            "corrupt message",
-        ]
-        .iter()
-        .any(|w| s.contains(w));
+        tls |= is_rustls(err);
         cur = err.source();
     }
+    let registry = registry.to_owned();
     if tls {
-        RegistryError::Tls {
-            registry: registry.to_owned(),
+        return RegistryError::Tls {
+            registry,
             source: e,
-        }
-    } else {
-        RegistryError::Connect {
-            registry: registry.to_owned(),
-            source: e,
-        }
+        };
     }
+    if e.is_connect() && !resolves(&registry) {
+        return RegistryError::Unresolved {
+            registry,
+            source: e,
+        };
+    }
+    RegistryError::Connect {
+        registry,
+        source: e,
+    }
+}
+
+/// Whether `err` is a `rustls::Error`, or carries one inside `io::Error`s (tokio-rustls and
+/// hyper wrap it so, and an `io::Error`'s `source()` skips what it carries).
+fn is_rustls(err: &(dyn std::error::Error + 'static)) -> bool {
+    if err.downcast_ref::<rustls::Error>().is_some() {
+        return true;
+    }
+    err.downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref)
+        .is_some_and(|inner| is_rustls(inner))
+}
+
+/// Whether `host[:port]` resolves to an address now.
+fn resolves(registry: &str) -> bool {
+    use std::net::ToSocketAddrs as _;
+    let with_port = if registry
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        registry.to_owned()
+    } else {
+        format!("{registry}:443")
+    };
+    with_port
+        .to_socket_addrs()
+        .is_ok_and(|mut a| a.next().is_some())
 }
 
 /// Plain http is allowed for the loopback interface and registries the user marked insecure.

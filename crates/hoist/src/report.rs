@@ -16,7 +16,8 @@ pub fn init_logging(verbose: bool, agent: bool) {
     let default = match (verbose, agent) {
         (true, _) => "debug",
         (false, true) => "info",
-        (false, false) => "warn,kube_client=off",
+        // rustls' certificate verifier logs every refusal at ERROR; hoist reports it itself.
+        (false, false) => "warn,kube_client=off,rustls_platform_verifier=off",
     };
     let filter = env_vars::get(env_vars::HOIST_LOG).unwrap_or_else(|| default.to_owned());
     let builder = tracing_subscriber::fmt()

@@ -338,6 +338,10 @@ pub fn hint(e: &RegistryError) -> Option<String> {
         RegistryError::Connect { registry, .. } => format!(
             "check the registry's host name and port, that it is running, and that this machine can reach it (`curl -v https://{registry}/v2/`)"
         ),
+        RegistryError::Unresolved { registry, .. } => format!(
+            "check the registry's host name in the reference (`{registry}`), and this machine's DNS (`getent hosts {}`)",
+            registry.rsplit_once(':').map_or(registry.as_str(), |(h, _)| h)
+        ),
         RegistryError::Tls { registry, .. } => format!(
             "if `{registry}` uses a private certificate authority, pass `--ca-file ca.pem` (or set HOIST_REGISTRY_CA_FILE); a plain-http registry on your network needs `--insecure-registry {registry}`"
         ),
