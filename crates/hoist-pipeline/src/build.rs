@@ -53,7 +53,7 @@ pub enum BuildError {
     Go(#[from] GoBuildError),
     /// `app.main` names no directory of the project.
     #[error(transparent)]
-    Project(#[from] crate::ProjectError),
+    Project(Box<crate::ProjectError>),
     /// Assembling an image.
     #[error("cannot assemble the image for {platform}")]
     Image {
@@ -227,7 +227,9 @@ pub fn binaries(
     // No module, or no main package where hoist.toml says: in hoist's words, before go says
     // it in its own.
     hoist_gobuild::find_module(&project.dir)?;
-    project.check_main()?;
+    project
+        .check_main()
+        .map_err(|e| BuildError::Project(Box::new(e)))?;
     let cgo = app.build.cgo == Some(true);
     if cgo {
         let host = Platform::host();

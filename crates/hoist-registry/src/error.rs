@@ -199,10 +199,7 @@ impl RegistryError {
     /// Whether trying again may succeed: a dropped connection or a server error, not a wrong
     /// password or a missing image.
     pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Connect { .. } | Self::Server { .. } => true,
-            _ => false,
-        }
+        matches!(self, Self::Connect { .. } | Self::Server { .. })
     }
 }
 

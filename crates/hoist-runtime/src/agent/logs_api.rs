@@ -6,15 +6,16 @@ use std::convert::Infallible;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Path as UrlPath, Query, State};
 use axum::response::Response;
+
+use serde::Deserialize;
 
 use super::Agent;
 use super::controller::Refused;
-use super::server::{FOLLOW_POLL, LogsParams, replica_logs};
 use crate::logs::{LogPolicy, files_oldest_first};
 
 /// The handler.
@@ -209,3 +210,35 @@ impl FollowState {
         out
     }
 }
+
+/// `?replica=N&tail=N&follow=true`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogsQuery {
+    replica: Option<u32>,
+    tail: Option<usize>,
+    follow: Option<bool>,
+}
+
+/// The replicas of `app` (id, log file) now.
+async fn replica_logs(agent: &Agent, app: &str) -> Vec<(u32, crate::logs::LogPolicy)> {
+    let dir = agent.ctx.log_dir(app);
+    match agent.status_of(app).await {
+        Some(s) => s
+            .replicas
+            .iter()
+            .map(|r| {
+                (
+                    r.id,
+                    super::revision::log_policy(&dir, r.id, agent.ctx.logs),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// For the logs handler: `Query` re-exported with the right type.
+pub(crate) type LogsParams = Query<LogsQuery>;
+
+/// How often `--follow` looks for new output.
+const FOLLOW_POLL: Duration = Duration::from_millis(200);

@@ -135,6 +135,14 @@ impl Agent {
         tx
     }
 
+    /// The status of `app` from its controller, if one runs.
+    pub(crate) async fn status_of(&self, app: &str) -> Option<crate::api::AppStatus> {
+        let tx = self.running_controller(app)?;
+        let (reply, wait) = oneshot::channel();
+        tx.send(Msg::Status { reply }).await.ok()?;
+        wait.await.ok()
+    }
+
     /// The controller of `app`, if it runs.
     pub(crate) fn running_controller(&self, app: &str) -> Option<mpsc::Sender<Msg>> {
         let map = self

@@ -3,15 +3,13 @@
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use tokio::net::UnixListener;
 use tokio::sync::{mpsc, oneshot};
 
@@ -66,20 +64,12 @@ async fn shutdown(State(agent): State<Arc<Agent>>) -> Json<AgentInfo> {
     Json(agent_info(&agent))
 }
 
-/// Asks the controller of `app` for its status, if one runs.
-async fn ask_status(agent: &Agent, app: &str) -> Option<AppStatus> {
-    let tx = agent.running_controller(app)?;
-    let (reply, wait) = oneshot::channel();
-    tx.send(Msg::Status { reply }).await.ok()?;
-    wait.await.ok()
-}
-
 /// Every app the agent knows: those it runs, then the stopped and failed ones (until
 /// `hoist forget`).
 async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
     let mut out = Vec::new();
     for (app, _) in agent.running() {
-        if let Some(s) = ask_status(&agent, &app).await
+        if let Some(s) = agent.status_of(&app).await
             && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
         {
             out.push(s);
@@ -130,7 +120,7 @@ async fn status(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<AppStatus>, Refused> {
-    if let Some(s) = ask_status(&agent, &app).await
+    if let Some(s) = agent.status_of(&app).await
         && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
     {
         return Ok(Json(s));
@@ -145,7 +135,7 @@ async fn forget(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<AppStatus>, Refused> {
-    if let Some(s) = ask_status(&agent, &app).await
+    if let Some(s) = agent.status_of(&app).await
         && (s.serving.is_some() || s.rolling_out.is_some() || !s.replicas.is_empty())
     {
         return Err(Refused::new(
@@ -433,35 +423,3 @@ fn check_elf(bytes: &[u8], path: &Path) -> Result<(), Refused> {
     }
     Ok(())
 }
-
-/// `?replica=N&tail=N&follow=true`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct LogsQuery {
-    pub(crate) replica: Option<u32>,
-    pub(crate) tail: Option<usize>,
-    pub(crate) follow: Option<bool>,
-}
-
-/// The replicas of `app` (id, log file) now.
-pub(crate) async fn replica_logs(agent: &Agent, app: &str) -> Vec<(u32, crate::logs::LogPolicy)> {
-    let dir = agent.ctx.log_dir(app);
-    match ask_status(agent, app).await {
-        Some(s) => s
-            .replicas
-            .iter()
-            .map(|r| {
-                (
-                    r.id,
-                    super::revision::log_policy(&dir, r.id, agent.ctx.logs),
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    }
-}
-
-/// For the logs handler: `Query` re-exported with the right type.
-pub(crate) type LogsParams = Query<LogsQuery>;
-
-/// How often `--follow` looks for new output.
-pub(crate) const FOLLOW_POLL: Duration = Duration::from_millis(200);

@@ -60,7 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
-        Command::Completions(a) => docs::completions(&a),
+        Command::Completions(a) => Ok(docs::completions(&a)),
         Command::Docs(a) => docs::print(&a),
     }
 }
