@@ -244,6 +244,9 @@ fn cgo_program() {
     let proxy = agent.proxy.to_string();
     assert!(post(&proxy, "/notes", "from the test").starts_with("HTTP/1.1 201"));
     assert!(http_get(&proxy, "/notes", Duration::from_secs(5)).contains("from the test"));
+    // It wrote `notes.db` in its working directory: the app's own, never the agent's.
+    let db = agent.state_dir().join("work/sqlitenotes/notes.db");
+    assert!(db.is_file(), "{} is missing", db.display());
 }
 
 /// pushgateway with its dependencies vendored (`go mod vendor`): built from `vendor/` as `go`

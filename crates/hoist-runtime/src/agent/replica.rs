@@ -179,6 +179,9 @@ pub(crate) enum Runs {
         binary: PathBuf,
         args: Vec<String>,
         root: Option<StateRoot>,
+        /// The working directory without `run.state`: the app's own scratch directory, never
+        /// the agent's (an app that writes a file there writes it where hoist keeps app files).
+        workdir: PathBuf,
     },
     /// An image in the agent's engine.
     Image {
@@ -197,7 +200,12 @@ impl Launch {
     /// Starts one replica on a free port.
     pub(crate) async fn start(&self) -> Result<Handle, RuntimeError> {
         match &self.runs {
-            Runs::Binary { binary, args, root } => {
+            Runs::Binary {
+                binary,
+                args,
+                root,
+                workdir,
+            } => {
                 let (binary, dir) = match root {
                     Some(r) => {
                         let (b, d) =
@@ -207,7 +215,15 @@ impl Launch {
                             })?;
                         (b, Some(d))
                     }
-                    None => (binary.clone(), None),
+                    None => {
+                        crate::private::create_dir(workdir).map_err(|source| {
+                            RuntimeError::Spawn {
+                                binary: binary.clone(),
+                                source,
+                            }
+                        })?;
+                        (binary.clone(), Some(workdir.clone()))
+                    }
                 };
                 let spec = ProcessSpec {
                     binary,

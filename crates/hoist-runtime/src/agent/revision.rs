@@ -107,6 +107,7 @@ pub(crate) fn launch(
                 binary: path.clone(),
                 args: spec.args.clone(),
                 root,
+                workdir: ctx.state_dir.join("work").join(&spec.name),
             }
         }
         Artifact::Image {
