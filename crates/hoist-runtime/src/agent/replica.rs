@@ -206,24 +206,15 @@ impl Launch {
                 root,
                 workdir,
             } => {
-                let (binary, dir) = match root {
-                    Some(r) => {
-                        let (b, d) =
-                            place_binary(binary, r).map_err(|source| RuntimeError::Spawn {
-                                binary: binary.clone(),
-                                source,
-                            })?;
-                        (b, Some(d))
-                    }
-                    None => {
-                        crate::private::create_dir(workdir).map_err(|source| {
-                            RuntimeError::Spawn {
-                                binary: binary.clone(),
-                                source,
-                            }
-                        })?;
-                        (binary.clone(), Some(workdir.clone()))
-                    }
+                let spawn = |source| RuntimeError::Spawn {
+                    binary: binary.clone(),
+                    source,
+                };
+                let (binary, dir) = if let Some(r) = root {
+                    place_binary(binary, r).map_err(spawn)?
+                } else {
+                    crate::private::create_dir(workdir).map_err(spawn)?;
+                    (binary.clone(), workdir.clone())
                 };
                 let spec = ProcessSpec {
                     binary,
@@ -231,7 +222,7 @@ impl Launch {
                     env: self.env.clone(),
                     port: crate::driver::free_port()?,
                     log: self.log.clone(),
-                    dir,
+                    dir: Some(dir),
                 };
                 ProcessReplica::start(&spec).map(Handle::Process)
             }
