@@ -4,18 +4,7 @@
 
 use hoist_config::{ConfigError, load_str, load_str_with};
 
-fn error_with(body: &str, env: Option<&str>, sets: &[&str]) -> String {
-    let src = format!("[app]\nname = \"hello\"\n{body}");
-    let sets: Vec<String> = sets.iter().map(|s| (*s).to_owned()).collect();
-    match load_str_with("hoist.toml", &src, env, &sets) {
-        Ok(app) => panic!("loaded {app:?} from\n{src}"),
-        Err(e) => e.to_string(),
-    }
-}
-
-fn error(body: &str) -> String {
-    error_with(body, None, &[])
-}
+use crate::{error, error_with};
 
 #[test]
 fn negative_replicas() {

@@ -3,17 +3,11 @@
 
 use hoist_config::{ConfigError, load_str};
 
-/// The error message for `body` appended to a minimal valid `[app]`.
-fn error(body: &str) -> String {
-    error_env(body, None)
-}
+use crate::{error, error_with};
 
+/// [`error`] with environment `env`.
 fn error_env(body: &str, env: Option<&str>) -> String {
-    let src = format!("[app]\nname = \"hello\"\n{body}");
-    match load_str("hoist.toml", &src, env) {
-        Ok(app) => panic!("loaded {app:?} from\n{src}"),
-        Err(e) => e.to_string(),
-    }
+    error_with(body, env, &[])
 }
 
 #[test]
