@@ -7,10 +7,7 @@ use hoist_render::{Object, PinnedImage, RenderError, RenderInput, render, to_yam
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn load(rel: &str, env: Option<&str>) -> App {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(rel)
-        .join("hoist.toml");
+    let path = hoist_test::fs::repo_root().join(rel).join("hoist.toml");
     hoist_config::load(&path, env).unwrap_or_else(|e| panic!("{e}"))
 }
 
