@@ -37,4 +37,5 @@ pub mod ports;
 pub mod process;
 pub mod project;
 pub mod registry;
+pub mod skopeo;
 pub mod token;

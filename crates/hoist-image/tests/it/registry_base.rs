@@ -1,9 +1,7 @@
 //! Images on a registry base already in the store (as `hoist-registry` leaves it after a pull):
 //! the base's compressed layers are reused byte for byte, its config merged as documented.
 
-mod common;
-
-use common::{build, fake_binary, spec, write_binary};
+use crate::{build, fake_binary, spec, write_binary};
 use hoist_core::Digest;
 use hoist_image::{
     BaseImage, BlobStore, BuiltImage, Descriptor, ImageBase, ImageError, LayerKind,

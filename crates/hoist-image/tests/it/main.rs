@@ -1,5 +1,10 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code, missing_docs)]
+//! hoist-image's integration tests, one binary (`cargo test -p hoist-image --test it MODULE::`):
+//! images built from a stand-in binary, checked byte for byte, on a registry base, and read back
+//! by skopeo. None needs a service.
+
+mod image;
+mod registry_base;
+mod skopeo;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -7,11 +12,11 @@ use std::path::{Path, PathBuf};
 use hoist_image::{BlobStore, BuiltImage, ImageSpec, build_image};
 
 /// The fixed app mtime of the tests: 2023-11-14T22:13:20Z.
-pub const MTIME: u64 = 1_700_000_000;
+const MTIME: u64 = 1_700_000_000;
 
 /// 300 KB of deterministic, partly compressible bytes standing in for a Go binary: enough for
 /// three gzip blocks.
-pub fn fake_binary() -> Vec<u8> {
+fn fake_binary() -> Vec<u8> {
     let mut v = Vec::with_capacity(300_000);
     let mut x: u32 = 7;
     while v.len() < 300_000 {
@@ -26,13 +31,15 @@ pub fn fake_binary() -> Vec<u8> {
     v
 }
 
-pub fn write_binary(dir: &Path, bytes: &[u8]) -> PathBuf {
+/// Writes the stand-in binary as `hello` in `dir`.
+fn write_binary(dir: &Path, bytes: &[u8]) -> PathBuf {
     let path = dir.join("hello");
     std::fs::write(&path, bytes).unwrap();
     path
 }
 
-pub fn spec(binary: &Path, platform: &str) -> ImageSpec {
+/// The tests' image spec for `binary`: fixed time, port and revision, so digests are golden.
+fn spec(binary: &Path, platform: &str) -> ImageSpec {
     let mut spec = ImageSpec::new(platform.parse().unwrap(), "hello", binary);
     spec.created = MTIME;
     spec.port = Some(8080);
@@ -40,11 +47,14 @@ pub fn spec(binary: &Path, platform: &str) -> ImageSpec {
     spec
 }
 
-pub fn build(store: &BlobStore, binary: &Path, platform: &str) -> BuiltImage {
+/// Builds [`spec`] into `store`.
+fn build(store: &BlobStore, binary: &Path, platform: &str) -> BuiltImage {
     build_image(&spec(binary, platform), store).unwrap()
 }
 
-pub fn gunzip(gz: &[u8]) -> Vec<u8> {
+/// The one gzip member of a layer, decompressed (a second member would be left out, and the
+/// tar would not match).
+fn gunzip(gz: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(gz)
         .read_to_end(&mut out)

@@ -2,25 +2,12 @@
 //! for one platform and for several, and a docker archive. skopeo must be on PATH: the test
 //! scripts install it, and a missing tool fails these tests rather than skipping them.
 
-mod common;
-
 use std::path::Path;
-use std::process::Command;
 
-use common::{build, fake_binary, write_binary};
 use hoist_image::{BlobStore, LayoutRoot, build_index, write_docker_archive, write_oci_layout};
+use hoist_test::skopeo::skopeo;
 
-fn skopeo(args: &[&str]) -> serde_json::Value {
-    let out = Command::new("skopeo").args(args).output().unwrap_or_else(|e| {
-        panic!("cannot run `skopeo` ({e}); install it (apt-get install skopeo): these checks need it")
-    });
-    assert!(
-        out.status.success(),
-        "skopeo {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("skopeo prints JSON")
-}
+use crate::{build, fake_binary, write_binary};
 
 fn arg(prefix: &str, path: &Path, suffix: &str) -> String {
     format!("{prefix}{}{suffix}", path.display())

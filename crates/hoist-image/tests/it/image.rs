@@ -1,14 +1,12 @@
 //! Builds images into a temporary store and checks what a user would: digests are stable,
 //! contents are as documented, caches hit, and exports are atomic.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, SystemTime};
 
-use common::{MTIME, build, fake_binary, gunzip, spec, write_binary};
+use crate::{MTIME, build, fake_binary, gunzip, spec, write_binary};
 use hoist_image::{
     BlobStore, Descriptor, ImageBase, ImageError, LayerKind, LayoutRoot, build_image, build_index,
     write_docker_archive, write_oci_layout,
