@@ -2,8 +2,6 @@
 //! with an issuer in this process; fault injection (a cut connection, 500s) through small
 //! servers beside them.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -14,7 +12,9 @@ use hoist_registry::{
     BlobDir, Client, ClientOptions, Credentials, MountHints, PushOutcome, PushRequest, Quiet,
     Reference, RegistryError, Repository, RetryPolicy,
 };
-use support::{Auth, FaultProxy, Registry, StatusServer, TokenIssuer};
+use hoist_test::faults::{FaultProxy, StatusServer};
+use hoist_test::registry::{Auth, Registry};
+use hoist_test::token::TokenIssuer;
 
 /// An image with a `size`-byte pseudo-random "binary" (incompressible, so the layer is big).
 fn image(store_dir: &std::path::Path, size: usize, seed: u8) -> (BlobStore, Descriptor) {
