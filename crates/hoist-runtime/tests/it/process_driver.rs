@@ -1,18 +1,17 @@
 //! The process driver against real processes: the example Go service built by the machine's
 //! Go toolchain, and a shell that ignores SIGTERM.
 
-mod common;
-
-use common::build_hello;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
 use hoist_runtime::driver::{free_port, is_listening};
 use hoist_runtime::logs::LogPolicy;
+use hoist_test::fixtures;
+
+use crate::wait_listening;
 
 fn spec(binary: PathBuf, args: &[&str], dir: &Path) -> ProcessSpec {
     ProcessSpec {
@@ -29,28 +28,17 @@ fn spec(binary: PathBuf, args: &[&str], dir: &Path) -> ProcessSpec {
     }
 }
 
+/// The body of `GET PATH` from the replica on `port` (a process of its own: blocking is fine).
 fn get(port: u16, path: &str) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
-
-async fn wait_listening(port: u16) {
-    for _ in 0..100 {
-        if is_listening(port, Duration::from_millis(100)).await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listened on {port} within 5 s");
+    hoist_test::http::get(SocketAddr::from(([127, 0, 0, 1], port)), "x", path)
+        .expect("the replica answers")
+        .body
 }
 
 #[tokio::test]
 async fn runs_the_service_on_port_logs_it_and_stops_it_with_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = spec(build_hello(dir.path(), "dev"), &[], dir.path());
+    let spec = spec(fixtures::hello("dev"), &[], dir.path());
     let mut replica = ProcessReplica::start(&spec).unwrap();
     wait_listening(spec.port).await;
     assert!(get(spec.port, "/").contains("hello from hoist"));

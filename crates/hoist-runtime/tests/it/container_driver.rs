@@ -2,27 +2,27 @@
 //! (`HOIST_TEST_PODMAN_SOCKET`), both started by `scripts/engines`. Every test runs on both and
 //! fails, not skips, when an engine is missing.
 //!
-//! The images are built by hoist itself (the real binary, from examples/hello and from
-//! tests/fixtures/replica, a service with the misbehaviours the tests need), never pulled.
-//! Every container a test starts carries a label unique to the test, and a guard removes all
-//! of them when the test ends, even when it panics.
+//! The images are built from the Go fixtures (examples/hello and tests/fixtures/webapp, the
+//! service with the misbehaviours the tests need) by [`images`], never pulled. Every container a
+//! test starts carries a label unique to the test, and a guard removes all of them when the test
+//! ends, even when it panics.
 
-mod container_support;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod support;
+mod images;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use container_support::{
-    ARCHIVES, RemoveDockerImage, http_get, push_replica, read_log, report, unique, wait_for_log,
-};
 use hoist_runtime::driver::container::{
     ContainerError, ContainerReplica, ContainerSpec, Engine, MANAGED_LABEL,
 };
 use hoist_runtime::driver::{free_port, is_listening};
 use hoist_runtime::logs::LogPolicy;
+use hoist_test::http::get_ok_async;
+use hoist_test::names::unique;
+use hoist_test::registry::Registry;
+use images::{ARCHIVES, push_webapp};
 
 /// The label that ties a container to the test that started it.
 const TEST_LABEL: &str = "dev.hoist.test.run";
@@ -41,14 +41,9 @@ enum Which {
 
 impl Which {
     fn host(self) -> String {
-        let var = match self {
+        hoist_test::engines::required(match self {
             Which::Docker => "DOCKER_HOST",
             Which::Podman => "HOIST_TEST_PODMAN_SOCKET",
-        };
-        std::env::var(var).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| {
-            panic!(
-                "{var} is not set: run the tests through scripts/test, or `eval \"$(scripts/engines start)\"` first"
-            )
         })
     }
 }
@@ -148,6 +143,40 @@ impl Drop for Test {
     }
 }
 
+/// `127.0.0.1:PORT`: where the engine publishes a replica's port.
+fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The error and its causes, one per line.
+fn report(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s = format!("{s}\n  caused by: {c}");
+        cause = c.source();
+    }
+    s
+}
+
+/// The replica's log, once the driver has written it.
+fn read_log(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Waits until the replica's log contains `needle`.
+async fn wait_for_log(path: &Path, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(path).is_ok_and(|log| log.contains(needle)) {
+        assert!(
+            Instant::now() < deadline,
+            "`{needle}` is not in {} after 10 s",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Runs an async test body once per engine, as `NAME::docker` and `NAME::podman`.
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
@@ -204,10 +233,10 @@ async fn two_hello_replicas_answer_side_by_side_and_log(which: Which) {
     assert_ne!(rb.host_port(), 0, "the engine's pick is reported");
     assert_ne!(ra.host_port(), rb.host_port());
     for r in [&ra, &rb] {
-        let body = http_get(r.host_port(), "/", Duration::from_secs(30)).await;
+        let body = get_ok_async(local(r.host_port()), "/", Duration::from_secs(30)).await;
         assert!(body.starts_with("hello from hoist (version dev"), "{body}");
         assert_eq!(
-            http_get(r.host_port(), "/healthz", Duration::from_secs(5)).await,
+            get_ok_async(local(r.host_port()), "/healthz", Duration::from_secs(5)).await,
             "ok\n"
         );
         assert_eq!(r.try_exited().await.unwrap(), None);
@@ -240,12 +269,12 @@ async fn two_hello_replicas_answer_side_by_side_and_log(which: Which) {
 
 async fn exec_probes_run_inside_the_container(which: Which) {
     let t = Test::new(which).await;
-    let image = t.load(ARCHIVES.replica()).await;
+    let image = t.load(ARCHIVES.webapp()).await;
     let spec = t.spec(&image, "probed");
     let r = t.start(&spec).await;
-    http_get(r.host_port(), "/healthz", Duration::from_secs(30)).await;
+    get_ok_async(local(r.host_port()), "/healthz", Duration::from_secs(30)).await;
     let app = |args: &[&str]| -> Vec<String> {
-        std::iter::once("/app/hoist-runtime-replica")
+        std::iter::once("/app/hoist-runtime-webapp")
             .chain(args.iter().copied())
             .map(str::to_owned)
             .collect()
@@ -282,18 +311,18 @@ async fn exec_probes_run_inside_the_container(which: Which) {
 
 async fn stop_is_sigterm_then_sigkill_after_the_grace(which: Which) {
     let t = Test::new(which).await;
-    let image = t.load(ARCHIVES.replica()).await;
+    let image = t.load(ARCHIVES.webapp()).await;
 
     let polite = t.spec(&image, "polite");
     let r = t.start(&polite).await;
-    http_get(r.host_port(), "/healthz", Duration::from_secs(30)).await;
+    get_ok_async(local(r.host_port()), "/healthz", Duration::from_secs(30)).await;
     let began = Instant::now();
     assert_eq!(r.stop(Duration::from_secs(10)).await.unwrap(), (0, false));
     assert!(
         began.elapsed() < Duration::from_secs(8),
         "it exits on SIGTERM, not after the grace"
     );
-    assert!(read_log(&polite.log.path).contains("replica got SIGTERM"));
+    assert!(read_log(&polite.log.path).contains("webapp got SIGTERM"));
     assert_eq!(
         r.stop(Duration::from_secs(10)).await.unwrap(),
         (0, false),
@@ -303,9 +332,9 @@ async fn stop_is_sigterm_then_sigkill_after_the_grace(which: Which) {
     let mut stubborn = t.spec(&image, "stubborn");
     stubborn
         .env
-        .insert("REPLICA_IGNORE_TERM".to_owned(), "1".to_owned());
+        .insert("IGNORE_TERM".to_owned(), "1".to_owned());
     let r = t.start(&stubborn).await;
-    http_get(r.host_port(), "/healthz", Duration::from_secs(30)).await;
+    get_ok_async(local(r.host_port()), "/healthz", Duration::from_secs(30)).await;
     let began = Instant::now();
     let (code, killed) = r.stop(Duration::from_millis(300)).await.unwrap();
     assert!(
@@ -327,9 +356,9 @@ async fn stop_is_sigterm_then_sigkill_after_the_grace(which: Which) {
 
 async fn a_crash_is_seen_with_its_exit_code(which: Which) {
     let t = Test::new(which).await;
-    let image = t.load(ARCHIVES.replica()).await;
+    let image = t.load(ARCHIVES.webapp()).await;
     let mut spec = t.spec(&image, "crashing");
-    spec.env.insert("REPLICA_EXIT".to_owned(), "3".to_owned());
+    spec.env.insert("EXIT_CODE".to_owned(), "3".to_owned());
     let r = t.start(&spec).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     let code = loop {
@@ -346,19 +375,24 @@ async fn a_crash_is_seen_with_its_exit_code(which: Which) {
         "an exited replica stays until stopped, for its exit code: {listed:?}"
     );
     assert_eq!(r.stop(Duration::from_secs(1)).await.unwrap(), (3, false));
-    assert!(read_log(&spec.log.path).contains("replica exiting with 3"));
+    assert!(read_log(&spec.log.path).contains("webapp exiting with 3"));
     assert!(t.containers().await.is_empty());
 }
 
 async fn a_running_replica_is_adopted_and_listed(which: Which) {
     let t = Test::new(which).await;
-    let image = t.load(ARCHIVES.replica()).await;
+    let image = t.load(ARCHIVES.webapp()).await;
     let spec = t.spec(&image, "adopted");
     let first = t.start(&spec).await;
-    http_get(first.host_port(), "/healthz", Duration::from_secs(30)).await;
+    get_ok_async(
+        local(first.host_port()),
+        "/healthz",
+        Duration::from_secs(30),
+    )
+    .await;
     let (id, port) = (first.id().to_owned(), first.host_port());
     // The engine's log stream may lag behind the app (podman's does): the first line is in.
-    wait_for_log(&spec.log.path, "replica listening").await;
+    wait_for_log(&spec.log.path, "listening on :").await;
     // The agent "crashes": its handle (and the copying of the output) goes away.
     drop(first);
     // Past the second of the replica's first lines: `since` counts whole seconds.
@@ -392,20 +426,20 @@ async fn a_running_replica_is_adopted_and_listed(which: Which) {
         "uptime counts from the engine's start"
     );
     assert!(
-        http_get(port, "/", Duration::from_secs(5))
+        get_ok_async(local(port), "/", Duration::from_secs(5))
             .await
-            .starts_with("replica ")
+            .starts_with("webapp ")
     );
 
     assert_eq!(r.stop(Duration::from_secs(10)).await.unwrap(), (0, false));
     let log = read_log(&spec.log.path);
     assert_eq!(
-        log.matches("replica listening").count(),
+        log.matches("listening on :").count(),
         1,
         "no line twice:\n{log}"
     );
     assert_eq!(
-        log.matches("replica got SIGTERM").count(),
+        log.matches("webapp got SIGTERM").count(),
         1,
         "the adopted replica's output is followed again:\n{log}"
     );
@@ -418,7 +452,7 @@ async fn a_running_replica_is_adopted_and_listed(which: Which) {
 async fn an_image_for_another_architecture_is_told_apart(which: Which) {
     let t = Test::new(which).await;
     // Both engines load an image for another architecture (they only refuse to run it).
-    let arm = t.load(ARCHIVES.replica_arm64()).await;
+    let arm = t.load(ARCHIVES.webapp_arm64()).await;
     assert_eq!(t.engine.image_platform(&arm).await.unwrap(), "linux/arm64");
     let err = t.engine.check_platform(&arm).await.unwrap_err();
     let msg = err.to_string();
@@ -428,7 +462,7 @@ async fn an_image_for_another_architecture_is_told_apart(which: Which) {
             && msg.contains("linux/amd64"),
         "{msg}"
     );
-    let amd = t.load(ARCHIVES.replica()).await;
+    let amd = t.load(ARCHIVES.webapp()).await;
     t.engine.check_platform(&amd).await.unwrap();
     let missing = t
         .engine
@@ -442,7 +476,7 @@ async fn an_image_for_another_architecture_is_told_apart(which: Which) {
 
 async fn a_start_that_fails_leaves_no_container(which: Which) {
     let t = Test::new(which).await;
-    let image = t.load(ARCHIVES.replica()).await;
+    let image = t.load(ARCHIVES.webapp()).await;
     // The host port is taken: the engine cannot publish it.
     let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
     let mut spec = t.spec(&image, "blocked");
@@ -482,23 +516,24 @@ async fn a_start_that_fails_leaves_no_container(which: Which) {
 
 async fn an_image_is_pulled_by_digest_from_a_local_registry(which: Which) {
     let t = Test::new(which).await;
-    let registry = support::Registry::plain();
-    let pinned = push_replica(&registry.addr);
+    let registry = Registry::plain();
+    let pinned = push_webapp(&registry.addr);
     let pulled = t.engine.pull(&pinned).await;
     match which {
         Which::Docker => {
             // dockerd treats 127.0.0.0/8 registries as insecure: plain http is fine.
             pulled.unwrap_or_else(|e| panic!("{}", report(&e)));
-            let _removed = RemoveDockerImage(pinned.clone());
+            let docker = hoist_test::engines::Engine::docker();
+            docker.remove_image_later(&pinned);
             assert_eq!(
                 t.engine.image_platform(&pinned).await.unwrap(),
                 "linux/amd64"
             );
             let r = t.start(&t.spec(&pinned, "pulled")).await;
             assert!(
-                http_get(r.host_port(), "/", Duration::from_secs(30))
+                get_ok_async(local(r.host_port()), "/", Duration::from_secs(30))
                     .await
-                    .starts_with("replica ")
+                    .starts_with("webapp ")
             );
             r.stop(Duration::from_secs(5)).await.unwrap();
         }

@@ -1,5 +1,5 @@
 //! The ingress proxy and request bodies far larger than the socket buffers, against a real
-//! replica (tests/fixtures/replica built by the machine's Go):
+//! replica (tests/fixtures/webapp built by the machine's Go):
 //!
 //! - an app that answers before reading the body — 413 over 1 MiB as go-httpbin's body limit
 //!   does, or 401 followed at once by a reset — gets its own answer to the client through the
@@ -9,17 +9,16 @@
 //! - an upload the app reads whole still arrives whole, on a connection that stays open;
 //! - a replica that hangs up before answering is still a 502, never retried.
 
-mod common;
-
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hoist_runtime::driver::{free_port, is_listening};
-use hoist_runtime::proxy::{Backend, BackendSet, Balance, Proxy, Route, RouteTable};
+use hoist_runtime::driver::free_port;
+use hoist_runtime::proxy::{Backend, Proxy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
+
+use crate::wait_listening;
 
 const MB: usize = 1 << 20;
 
@@ -28,9 +27,9 @@ const PATIENCE: Duration = Duration::from_mins(1);
 
 /// What the app answers on each early-answer route, by framing.
 const LIMITED_BY_LENGTH: (u16, &str) =
-    (413, "replica: body over the 1 MiB limit (Content-Length)\n");
-const LIMITED_BY_READING: (u16, &str) = (413, "replica: body over the 1 MiB limit (read)\n");
-const REFUSED: (u16, &str) = (401, "replica: no credentials, no upload\n");
+    (413, "webapp: body over the 1 MiB limit (Content-Length)\n");
+const LIMITED_BY_READING: (u16, &str) = (413, "webapp: body over the 1 MiB limit (read)\n");
+const REFUSED: (u16, &str) = (401, "webapp: no credentials, no upload\n");
 
 /// How the request body is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,37 +70,21 @@ impl Answer {
     }
 }
 
-/// Builds and starts the replica on a free port; it is killed when the handle is dropped.
-async fn start_replica(dir: &Path) -> (tokio::process::Child, SocketAddr) {
+/// Starts the webapp fixture on a free port; it is killed when the handle is dropped.
+async fn start_replica() -> (tokio::process::Child, SocketAddr) {
     let port = free_port().unwrap();
-    let replica = tokio::process::Command::new(common::build_replica(dir))
+    let replica = tokio::process::Command::new(hoist_test::fixtures::webapp())
         .env("PORT", port.to_string())
         .kill_on_drop(true)
         .spawn()
         .expect("start the replica");
-    for _ in 0..100 {
-        if is_listening(port, Duration::from_millis(100)).await {
-            return (replica, SocketAddr::from(([127, 0, 0, 1], port)));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the replica never listened on {port}");
+    wait_listening(port).await;
+    (replica, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-async fn start_proxy(replica: SocketAddr) -> (Arc<Proxy>, SocketAddr) {
-    let set = Arc::new(BackendSet::new(Balance::RoundRobin));
-    set.set(vec![Backend::new(replica, "r1")]);
-    let proxy = Proxy::new();
-    proxy.set_routes(RouteTable::new(vec![Route {
-        app: "replica".into(),
-        host: None,
-        path: "/".into(),
-        backends: set,
-    }]));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(Arc::clone(&proxy).serve(listener));
-    (proxy, addr)
+/// The proxy in front of the one replica, as revision `r1` of app `webapp`.
+async fn start_webapp_proxy(replica: SocketAddr) -> (Arc<Proxy>, SocketAddr) {
+    crate::start_proxy("webapp", vec![Backend::new(replica, "r1")]).await
 }
 
 /// Sends `up` to `addr` on a keep-alive connection while reading the answer, as a client that
@@ -235,9 +218,8 @@ fn early_answers() -> Vec<(Upload, (u16, &'static str))> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_early_answer_reaches_the_client_and_closes_its_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut replica, app) = start_replica(dir.path()).await;
-    let (proxy, addr) = start_proxy(app).await;
+    let (mut replica, app) = start_replica().await;
+    let (proxy, addr) = start_webapp_proxy(app).await;
     let cases = early_answers();
     for &(up, said) in &cases {
         // Directly, the app answers with its own words: what the client must see through the
@@ -275,7 +257,7 @@ async fn an_early_answer_reaches_the_client_and_closes_its_connection() {
     let metrics = proxy.metrics().encode();
     for (code, count) in [(413, cases.len() / 2), (401, cases.len() / 2)] {
         let line = format!(
-            r#"hoist_proxy_requests_total{{app="replica",revision="r1",code="{code}"}} {count}"#
+            r#"hoist_proxy_requests_total{{app="webapp",revision="r1",code="{code}"}} {count}"#
         );
         assert!(metrics.contains(&line), "{line} in {metrics}");
     }
@@ -290,8 +272,8 @@ async fn an_early_answer_reaches_the_client_and_closes_its_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curl_gets_the_early_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut replica, app) = start_replica(dir.path()).await;
-    let (_proxy, addr) = start_proxy(app).await;
+    let (mut replica, app) = start_replica().await;
+    let (_proxy, addr) = start_webapp_proxy(app).await;
     let file = dir.path().join("20mb");
     std::fs::write(&file, vec![b'x'; 20 * MB]).unwrap();
     let mut failures = Vec::new();
@@ -336,9 +318,8 @@ async fn curl_gets_the_early_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_upload_the_app_reads_arrives_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut replica, app) = start_replica(dir.path()).await;
-    let (_proxy, addr) = start_proxy(app).await;
+    let (mut replica, app) = start_replica().await;
+    let (_proxy, addr) = start_webapp_proxy(app).await;
     for framing in [Framing::Length, Framing::Chunked] {
         for expect in [false, true] {
             let up = Upload {
@@ -364,9 +345,8 @@ async fn a_large_upload_the_app_reads_arrives_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hang_up_before_any_answer_is_still_a_502() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut replica, app) = start_replica(dir.path()).await;
-    let (proxy, addr) = start_proxy(app).await;
+    let (mut replica, app) = start_replica().await;
+    let (proxy, addr) = start_webapp_proxy(app).await;
     for framing in [Framing::Length, Framing::Chunked] {
         let up = Upload {
             path: "/upload/hangup",
@@ -392,7 +372,7 @@ async fn a_hang_up_before_any_answer_is_still_a_502() {
     }
     let metrics = proxy.metrics().encode();
     assert!(
-        metrics.contains(r#"hoist_proxy_errors_total{app="replica",reason="upstream failed"} 2"#),
+        metrics.contains(r#"hoist_proxy_errors_total{app="webapp",reason="upstream failed"} 2"#),
         "{metrics}"
     );
     // A request with a body is never replayed.

@@ -2,9 +2,6 @@
 //! run by the process driver): balancing, a replica killed with SIGKILL under load, no replica,
 //! and the metrics endpoint.
 
-mod common;
-
-use common::build_hello;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,12 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use hoist_runtime::driver::free_port;
 use hoist_runtime::driver::process::{ProcessReplica, ProcessSpec};
-use hoist_runtime::driver::{free_port, is_listening};
 use hoist_runtime::logs::LogPolicy;
-use hoist_runtime::proxy::{Backend, BackendSet, Balance, Proxy, Route, RouteTable};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use hoist_runtime::proxy::{Backend, BackendSet, Balance, Route, RouteTable};
+use hoist_test::fixtures;
+
+use crate::{start_proxy, wait_listening};
 
 struct Replicas {
     running: Vec<ProcessReplica>,
@@ -32,7 +30,7 @@ async fn start_replicas(dir: &Path, n: usize) -> Replicas {
         let version = format!("r{i}");
         let port = free_port().unwrap();
         let spec = ProcessSpec {
-            binary: build_hello(dir, &version),
+            binary: fixtures::hello(&version),
             args: vec![],
             env: BTreeMap::new(),
             port,
@@ -44,15 +42,7 @@ async fn start_replicas(dir: &Path, n: usize) -> Replicas {
             dir: None,
         };
         running.push(ProcessReplica::start(&spec).unwrap());
-        let mut up = false;
-        for _ in 0..100 {
-            if is_listening(port, Duration::from_millis(100)).await {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert!(up, "replica {version} never listened");
+        wait_listening(port).await;
         backends.push(Backend::new(
             SocketAddr::from(([127, 0, 0, 1], port)),
             version,
@@ -61,43 +51,20 @@ async fn start_replicas(dir: &Path, n: usize) -> Replicas {
     Replicas { running, backends }
 }
 
-async fn start_proxy(backends: Vec<Arc<Backend>>) -> (Arc<Proxy>, SocketAddr) {
-    let set = Arc::new(BackendSet::new(Balance::RoundRobin));
-    set.set(backends);
-    let proxy = Proxy::new();
-    proxy.set_routes(RouteTable::new(vec![Route {
-        app: "hello".into(),
-        host: None,
-        path: "/".into(),
-        backends: set,
-    }]));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(Arc::clone(&proxy).serve(listener));
-    (proxy, addr)
-}
-
-/// One HTTP/1.1 request on a fresh connection; the status code and body.
+/// One request on a fresh connection, through the proxy on the test's runtime; the status code
+/// and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: anything.test\r\nConnection: close\r\n\r\n")
-            .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (code, body)
+    let answer = hoist_test::http::get_async(addr, "anything.test", path)
+        .await
+        .expect("the proxy answers");
+    (answer.status, answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn balances_over_every_ready_replica() {
     let dir = tempfile::tempdir().unwrap();
     let mut replicas = start_replicas(dir.path(), 3).await;
-    let (proxy, addr) = start_proxy(replicas.backends.clone()).await;
+    let (proxy, addr) = start_proxy("hello", replicas.backends.clone()).await;
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..9 {
         let (code, body) = get(addr, "/").await;
@@ -124,7 +91,7 @@ async fn balances_over_every_ready_replica() {
 async fn a_replica_killed_under_load_costs_no_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut replicas = start_replicas(dir.path(), 3).await;
-    let (proxy, addr) = start_proxy(replicas.backends.clone()).await;
+    let (proxy, addr) = start_proxy("hello", replicas.backends.clone()).await;
     // 4 clients send requests until told to stop (at most 20 s and 5,000 requests in all). The
     // second replica is SIGKILLed once 200 have been answered and stays in the backend set (no
     // agent here to take it out); 600 more are sent after the kill: every one must succeed.
@@ -194,7 +161,7 @@ async fn a_replica_killed_under_load_costs_no_request() {
 
 #[tokio::test]
 async fn no_ready_replica_is_503_and_unknown_host_404() {
-    let (proxy, addr) = start_proxy(vec![]).await;
+    let (proxy, addr) = start_proxy("hello", vec![]).await;
     let (code, body) = get(addr, "/").await;
     assert_eq!(code, 503);
     assert!(body.contains("no ready replica for app hello"), "{body}");
