@@ -8,11 +8,6 @@
 //! Each test names, in its doc comment, the defect it guards against: it fails on the old
 //! behaviour and passes on the new one.
 
-mod common;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod registry;
-mod support;
-
 use std::io::BufRead as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -20,11 +15,23 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::{
-    Engine, Layout, Project, commit_all, config_spot, failure, git, http_get, success, unique,
-};
+use hoist_test::agent::{Agent, Driver};
+use hoist_test::cli::{code, position};
+use hoist_test::cli::{config_spot, failure, success};
+use hoist_test::elf::host_goarch;
+use hoist_test::engines::Engine;
+use hoist_test::fixtures::label;
+use hoist_test::git::{commit_all, git};
+use hoist_test::http::Response;
+use hoist_test::http::get_ok;
+use hoist_test::layout::Layout;
+use hoist_test::names::unique;
+use hoist_test::ports::free_port;
+use hoist_test::process::text;
+use hoist_test::project::Project;
 use serde_json::Value;
-use support::{Agent, Driver, free_port, text};
+
+use crate::{HOIST, Hoist as _};
 
 /// A digest-pinned image for `hoist render` (nothing pulls it).
 const PINNED: &str = "registry.example.com/x/hello@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -53,7 +60,7 @@ fn exit_codes_tell_usage_rollback_and_failure_apart() {
     }
 
     // An invalid hoist.toml is a usage error too, and says where.
-    let agent = Agent::new(Project::example("hello"), Driver::Process);
+    let agent = Agent::new(HOIST, Project::example("hello"), Driver::Process);
     agent.project.edit(
         "hoist.toml",
         "replicas = 3\n",
@@ -125,7 +132,7 @@ fn a_never_ready_revision_exits_3_and_says_why_per_replica() {
             .is_some_and(|p| p.contains("GET /healthz → 404"))),
         "{reports:#?}"
     );
-    assert_eq!(label(&get(&agent, "127.0.0.1", "/").1), "v1");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
 }
 
 /// Defect: a first deploy that crashed (nothing to roll back to) exited 1 like a typo, and its
@@ -162,7 +169,7 @@ fn a_crashing_first_deploy_exits_4_and_reports_the_exit() {
 /// never had and rolled back, silently guessing the app; `render` wrote an httpGet probe.
 #[test]
 fn without_hoist_toml_replicas_are_ready_on_tcp() {
-    let agent = Agent::new(Project::example("hello"), Driver::Process);
+    let agent = Agent::new(HOIST, Project::example("hello"), Driver::Process);
     std::fs::remove_file(agent.project.dir.join("hoist.toml")).expect("remove hoist.toml");
 
     let out = agent.deploy_ok(&[
@@ -188,7 +195,7 @@ fn without_hoist_toml_replicas_are_ready_on_tcp() {
         .and_then(|u| u.strip_suffix('/'))
         .unwrap_or_else(|| panic!("stdout is not a URL: {url}"));
     assert_eq!(addr, agent.proxy.to_string());
-    let body = http_get(addr, "/", Duration::from_secs(10));
+    let body = get_ok(addr, "/", Duration::from_secs(10));
     assert!(body.contains("hello from hoist"), "{body}");
     assert_eq!(agent.status("hello")["ready"], 2);
 
@@ -196,7 +203,7 @@ fn without_hoist_toml_replicas_are_ready_on_tcp() {
         success(
             &mut agent
                 .project
-                .hoist(&["render", dir(&agent.project), "--image", PINNED]),
+                .hoist(&["render", agent.project.dir_str(), "--image", PINNED]),
         );
     let probe = yaml_block(&yaml, "readinessProbe:")
         .unwrap_or_else(|| panic!("the Deployment has no readinessProbe:\n{yaml}"));
@@ -279,7 +286,7 @@ fn a_host_held_by_another_app_is_refused() {
     assert_eq!(code(&out), 1, "{err}");
     assert!(err.contains("held by the app `webapp`"), "{err}");
 
-    let (status, body) = get(&agent, "a.localhost", "/");
+    let Response { status, body, .. } = agent.get("a.localhost", "/");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("webapp/1/"), "webapp still answers: {body}");
 }
@@ -314,7 +321,7 @@ fn hostless_apps_share_the_proxy_by_path() {
         ("/other", "other/"),
         ("/other/x", "other/"),
     ] {
-        let (status, body) = get(&agent, "127.0.0.1", path);
+        let Response { status, body, .. } = agent.get("127.0.0.1", path);
         assert_eq!(status, 200, "GET {path}: {body}");
         assert!(body.contains(app), "GET {path} is `{app}`'s: {body}");
     }
@@ -332,7 +339,7 @@ fn a_public_host_is_explained_as_a_header() {
         "{err}"
     );
     assert_eq!(text(&out.stdout).trim(), format!("http://{}/", agent.proxy));
-    let (status, body) = get(&agent, "shop.example.com", "/");
+    let Response { status, body, .. } = agent.get("shop.example.com", "/");
     assert_eq!(status, 200, "{body}");
     assert_eq!(label(&body), "v1");
 }
@@ -348,7 +355,7 @@ fn dockerfile_never_overwrites_a_hand_written_one() {
     let mine = "FROM scratch\n# mine\n";
     p.write("Dockerfile", mine);
 
-    let err = failure(&mut p.hoist(&["dockerfile", dir(&p)]));
+    let err = failure(&mut p.hoist(&["dockerfile", p.dir_str()]));
     assert!(
         err.contains("hoist did not write it") && err.contains("--force"),
         "{err}"
@@ -362,7 +369,7 @@ fn dockerfile_never_overwrites_a_hand_written_one() {
     // A hand-written .dockerignore alone is kept too.
     let q = Project::example("hello");
     q.write(".dockerignore", "secrets/\n");
-    let err = failure(&mut q.hoist(&["dockerfile", dir(&q)]));
+    let err = failure(&mut q.hoist(&["dockerfile", q.dir_str()]));
     assert!(err.contains("hoist did not write it"), "{err}");
     assert_eq!(q.read(".dockerignore"), "secrets/\n");
     assert!(
@@ -372,7 +379,7 @@ fn dockerfile_never_overwrites_a_hand_written_one() {
 
     // --force replaces both.
     p.write(".dockerignore", "secrets/\n");
-    success(&mut p.hoist(&["dockerfile", dir(&p), "--force"]));
+    success(&mut p.hoist(&["dockerfile", p.dir_str(), "--force"]));
     assert_ne!(p.read("Dockerfile"), mine);
     assert!(
         p.read("Dockerfile").contains("FROM "),
@@ -382,7 +389,7 @@ fn dockerfile_never_overwrites_a_hand_written_one() {
     assert_ne!(p.read(".dockerignore"), "secrets/\n");
 
     // One hoist wrote is replaced without --force.
-    success(&mut p.hoist(&["dockerfile", dir(&p), "--go-version", "1.22.7"]));
+    success(&mut p.hoist(&["dockerfile", p.dir_str(), "--go-version", "1.22.7"]));
     assert!(
         p.read("Dockerfile").contains("golang:1.22.7"),
         "{}",
@@ -396,24 +403,21 @@ fn dockerfile_never_overwrites_a_hand_written_one() {
 #[test]
 fn written_files_get_their_modes_from_the_umask() {
     let p = Project::example("hello");
-    let d = dir(&p);
+    let d = p.dir_str();
 
-    success(&mut with_umask("022", &hoist_std(&p, &["dockerfile", d])));
+    success(&mut with_umask("022", &p.hoist_std(&["dockerfile", d])));
     assert_eq!(mode(&p.dir.join("Dockerfile")), 0o644);
     assert_eq!(mode(&p.dir.join(".dockerignore")), 0o644);
     success(&mut with_umask(
         "027",
-        &hoist_std(&p, &["dockerfile", d, "--go-version", "1.22.7"]),
+        &p.hoist_std(&["dockerfile", d, "--go-version", "1.22.7"]),
     ));
     assert_eq!(mode(&p.dir.join("Dockerfile")), 0o640, "umask 027");
 
     let manifests = p.path("manifests");
     success(&mut with_umask(
         "022",
-        &hoist_std(
-            &p,
-            &["render", d, "--image", PINNED, "--out", path(&manifests)],
-        ),
+        &p.hoist_std(&["render", d, "--image", PINNED, "--out", path(&manifests)]),
     ));
     assert_modes(&manifests, 0o755, 0o644);
 
@@ -421,19 +425,16 @@ fn written_files_get_their_modes_from_the_umask() {
     let layout = p.path("layout");
     success(&mut with_umask(
         "022",
-        &hoist_std(
-            &p,
-            &[
-                "build",
-                d,
-                "--platform",
-                "linux/amd64",
-                "--output",
-                &format!("docker-archive:{}", archive.display()),
-                "--output",
-                &format!("oci:{}", layout.display()),
-            ],
-        ),
+        &p.hoist_std(&[
+            "build",
+            d,
+            "--platform",
+            "linux/amd64",
+            "--output",
+            &format!("docker-archive:{}", archive.display()),
+            "--output",
+            &format!("oci:{}", layout.display()),
+        ]),
     ));
     assert_eq!(mode(&archive), 0o644, "the docker archive");
     assert_modes(&layout, 0o755, 0o644);
@@ -446,7 +447,7 @@ fn written_files_get_their_modes_from_the_umask() {
 /// image seemed lost.
 #[test]
 fn a_push_lists_its_tags_or_says_why_there_are_none() {
-    let reg = registry::Registry::plain();
+    let reg = hoist_test::registry::Registry::plain();
     let repo = format!("{}/x/hello", reg.addr);
     let push = ["--platform", "linux/amd64", "--push", "--repository", &repo];
 
@@ -454,7 +455,7 @@ fn a_push_lists_its_tags_or_says_why_there_are_none() {
     let commit = commit_all(&p.dir, "hello");
     assert_eq!(git(&p.dir, &["branch", "--show-current"]), "main");
     let out = p
-        .hoist(&[&["build", dir(&p)][..], &push].concat())
+        .hoist(&[&["build", p.dir_str()][..], &push].concat())
         .output()
         .expect("build runs");
     let err = text(&out.stderr);
@@ -466,7 +467,7 @@ fn a_push_lists_its_tags_or_says_why_there_are_none() {
 
     let q = Project::example("hello");
     let out = q
-        .hoist(&[&["build", dir(&q)][..], &push].concat())
+        .hoist(&[&["build", q.dir_str()][..], &push].concat())
         .output()
         .expect("build runs");
     let err = text(&out.stderr);
@@ -481,7 +482,7 @@ fn a_push_lists_its_tags_or_says_why_there_are_none() {
     );
 
     let json: Value = serde_json::from_str(&success(
-        &mut q.hoist(&[&["build", dir(&q), "--json"][..], &push].concat()),
+        &mut q.hoist(&[&["build", q.dir_str(), "--json"][..], &push].concat()),
     ))
     .expect("--json prints JSON");
     assert_eq!(json["push"]["tags"], serde_json::json!([]), "{json:#}");
@@ -502,7 +503,7 @@ fn a_two_platform_docker_archive_is_refused_before_building() {
     let archive = p.path("x.tar");
     let err = failure(&mut p.hoist(&[
         "build",
-        dir(&p),
+        p.dir_str(),
         "--platform",
         "linux/arm64",
         "--platform",
@@ -525,8 +526,8 @@ fn a_two_platform_docker_archive_is_refused_before_building() {
 #[test]
 fn render_after_an_unpushed_build_says_push_it() {
     let p = Project::example("hello");
-    success(&mut p.hoist(&["build", dir(&p), "--env", "staging"]));
-    let err = failure(&mut p.hoist(&["render", dir(&p), "--env", "staging"]));
+    success(&mut p.hoist(&["build", p.dir_str(), "--env", "staging"]));
+    let err = failure(&mut p.hoist(&["render", p.dir_str(), "--env", "staging"]));
     assert!(err.contains("was not pushed"), "{err}");
     assert!(hint_of(&err).contains("hoist build --push"), "{err}");
 }
@@ -564,7 +565,10 @@ fn a_missing_main_package_points_at_app_main() {
     let p = Project::example("hello");
     p.edit("hoist.toml", "main = \".\"", "main = \"./cmd/nope\"");
     let (line, col) = position(&p.read("hoist.toml"), "\"./cmd/nope\"");
-    let out = p.hoist(&["build", dir(&p)]).output().expect("build runs");
+    let out = p
+        .hoist(&["build", p.dir_str()])
+        .output()
+        .expect("build runs");
     let err = text(&out.stderr);
     assert_eq!(code(&out), 2, "{err}");
     assert!(
@@ -609,7 +613,7 @@ fn a_stopped_app_is_listed_started_again_and_forgotten() {
     success(&mut agent.hoist(&["rollback", "webapp", "--to", "1"]));
     let s = agent.status("webapp");
     assert_eq!(s["state"], "running", "{s:#}");
-    assert_eq!(label(&get(&agent, "127.0.0.1", "/").1), "v1");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
 
     success(&mut agent.hoist(&["stop", "webapp"]));
     success(&mut agent.hoist(&["forget", "webapp"]));
@@ -664,7 +668,7 @@ fn the_image_sets_port_and_answers_in_podman() {
     let layout = p.path("layout");
     success(&mut p.hoist(&[
         "build",
-        dir(&p),
+        p.dir_str(),
         "--output",
         &format!("oci:{}", layout.display()),
     ]));
@@ -685,7 +689,7 @@ fn the_image_sets_port_and_answers_in_podman() {
     let name = unique("hoist-first-hour");
     let image = format!("localhost/{name}:test");
     podman.remove_image_later(&image);
-    common::run(
+    hoist_test::process::run(
         "skopeo",
         &[
             "copy",
@@ -711,7 +715,7 @@ fn the_image_sets_port_and_answers_in_podman() {
         &format!("127.0.0.1:{port}:8080"),
         &image,
     ]);
-    let body = http_get(&format!("127.0.0.1:{port}"), "/", Duration::from_secs(30));
+    let body = get_ok(&format!("127.0.0.1:{port}"), "/", Duration::from_secs(30));
     assert!(body.contains("hello from hoist"), "{body}");
 }
 
@@ -723,13 +727,13 @@ fn the_image_sets_port_and_answers_in_podman() {
 /// `hoist config` in a subdirectory did not find the project's hoist.toml.
 #[test]
 fn init_and_config_find_what_the_user_means() {
-    let host = host_arch();
+    let host = host_goarch();
     let other = if host == "amd64" { "arm64" } else { "amd64" };
 
     let p = Project::empty();
     p.write("go.mod", "module example.com/greeter\n\ngo 1.22\n");
     p.write("main.go", "package main\n\nfunc main() {}\n");
-    success(&mut p.hoist(&["init", dir(&p)]));
+    success(&mut p.hoist(&["init", p.dir_str()]));
     let toml = p.read("hoist.toml");
     assert!(
         toml.lines()
@@ -836,7 +840,7 @@ fn ctrl_c_on_deploy_leaves_the_rollout_to_the_agent() {
             Err(e) => panic!("no `rolling out` ({e}):\n{}", seen.join("\n")),
         }
     }
-    support::kill(deploy.id(), "INT");
+    hoist_test::process::kill(deploy.id(), "INT");
     let status = deploy.wait().expect("deploy ends");
     reader.join().expect("reader");
     seen.extend(rx.try_iter());
@@ -847,7 +851,7 @@ fn ctrl_c_on_deploy_leaves_the_rollout_to_the_agent() {
     agent.wait_status("webapp", Duration::from_mins(1), |s| {
         s["serving"]["number"] == 2 && s["rolling_out"].is_null()
     });
-    assert_eq!(label(&get(&agent, "127.0.0.1", "/").1), "v2");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -855,7 +859,7 @@ fn ctrl_c_on_deploy_leaves_the_rollout_to_the_agent() {
 
 /// An agent (process driver) for a copy of the webapp fixture.
 fn webapp() -> Agent {
-    Agent::new(Project::fixture("webapp"), Driver::Process)
+    Agent::new(HOIST, Project::fixture("webapp"), Driver::Process)
 }
 
 /// Another copy of the webapp fixture, named `other`.
@@ -867,55 +871,20 @@ fn other_webapp() -> Project {
 
 /// `hoist deploy OTHER` through `agent` (same state dir and proxy).
 fn deploy_other(agent: &Agent, other: &Project, extra: &[&str]) -> Output {
-    let mut args = vec!["deploy", dir(other), "--driver", "process"];
+    let mut args = vec!["deploy", other.dir_str(), "--driver", "process"];
     args.extend_from_slice(extra);
     agent.hoist(&args).output().expect("deploy runs")
 }
 
 /// `deploy PROJECT --driver process EXTRA`.
 fn deploy_args<'a>(agent: &'a Agent, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec!["deploy", dir(&agent.project), "--driver", "process"];
+    let mut args = vec!["deploy", agent.project.dir_str(), "--driver", "process"];
     args.extend_from_slice(extra);
     args
 }
 
-fn dir(p: &Project) -> &str {
-    path(&p.dir)
-}
-
 fn path(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-/// The label in a `webapp LABEL APP/REV/N` answer.
-fn label(body: &str) -> &str {
-    body.split_whitespace().nth(1).unwrap_or("")
-}
-
-/// `GET PATH` through the agent's proxy with `Host: HOST`: the status and the body.
-fn get(agent: &Agent, host: &str, path: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(agent.proxy).expect("the proxy listens");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_owned())
 }
 
 /// `hoist status --json` of every app.
@@ -949,14 +918,6 @@ fn hint_of(stderr: &str) -> &str {
     stderr.find("hint:").map_or("", |at| &stderr[at..])
 }
 
-/// The 1-based line and column where `needle` first occurs in `text`.
-fn position(text: &str, needle: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
-        .unwrap_or_else(|| panic!("`{needle}` is not in:\n{text}"))
-}
-
 /// The lines of the YAML mapping under the first `key` (e.g. `readinessProbe:`).
 fn yaml_block(yaml: &str, key: &str) -> Option<String> {
     let lines: Vec<&str> = yaml.lines().collect();
@@ -968,15 +929,6 @@ fn yaml_block(yaml: &str, key: &str) -> Option<String> {
         .copied()
         .collect();
     Some(block.join("\n"))
-}
-
-/// This machine's GOARCH.
-fn host_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => panic!("no GOARCH known for {other}"),
-    }
 }
 
 /// Permission bits of a file or directory.
@@ -1026,17 +978,6 @@ fn assert_modes(root: &Path, dirs: u32, files: u32) {
             }
         }
     }
-}
-
-/// `hoist ARGS` with the project's cache, as a std command (to wrap it).
-fn hoist_std(p: &Project, args: &[&str]) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hoist"));
-    cmd.args(args)
-        .env("HOIST_CACHE_DIR", &p.cache)
-        .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("HOIST_LOG");
-    cmd
 }
 
 /// `cmd`, run by `sh` after `umask MASK` (the test process's own umask is left alone).

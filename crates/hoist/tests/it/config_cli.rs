@@ -1,22 +1,12 @@
 //! `hoist config`: the merged configuration as TOML or JSON, and errors that point at the bad
 //! spot of hoist.toml.
 
-mod common;
-
-use common::{Project, assert_mentions, config_failure, config_spot, success};
+use hoist_test::cli::position;
+use hoist_test::cli::{assert_mentions, config_failure, config_spot, success};
+use hoist_test::project::Project;
 use serde_json::json;
 
-fn dir(p: &Project) -> &str {
-    p.dir.to_str().expect("UTF-8 path")
-}
-
-/// The 1-based line and column where `needle` starts in `text`.
-fn position(text: &str, needle: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find(needle).map(|c| (i + 1, c + 1)))
-        .unwrap_or_else(|| panic!("`{needle}` is not in:\n{text}"))
-}
+use crate::Hoist as _;
 
 fn toml_output(p: &Project, args: &[&str]) -> toml::Table {
     let stdout = success(p.hoist(&["config"]).args(args).current_dir(&p.dir));
@@ -77,7 +67,7 @@ fn environment_overlays_the_base() {
 fn json_output() {
     let p = Project::example("hello");
 
-    let stdout = success(&mut p.hoist(&["config", dir(&p), "--env", "dev", "--json"]));
+    let stdout = success(&mut p.hoist(&["config", p.dir_str(), "--env", "dev", "--json"]));
 
     let config: serde_json::Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("--json printed no JSON ({e}):\n{stdout}"));
@@ -95,7 +85,7 @@ fn json_output() {
         "{config:#}"
     );
     assert_eq!(config["run"]["rollout"]["deadline"], "60s", "{config:#}");
-    let toml_text = success(&mut p.hoist(&["config", dir(&p), "--env", "dev"]));
+    let toml_text = success(&mut p.hoist(&["config", p.dir_str(), "--env", "dev"]));
     let from_toml: toml::Table = toml::from_str(&toml_text).unwrap();
     assert_eq!(
         config,
@@ -108,7 +98,7 @@ fn json_output() {
 fn unknown_environment_lists_the_known_ones() {
     let p = Project::example("hello");
 
-    let stderr = config_failure(&mut p.hoist(&["config", dir(&p), "--env", "qa"]));
+    let stderr = config_failure(&mut p.hoist(&["config", p.dir_str(), "--env", "qa"]));
 
     assert_mentions(
         &stderr,
@@ -121,7 +111,7 @@ fn unknown_environment_lists_the_known_ones() {
 fn broken(from: &str, to: &str) -> ((usize, usize), (usize, usize), String) {
     let p = Project::example("hello");
     p.edit("hoist.toml", from, to);
-    let stderr = config_failure(&mut p.hoist(&["config", dir(&p)]));
+    let stderr = config_failure(&mut p.hoist(&["config", p.dir_str()]));
     (
         config_spot(&stderr),
         position(&p.read("hoist.toml"), to),
@@ -163,7 +153,7 @@ fn missing_hoist_toml_shows_what_is_inferred() {
     std::fs::remove_file(p.dir.join("hoist.toml")).expect("remove hoist.toml");
 
     let out = p
-        .hoist(&["config", dir(&p)])
+        .hoist(&["config", p.dir_str()])
         .assert()
         .success()
         .get_output()
@@ -199,7 +189,7 @@ fn an_unknown_variable_in_args_is_warned_about() {
         "port = 8080\nargs = [\"--listen=:$(PORT)\", \"--level=$(LOG_LEVEL)\", \"--data=$(DATA_DIR)\", \"$$(LITERAL)\"]",
     );
     let out = p
-        .hoist(&["config", dir(&p), "--env", "staging"])
+        .hoist(&["config", p.dir_str(), "--env", "staging"])
         .assert()
         .success()
         .get_output()

@@ -4,11 +4,15 @@
 //! The engines come from scripts/test (HOIST_TEST_DOCKER, HOIST_TEST_PODMAN); without them
 //! these tests fail rather than skip.
 
-mod common;
-
+use hoist_test::cli::success;
+use hoist_test::engines::Engine;
+use hoist_test::git::{commit_all, git};
+use hoist_test::http::get_ok;
+use hoist_test::names::unique;
+use hoist_test::project::Project;
 use std::time::Duration;
 
-use common::{Engine, Project, commit_all, git, http_get, success, unique};
+use crate::Hoist as _;
 
 /// A copy of `project` whose app (and so image) name is unique, committed and tagged `tag`;
 /// returns the project, the name and the commit.
@@ -45,13 +49,13 @@ fn hello_from_a_docker_archive(engine: &Engine) {
     engine.ok(&["load", "-i", archive.to_str().expect("UTF-8 path")]);
     let (container, addr) = engine.run_detached(&image);
 
-    let body = http_get(&addr, "/", Duration::from_mins(1));
+    let body = get_ok(&addr, "/", Duration::from_mins(1));
     assert_eq!(
         body.trim_end(),
         format!("hello from hoist (version v0.1.0, commit {commit})")
     );
     assert_eq!(
-        http_get(&addr, "/healthz", Duration::from_secs(5)).trim_end(),
+        get_ok(&addr, "/healthz", Duration::from_secs(5)).trim_end(),
         "ok"
     );
     assert_eq!(

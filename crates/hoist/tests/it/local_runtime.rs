@@ -5,14 +5,15 @@
 //! Every scenario is a function of the driver, and runs once per driver: `process`, and
 //! `container` against dockerd and against podman's service (both started by scripts/engines).
 
-mod common;
-mod support;
-
+use hoist_test::agent::{Agent, Driver, unit_of};
+use hoist_test::cli::code;
+use hoist_test::fixtures::label;
+use hoist_test::load::Load;
+use hoist_test::process::{kill, text, wait_gone};
+use hoist_test::project::Project;
 use std::time::{Duration, Instant};
 
-use common::Project;
-use support::load::Load;
-use support::{Agent, Driver, kill, text, unit_of, wait_gone};
+use crate::HOIST;
 
 /// `mod NAME { process, docker, podman }`: each scenario once per driver.
 macro_rules! for_each_driver {
@@ -49,26 +50,8 @@ for_each_driver!(
 
 /// The fixture: `webapp LABEL APP/REV/N` on `/`, misbehaving on demand (see its main.go).
 fn webapp(driver: Driver) -> Agent {
-    support::require(driver);
-    Agent::new(Project::fixture("webapp"), driver)
-}
-
-/// The label in a `webapp LABEL APP/REV/N` answer.
-fn label(body: &str) -> &str {
-    body.split_whitespace().nth(1).unwrap_or("")
-}
-
-fn get(agent: &Agent, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(agent.proxy).expect("the proxy listens");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split("\r\n\r\n").nth(1).unwrap_or("").to_owned()
-}
-
-fn exit_code(out: &std::process::Output) -> i32 {
-    out.status.code().unwrap_or(-1)
+    hoist_test::agent::require(driver);
+    Agent::new(HOIST, Project::fixture("webapp"), driver)
 }
 
 fn three_replicas_all_answer(driver: Driver) {
@@ -78,7 +61,7 @@ fn three_replicas_all_answer(driver: Driver) {
     assert_eq!(url.trim(), format!("http://{}/", agent.proxy));
     let mut replicas = std::collections::BTreeSet::new();
     for _ in 0..30 {
-        let body = get(&agent, "/");
+        let body = agent.get("127.0.0.1", "/").body;
         assert_eq!(label(&body), "v1", "{body}");
         replicas.insert(body.split_whitespace().nth(2).unwrap_or("").to_owned());
     }
@@ -94,7 +77,7 @@ fn three_replicas_all_answer(driver: Driver) {
 fn rolling_update_under_load_drops_nothing(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let _turn = support::load::one_at_a_time();
+    let _turn = hoist_test::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
     std::thread::sleep(Duration::from_millis(500));
     let out = agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
@@ -136,7 +119,7 @@ fn rolling_update_under_load_drops_nothing(driver: Driver) {
 fn never_ready_revision_is_rolled_back(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let _turn = support::load::one_at_a_time();
+    let _turn = hoist_test::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_secs(90), 2_000_000);
     let out = agent.deploy(&[
         "--set",
@@ -150,7 +133,7 @@ fn never_ready_revision_is_rolled_back(driver: Driver) {
     ]);
     let report = load.finish();
     eprintln!("failed rollout under load: {}", report.summary());
-    assert_eq!(exit_code(&out), 3, "rolled back: {}", text(&out.stderr));
+    assert_eq!(code(&out), 3, "rolled back: {}", text(&out.stderr));
     assert!(report.failures().is_empty(), "{}", report.summary());
     assert!(report.samples.iter().all(|s| label(&s.body) == "v1"));
     let stderr = text(&out.stderr);
@@ -172,7 +155,7 @@ fn never_ready_revision_is_rolled_back(driver: Driver) {
 fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let _turn = support::load::one_at_a_time();
+    let _turn = hoist_test::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 4, Duration::from_secs(90), 2_000_000);
     let started = Instant::now();
     let crash = agent.deploy(&[
@@ -181,7 +164,7 @@ fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
         "--set",
         "run.rollout.deadline=60s",
     ]);
-    assert_eq!(exit_code(&crash), 3, "{}", text(&crash.stderr));
+    assert_eq!(code(&crash), 3, "{}", text(&crash.stderr));
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "a crash loop fails before the deadline"
@@ -192,7 +175,7 @@ fn crashing_and_unlive_revisions_are_rolled_back_at_once(driver: Driver) {
         "--set",
         "run.rollout.deadline=60s",
     ]);
-    assert_eq!(exit_code(&unlive), 3, "{}", text(&unlive.stderr));
+    assert_eq!(code(&unlive), 3, "{}", text(&unlive.stderr));
     let report = load.finish();
     assert!(report.failures().is_empty(), "{}", report.summary());
     let history = agent.history("webapp");
@@ -211,7 +194,7 @@ fn a_killed_replica_is_restarted_and_no_request_fails(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
     let victim = unit_of(&agent.status("webapp")["replicas"][1]);
-    let _turn = support::load::one_at_a_time();
+    let _turn = hoist_test::load::one_at_a_time();
     let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
     std::thread::sleep(Duration::from_millis(300));
     agent.kill_unit(&victim);
@@ -302,7 +285,7 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
         live = agent.units();
     }
     assert_eq!(live, managed, "no orphan: every replica left is managed");
-    assert_eq!(label(&get(&agent, "/")), "v2");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
     let history = agent.history("webapp");
     assert_eq!(history[0]["state"], "serving");
     let stop = agent.hoist(&["agent", "--stop"]).output().unwrap();
@@ -338,7 +321,7 @@ fn a_second_deploy_during_a_rollout_is_refused(driver: Driver) {
         .unwrap();
     agent.wait_status("webapp", Duration::from_secs(30), |s| s["rolling_out"] == 2);
     let second = agent.deploy(&["--set", "run.env.LABEL=v3"]);
-    assert_eq!(exit_code(&second), 1);
+    assert_eq!(code(&second), 1);
     let err = text(&second.stderr);
     assert!(
         err.contains("a rollout of `webapp` revision 2 is in progress"),
@@ -347,7 +330,7 @@ fn a_second_deploy_during_a_rollout_is_refused(driver: Driver) {
     assert!(err.contains("hint:"), "{err}");
     let first = first.wait_with_output().unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
-    assert_eq!(label(&get(&agent, "/")), "v2");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
     assert_eq!(
         agent.history("webapp").len(),
         2,
@@ -383,7 +366,7 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
         },
         missing,
     ]);
-    assert_eq!(exit_code(&out), 1);
+    assert_eq!(code(&out), 1);
     let err = text(&out.stderr);
     assert!(err.contains("/nonexistent/webapp"), "{err}");
 
@@ -420,7 +403,7 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
         format!("docker-archive:{}", foreign_path.display())
     };
     let foreign = agent.deploy(&[foreign_flag, &given]);
-    assert_eq!(exit_code(&foreign), 1);
+    assert_eq!(code(&foreign), 1);
     let err = text(&foreign.stderr);
     let expected = if driver == Driver::Process {
         "is built for arm64, and this machine is amd64"
@@ -439,7 +422,7 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
         "--set",
         "run.rollout.deadline=2s",
     ]);
-    assert_eq!(exit_code(&not_found), 3, "{}", text(&not_found.stderr));
+    assert_eq!(code(&not_found), 3, "{}", text(&not_found.stderr));
     let err = text(&not_found.stderr);
     assert!(err.contains("GET /healthz → 404 Not Found"), "{err}");
 
@@ -448,7 +431,7 @@ fn bad_input_leaves_the_serving_revision_alone(driver: Driver) {
         units,
         "the serving replicas were not touched"
     );
-    assert_eq!(label(&get(&agent, "/")), "v1");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
     let history = agent.history("webapp");
     assert_eq!(
         history.len(),
@@ -477,7 +460,7 @@ fn a_taken_proxy_port_is_a_clear_error() {
     let agent = webapp(Driver::Process);
     let _taken = std::net::TcpListener::bind(agent.proxy).unwrap();
     let out = agent.deploy(&[]);
-    assert_eq!(exit_code(&out), 1);
+    assert_eq!(code(&out), 1);
     let err = text(&out.stderr);
     assert!(
         err.contains(&format!(
@@ -496,7 +479,7 @@ fn a_taken_proxy_port_is_a_clear_error() {
 #[test]
 fn an_app_ignoring_port_is_pointed_to_the_container_driver() {
     let agent = webapp(Driver::Process);
-    let fixed = support::free_port().to_string();
+    let fixed = hoist_test::ports::free_port().to_string();
     let out = agent.deploy(&[
         "--set",
         &format!("run.env.FIXED_PORT={fixed}"),
@@ -506,7 +489,7 @@ fn an_app_ignoring_port_is_pointed_to_the_container_driver() {
         "run.rollout.deadline=20s",
     ]);
     assert_eq!(
-        exit_code(&out),
+        code(&out),
         4,
         "nothing to roll back to: {}",
         text(&out.stderr)
@@ -523,11 +506,11 @@ fn rollback_logs_and_stop(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&["--set", "run.env.STDOUT_LINES=3"]);
     agent.deploy_ok(&["--set", "run.env.LABEL=v2"]);
-    assert_eq!(label(&get(&agent, "/")), "v2");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
 
     let out = agent.hoist(&["rollback", "webapp"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(label(&get(&agent, "/")), "v1");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
     let history = agent.history("webapp");
     assert_eq!(history[0]["number"], 3);
     assert_eq!(history[0]["reason"], "rollback to revision 1");
@@ -586,6 +569,11 @@ fn rollback_logs_and_stop(driver: Driver) {
         "no replica is left: {:?}",
         agent.units()
     );
-    assert!(get(&agent, "/").contains("no app is routed here"));
+    assert!(
+        agent
+            .get("127.0.0.1", "/")
+            .body
+            .contains("no app is routed here")
+    );
     assert_eq!(agent.history("webapp")[0]["state"], "stopped");
 }

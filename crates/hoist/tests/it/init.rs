@@ -1,8 +1,9 @@
 //! `hoist init`: a hoist.toml for an existing Go module, or a clear refusal.
 
-mod common;
+use hoist_test::cli::{assert_mentions, failure, success};
+use hoist_test::project::Project;
 
-use common::{Project, assert_mentions, failure, success};
+use crate::Hoist as _;
 
 const MAIN_GO: &str = "package main\n\nfunc main() {}\n";
 const LIB_GO: &str =
@@ -14,13 +15,9 @@ fn module(path: &str) -> Project {
     p
 }
 
-fn dir(p: &Project) -> &str {
-    p.dir.to_str().expect("UTF-8 path")
-}
-
 /// `hoist config DIR`, which must succeed.
 fn config(p: &Project) -> String {
-    success(&mut p.hoist(&["config", dir(p)]))
+    success(&mut p.hoist(&["config", p.dir_str()]))
 }
 
 #[test]
@@ -28,7 +25,7 @@ fn writes_a_config_that_loads_and_builds() {
     let p = module("example.com/greeter");
     p.write("main.go", MAIN_GO);
 
-    success(&mut p.hoist(&["init", dir(&p)]));
+    success(&mut p.hoist(&["init", p.dir_str()]));
 
     assert!(
         p.dir.join("hoist.toml").is_file(),
@@ -37,8 +34,8 @@ fn writes_a_config_that_loads_and_builds() {
     let shown = config(&p);
     assert!(shown.contains("name = \"greeter\""), "config:\n{shown}");
     assert!(shown.contains("main = \".\""), "config:\n{shown}");
-    let stdout = success(&mut p.hoist(&["build", dir(&p), "--platform", "linux/amd64"]));
-    common::digest_line(&stdout);
+    let stdout = success(&mut p.hoist(&["build", p.dir_str(), "--platform", "linux/amd64"]));
+    hoist_test::cli::digest_line(&stdout);
 }
 
 #[test]
@@ -47,7 +44,7 @@ fn several_main_packages_are_listed() {
     p.write("cmd/a/main.go", MAIN_GO);
     p.write("cmd/b/main.go", MAIN_GO);
 
-    let stderr = failure(&mut p.hoist(&["init", dir(&p)]));
+    let stderr = failure(&mut p.hoist(&["init", p.dir_str()]));
 
     assert_mentions(&stderr, &["./cmd/a, ./cmd/b", "--main"]);
     assert!(
@@ -62,7 +59,7 @@ fn main_flag_picks_one_of_several() {
     p.write("cmd/a/main.go", MAIN_GO);
     p.write("cmd/b/main.go", MAIN_GO);
 
-    success(&mut p.hoist(&["init", dir(&p), "--main", "./cmd/b"]));
+    success(&mut p.hoist(&["init", p.dir_str(), "--main", "./cmd/b"]));
 
     let shown = config(&p);
     assert!(shown.contains("name = \"b\""), "config:\n{shown}");
@@ -74,7 +71,7 @@ fn example_with_third_party_modules() {
     let p = Project::example("ids");
     std::fs::remove_file(p.dir.join("hoist.toml")).expect("remove hoist.toml");
 
-    success(&mut p.hoist(&["init", dir(&p)]));
+    success(&mut p.hoist(&["init", p.dir_str()]));
 
     let shown = config(&p);
     assert!(shown.contains("name = \"ids\""), "config:\n{shown}");
@@ -87,7 +84,7 @@ fn never_overwrites_hoist_toml() {
     p.write("main.go", MAIN_GO);
     p.write("hoist.toml", "# mine\n");
 
-    let stderr = failure(&mut p.hoist(&["init", dir(&p)]));
+    let stderr = failure(&mut p.hoist(&["init", p.dir_str()]));
 
     assert_mentions(&stderr, &["already exists"]);
     assert_eq!(
@@ -102,7 +99,7 @@ fn not_a_go_module() {
     let p = Project::empty();
     p.write("main.go", MAIN_GO);
 
-    let stderr = failure(&mut p.hoist(&["init", dir(&p)]));
+    let stderr = failure(&mut p.hoist(&["init", p.dir_str()]));
 
     assert_mentions(&stderr, &["is not inside a Go module", "go mod init"]);
     assert!(
@@ -116,7 +113,7 @@ fn module_without_a_main_package() {
     let p = module("example.com/lib");
     p.write("lib.go", LIB_GO);
 
-    let stderr = failure(&mut p.hoist(&["init", dir(&p)]));
+    let stderr = failure(&mut p.hoist(&["init", p.dir_str()]));
 
     assert_mentions(&stderr, &["no main package"]);
     assert!(

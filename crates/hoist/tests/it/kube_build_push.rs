@@ -1,15 +1,13 @@
 //! `hoist deploy --target kubernetes` without `--image`: it builds the Go service, pushes the
 //! image to a real registry (Debian's docker-registry) and deploys exactly what it pushed.
 
-mod common;
-mod kube_support;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod support;
-
-use common::{Project, commit_all};
-use kube_support::{Namespace, get};
+use hoist_test::git::commit_all;
+use hoist_test::kube::{Namespace, get};
+use hoist_test::project::Project;
+use hoist_test::registry::Registry;
 use serde_json::Value;
-use support::Registry;
+
+use crate::Hoist as _;
 
 #[test]
 fn deploy_builds_pushes_and_runs_the_pushed_digest() {
@@ -32,7 +30,7 @@ fn deploy_builds_pushes_and_runs_the_pushed_digest() {
             "--json",
         ])
         .arg("--kubeconfig")
-        .arg(kube_support::kubeconfig())
+        .arg(hoist_test::kube::kubeconfig())
         .env("HOIST_IMAGE_REPOSITORY", &repo)
         .env_remove("KUBECONFIG")
         .output()
@@ -46,7 +44,7 @@ fn deploy_builds_pushes_and_runs_the_pushed_digest() {
     let digest = pinned.split_once('@').unwrap().1;
     let tags = reg.tags("web/hello");
     assert!(tags.iter().any(|t| t == "latest"), "{tags:?}");
-    let tagged = common::run(
+    let tagged = hoist_test::process::run(
         "skopeo",
         &[
             "inspect",
@@ -74,7 +72,7 @@ fn an_unreachable_cluster_stops_the_deploy_before_anything_is_pushed() {
     let p = Project::example("hello");
     commit_all(&p.dir, "hello");
     let repo = format!("{}/web/hello", reg.addr);
-    let (dead, _) = kube_support::unreachable_kubeconfig(&p.path(""));
+    let (dead, _) = hoist_test::kube::unreachable_kubeconfig(&p.path(""));
     let out = p
         .hoist(&[
             "deploy",

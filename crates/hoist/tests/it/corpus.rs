@@ -5,20 +5,22 @@
 //! request, data written before an update is there after it, and the rendered manifests pass
 //! Kubernetes' validation. Plus the shapes real repositories have: cgo, and `vendor/`.
 
-mod common;
-mod kubevalidate;
-mod support;
-
+use hoist_test::agent::{Agent, Driver};
+use hoist_test::cli::{assert_mentions, success};
+use hoist_test::engines::Engine;
+use hoist_test::http::get_ok;
+use hoist_test::http::post;
+use hoist_test::load::Load;
+use hoist_test::process::text;
+use hoist_test::project::Project;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Engine, Project, assert_mentions, http_get, success};
-use support::load::Load;
-use support::{Agent, Driver, text};
+use crate::{HOIST, Hoist as _};
 
 /// A writable copy of the pinned public service `name` (see `scripts/go-corpus list`).
 fn corpus(name: &str) -> Project {
-    let out = std::process::Command::new(common::repo_root().join("scripts/go-corpus"))
+    let out = std::process::Command::new(hoist_test::fs::repo_root().join("scripts/go-corpus"))
         .args(["path", name])
         .output()
         .expect("run scripts/go-corpus");
@@ -30,13 +32,9 @@ fn corpus(name: &str) -> Project {
     Project::copy_of(&PathBuf::from(text(&out.stdout).trim()))
 }
 
-fn dir(p: &Project) -> &str {
-    p.dir.to_str().expect("UTF-8 path")
-}
-
 /// `hoist init [--main PKG]`, then `args` written into `app.args`, as a user edits the file.
 fn init_with_args(p: &Project, main: Option<&str>, args: &[&str]) {
-    let mut cmd = vec!["init", dir(p)];
+    let mut cmd = vec!["init", p.dir_str()];
     if let Some(m) = main {
         cmd.extend(["--main", m]);
     }
@@ -55,13 +53,13 @@ fn image_answers(p: &Project, name: &str, path: &str) -> String {
     let podman = Engine::podman();
     let image = podman.local(&format!("{name}:latest"));
     podman.remove_image_later(&image);
-    p.hoist(&["build", dir(p), "--load", "podman"])
+    p.hoist(&["build", p.dir_str(), "--load", "podman"])
         .env("PATH", podman.path_dir(&p.path("bin")))
         .timeout(Duration::from_mins(10))
         .assert()
         .success();
     let (container, addr) = podman.run_detached(&image);
-    let body = http_get(&addr, path, Duration::from_secs(30));
+    let body = get_ok(&addr, path, Duration::from_secs(30));
     podman.ok(&["rm", "-f", &container]);
     body
 }
@@ -69,7 +67,7 @@ fn image_answers(p: &Project, name: &str, path: &str) -> String {
 /// A rolling update of a running `app` (its second revision, `extra` args) under load through
 /// the proxy at `path`: every request answered 200.
 fn update_under_load(agent: &Agent, path: &str, extra: &[&str]) {
-    let _turn = support::load::one_at_a_time();
+    let _turn = hoist_test::load::one_at_a_time();
     let load = Load::start(agent.proxy, path, 4, Duration::from_mins(3), 500_000);
     std::thread::sleep(Duration::from_millis(500));
     let out = agent.deploy_ok(extra);
@@ -92,8 +90,8 @@ fn update_under_load(agent: &Agent, path: &str, extra: &[&str]) {
 /// The manifests `hoist render` writes for the project pass Kubernetes' validation.
 fn render_validates(p: &Project) {
     let image = format!("registry.example.com/x/app@sha256:{}", "a".repeat(64));
-    let yaml = success(&mut p.hoist(&["render", dir(p), "--image", &image]));
-    kubevalidate::validate(&yaml);
+    let yaml = success(&mut p.hoist(&["render", p.dir_str(), "--image", &image]));
+    hoist_test::k8svalidate::validate(&yaml);
 }
 
 /// prometheus/pushgateway: listens where `--web.listen-address` says (`:$(PORT)`), one main
@@ -103,9 +101,9 @@ fn pushgateway() {
     let p = corpus("pushgateway");
     init_with_args(&p, None, &["--web.listen-address=:$(PORT)"]);
     assert!(image_answers(&p, "pushgateway", "/-/healthy").contains("OK"));
-    let agent = Agent::new(p, Driver::Process);
+    let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&["--set", "run.replicas=2"]);
-    http_get(
+    get_ok(
         &agent.proxy.to_string(),
         "/-/ready",
         Duration::from_secs(10),
@@ -123,11 +121,11 @@ fn pushgateway() {
 #[test]
 fn node_exporter() {
     let p = corpus("node_exporter");
-    let stderr = common::failure(&mut p.hoist(&["init", dir(&p)]));
+    let stderr = hoist_test::cli::failure(&mut p.hoist(&["init", p.dir_str()]));
     assert_mentions(&stderr, &["several main packages", "./tools"]);
     init_with_args(&p, Some("."), &["--web.listen-address=:$(PORT)"]);
     assert!(image_answers(&p, "node-exporter", "/metrics").contains("node_"));
-    let agent = Agent::new(p, Driver::Process);
+    let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&["--set", "run.replicas=2"]);
     update_under_load(
         &agent,
@@ -148,7 +146,7 @@ fn pocketbase_keeps_its_data_across_an_update() {
 /// image's nonroot user because the image has the directory as that user's.
 #[test]
 fn pocketbase_in_containers_keeps_its_data_across_an_update() {
-    support::require(Driver::Podman);
+    hoist_test::agent::require(Driver::Podman);
     pocketbase(Driver::Podman);
 }
 
@@ -167,12 +165,12 @@ fn pocketbase(driver: Driver) {
     if driver == Driver::Process {
         assert!(image_answers(&p, "base", "/api/health").contains("healthy"));
     }
-    let agent = Agent::new(p, driver);
+    let agent = Agent::new(HOIST, p, driver);
     agent.deploy_ok(&[]);
     let proxy = agent.proxy.to_string();
     let user = r#"{"email":"ada@example.com","password":"correct-horse-9","passwordConfirm":"correct-horse-9"}"#;
-    let created = post(&proxy, "/api/collections/users/records", user);
-    assert!(created.starts_with("HTTP/1.1 200"), "{created}");
+    let created = post(&proxy, "/api/collections/users/records", user).expect("POST");
+    assert_eq!(created.status, 200, "{created:?}");
     // One writer: the old replica stops before the new one starts; requests wait meanwhile.
     let load = Load::start(
         agent.proxy,
@@ -190,10 +188,10 @@ fn pocketbase(driver: Driver) {
     let stderr = text(&out.stderr);
     assert_mentions(&stderr, &["revision 2 serves", "no replica was ready for"]);
     let login = r#"{"identity":"ada@example.com","password":"correct-horse-9"}"#;
-    let signed_in = post(&proxy, "/api/collections/users/auth-with-password", login);
+    let signed_in = post(&proxy, "/api/collections/users/auth-with-password", login).expect("POST");
     assert!(
-        signed_in.starts_with("HTTP/1.1 200") && signed_in.contains("ada@example.com"),
-        "the user made before the update is there after it:\n{signed_in}"
+        signed_in.status == 200 && signed_in.body.contains("ada@example.com"),
+        "the user made before the update is there after it:\n{signed_in:?}"
     );
     if driver == Driver::Podman {
         // The volume outlives the app (as data should); the test's is removed.
@@ -219,8 +217,8 @@ fn pocketbase(driver: Driver) {
 #[test]
 fn cgo_program() {
     let p = Project::fixture("sqlitenotes");
-    p.hoist(&["init", dir(&p)]).assert().success();
-    let stderr = common::failure(&mut p.hoist(&["build", dir(&p)]));
+    p.hoist(&["init", p.dir_str()]).assert().success();
+    let stderr = hoist_test::cli::failure(&mut p.hoist(&["build", p.dir_str()]));
     assert_mentions(
         &stderr,
         &["needs cgo", "github.com/mattn/go-sqlite3", "cgo = true"],
@@ -230,20 +228,25 @@ fn cgo_program() {
         "commit_var = \"main.commit\"",
         "commit_var = \"main.commit\"\ncgo = true",
     );
-    let two = common::config_failure(&mut p.hoist(&[
+    let two = hoist_test::cli::config_failure(&mut p.hoist(&[
         "build",
-        dir(&p),
+        p.dir_str(),
         "--set",
         "build.platforms=[\"linux/amd64\", \"linux/arm64\"]",
     ]));
     assert_mentions(&two, &["build.cgo", "one platform"]);
     let body = image_answers(&p, "sqlitenotes", "/healthz");
     assert!(body.contains("ok"), "{body}");
-    let agent = Agent::new(p, Driver::Process);
+    let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&[]);
     let proxy = agent.proxy.to_string();
-    assert!(post(&proxy, "/notes", "from the test").starts_with("HTTP/1.1 201"));
-    assert!(http_get(&proxy, "/notes", Duration::from_secs(5)).contains("from the test"));
+    assert_eq!(
+        post(&proxy, "/notes", "from the test")
+            .expect("POST")
+            .status,
+        201
+    );
+    assert!(get_ok(&proxy, "/notes", Duration::from_secs(5)).contains("from the test"));
     // It wrote `notes.db` in its working directory: the app's own, never the agent's.
     let db = agent.state_dir().join("work/sqlitenotes/notes.db");
     assert!(db.is_file(), "{} is missing", db.display());
@@ -262,7 +265,7 @@ fn vendored_dependencies() {
     assert!(vendor.status.success(), "{}", text(&vendor.stderr));
     let started = Instant::now();
     let out = p
-        .hoist(&["build", dir(&p), "--json"])
+        .hoist(&["build", p.dir_str(), "--json"])
         .env("GOPROXY", "off")
         .env("GOFLAGS", "-mod=vendor")
         .timeout(Duration::from_mins(10))
@@ -302,31 +305,15 @@ fn workspace_root() {
         .unwrap();
     assert!(work.status.success(), "{}", text(&work.stderr));
 
-    let several = common::failure(&mut ws.hoist(&["build", dir(&ws)]));
+    let several = hoist_test::cli::failure(&mut ws.hoist(&["build", ws.dir_str()]));
     assert_mentions(
         &several,
         &["several main packages", "./greeter", "./pushgateway"],
     );
-    ws.hoist(&["init", dir(&ws), "--main", "./greeter"])
+    ws.hoist(&["init", ws.dir_str(), "--main", "./greeter"])
         .assert()
         .success();
     assert!(ws.read("hoist.toml").contains("name = \"greeter\""));
     let body = image_answers(&ws, "greeter", "/");
     assert!(body.contains("hello from the workspace"), "{body}");
-}
-
-/// `POST path` with a JSON (or text) body; the whole answer, head included.
-fn post(addr: &str, path: &str, body: &str) -> String {
-    use std::io::{Read as _, Write as _};
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }

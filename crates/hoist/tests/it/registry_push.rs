@@ -1,31 +1,18 @@
 //! `hoist build --push`, `hoist push`, `pull` and `inspect` against a real `docker-registry`,
 //! checked with the tools users have: skopeo, podman and docker pull and run what hoist pushed.
 
-mod common;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod support;
-
-use common::{Engine, Project, commit_all, git, http_get, success, unique};
-use serde_json::Value;
+use hoist_test::cli::json;
+use hoist_test::cli::success;
+use hoist_test::engines::Engine;
+use hoist_test::git::{commit_all, git};
+use hoist_test::http::get_ok;
+use hoist_test::names::unique;
+use hoist_test::project::Project;
+use hoist_test::registry::Registry;
+use hoist_test::skopeo::skopeo;
 use std::time::Duration;
-use support::Registry;
 
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
-
-fn skopeo_raw(reference: &str) -> Value {
-    let out = common::run(
-        "skopeo",
-        &[
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            &format!("docker://{reference}"),
-        ],
-    );
-    json(&out)
-}
+use crate::Hoist as _;
 
 #[test]
 fn build_push_then_skopeo_podman_and_docker_pull_and_run_it() {
@@ -68,19 +55,21 @@ fn build_push_then_skopeo_podman_and_docker_pull_and_run_it() {
     assert_eq!(push["blobs_uploaded"], 3, "{push:#}");
 
     // skopeo reads it back by tag and by digest.
-    let raw = skopeo_raw(&format!("{repo}:v1.2.3"));
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{repo}:v1.2.3"),
+    ]);
     assert_eq!(
         raw["mediaType"],
         "application/vnd.oci.image.manifest.v1+json"
     );
-    let inspect = json(&common::run(
-        "skopeo",
-        &[
-            "inspect",
-            "--tls-verify=false",
-            &format!("docker://{pinned}"),
-        ],
-    ));
+    let inspect = skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{pinned}"),
+    ]);
     assert_eq!(inspect["Digest"], digest.as_str());
 
     // podman pulls it over plain http, runs it, and it answers.
@@ -88,7 +77,7 @@ fn build_push_then_skopeo_podman_and_docker_pull_and_run_it() {
     podman.remove_image_later(&pinned);
     podman.ok(&["pull", "--tls-verify=false", &pinned]);
     let (_, addr) = podman.run_detached(&pinned);
-    let body = http_get(&addr, "/", Duration::from_secs(20));
+    let body = get_ok(&addr, "/", Duration::from_secs(20));
     assert!(!body.is_empty());
 
     // docker treats 127.0.0.0/8 as insecure and pulls it too.
@@ -171,7 +160,12 @@ fn multi_platform_push_is_an_index_and_podman_pulls_arm64() {
     ]));
     let pinned = pinned.trim();
     assert!(pinned.starts_with(&format!("{repo}@sha256:")), "{pinned}");
-    let raw = skopeo_raw(&format!("{repo}:v1"));
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{repo}:v1"),
+    ]);
     assert_eq!(raw["mediaType"], "application/vnd.oci.image.index.v1+json");
     let arches: Vec<&str> = raw["manifests"]
         .as_array()

@@ -3,19 +3,17 @@
 //! base's layers byte for byte, runs in podman, a second build fetches no blob, a push to the
 //! same registry mounts the base's layers, and wrong bases fail clearly.
 
-mod common;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
-use common::{Engine, Layout, Project, assert_mentions, failure, http_get, success};
-use serde_json::Value;
-use support::Registry;
+use hoist_test::cli::json;
+use hoist_test::cli::{assert_mentions, failure, success};
+use hoist_test::engines::Engine;
+use hoist_test::http::get_ok;
+use hoist_test::layout::Layout;
+use hoist_test::project::Project;
+use hoist_test::registry::Registry;
 
-fn json(stdout: &str) -> Value {
-    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("not JSON ({e}):\n{stdout}"))
-}
+use crate::Hoist as _;
 
 /// Pushes the certcheck fixture for `platforms` to `REGISTRY/base:TAG`; returns per platform
 /// its layer digests, bottom first.
@@ -56,7 +54,7 @@ fn hello_on(base: &str) -> Project {
     p
 }
 
-fn layer_digests(image: &common::Image) -> Vec<String> {
+fn layer_digests(image: &hoist_test::layout::Image) -> Vec<String> {
     image.manifest["layers"]
         .as_array()
         .unwrap()
@@ -175,7 +173,7 @@ fn hello_on_a_multi_platform_registry_base_runs_and_reuses_its_layers() {
     podman.remove_image_later(&pinned);
     podman.ok(&["pull", "--tls-verify=false", "--arch", "amd64", &pinned]);
     let (_, addr) = podman.run_detached(&pinned);
-    let body = http_get(&addr, "/", Duration::from_secs(20));
+    let body = get_ok(&addr, "/", Duration::from_secs(20));
     assert!(!body.is_empty());
 }
 
@@ -228,7 +226,7 @@ fn missing_or_unreachable_bases_fail_clearly() {
         ],
     );
 
-    let port = support::free_port();
+    let port = hoist_test::ports::free_port();
     let p = hello_on(&format!("127.0.0.1:{port}/base:1"));
     let dir = p.dir.to_str().unwrap();
     let err = failure(&mut p.hoist(&["build", dir, "--platform", "linux/amd64"]));

@@ -2,17 +2,16 @@
 //! (kube-apiserver, controller-manager, scheduler, etcd; kwok's simulated nodes and pods),
 //! started by scripts/test. Each test has its own namespaces.
 
-mod common;
-mod kube_support;
-
 use std::path::Path;
 
-use common::Project;
-use kube_support::{
+use hoist_test::kube::{
     Namespace, eventually, exists, get, image, kubectl, kubectl_stdin, list, managers,
 };
+use hoist_test::project::Project;
 use serde_json::Value;
 use std::time::Duration;
+
+use crate::Hoist as _;
 
 /// Runs `hoist ARGS` against the test cluster in `ns`; returns (exit code, stdout, stderr).
 fn hoist(p: &Project, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
@@ -35,7 +34,7 @@ fn deploy(p: &Project, ns: &str, extra: &[&str]) -> (i32, Value, String) {
     let dir = p.dir.to_str().unwrap();
     let mut args = vec!["deploy", dir, "--target", "kubernetes", "-n", ns, "--json"];
     args.extend_from_slice(extra);
-    let (code, stdout, stderr) = hoist(p, &kube_support::kubeconfig(), &args);
+    let (code, stdout, stderr) = hoist(p, &hoist_test::kube::kubeconfig(), &args);
     let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
     (code, report, stderr)
 }
@@ -253,7 +252,7 @@ fn a_revision_that_never_becomes_ready_is_rolled_back_after_its_deadline() {
     let dir = p.dir.to_str().unwrap();
     let (code, out, err) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &[
             "history",
             "-C",
@@ -281,7 +280,7 @@ fn a_revision_that_never_becomes_ready_is_rolled_back_after_its_deadline() {
     assert_eq!(h[0]["serving"], 1);
     let (code, text, _) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &["history", "-C", dir, "--target", "kubernetes", "-n", &ns.0],
     );
     assert_eq!(code, 0);
@@ -290,7 +289,7 @@ fn a_revision_that_never_becomes_ready_is_rolled_back_after_its_deadline() {
     // status agrees.
     let (code, out, err) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &[
             "status",
             "-C",
@@ -368,8 +367,8 @@ data: {x: z}
 fn two_contexts_are_deployed_and_one_that_fails_rolls_back_alone() {
     let (na, nb) = (Namespace::new("kube-eu"), Namespace::new("kube-us"));
     let p = Project::example("hello");
-    let eu = kube_support::user(&format!("{}-eu", na.0), &na.0, true);
-    let us = kube_support::user(&format!("{}-us", nb.0), &nb.0, true);
+    let eu = hoist_test::kube::user(&format!("{}-eu", na.0), &na.0, true);
+    let us = hoist_test::kube::user(&format!("{}-us", nb.0), &nb.0, true);
     let both = p.path("kubeconfig");
     let merged = kubectl_merge(&[&eu, &us]);
     std::fs::write(&both, merged).unwrap();
@@ -455,7 +454,7 @@ fn rollback_reapplies_an_earlier_revision_as_a_new_one() {
     let dir = p.dir.to_str().unwrap();
     let (code, out, err) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &[
             "rollback",
             "-C",
@@ -478,7 +477,7 @@ fn rollback_reapplies_an_earlier_revision_as_a_new_one() {
     assert_eq!(live["status"]["readyReplicas"], 3);
     let (code, out, _) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &[
             "history",
             "-C",
@@ -497,7 +496,7 @@ fn rollback_reapplies_an_earlier_revision_as_a_new_one() {
     // A revision that is not kept is named as such.
     let (code, _, err) = hoist(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &[
             "rollback",
             "-C",
@@ -526,7 +525,7 @@ fn diff_shows_what_an_apply_would_change() {
     let diff = |extra: &[&str]| {
         let mut args = vec!["diff", dir, "-n", &ns.0, "--image", &img];
         args.extend_from_slice(extra);
-        let (code, out, err) = hoist(&p, &kube_support::kubeconfig(), &args);
+        let (code, out, err) = hoist(&p, &hoist_test::kube::kubeconfig(), &args);
         assert_eq!(code, 0, "{err}");
         (out, err)
     };

@@ -2,13 +2,12 @@
 //! that is not there, RBAC saying no, and a field another manager owns — each exit 1 with what
 //! was wrong and a hint, and nothing changed.
 
-mod common;
-mod kube_support;
-
+use hoist_test::cli::assert_mentions;
+use hoist_test::kube::{Namespace, get, image, kubectl};
+use hoist_test::project::Project;
 use std::path::Path;
 
-use common::{Project, assert_mentions};
-use kube_support::{Namespace, get, image, kubectl};
+use crate::Hoist as _;
 
 fn deploy_with(p: &Project, kubeconfig: &Path, extra: &[&str]) -> (i32, String, String) {
     let dir = p.dir.to_str().unwrap();
@@ -65,7 +64,7 @@ fn an_unknown_context_lists_the_known_ones() {
     let p = Project::example("hello");
     let err = fails(deploy_with(
         &p,
-        &kube_support::kubeconfig(),
+        &hoist_test::kube::kubeconfig(),
         &["--context", "mars"],
     ));
     assert_mentions(
@@ -77,7 +76,7 @@ fn an_unknown_context_lists_the_known_ones() {
 #[test]
 fn an_unreachable_api_server_is_named() {
     let p = Project::example("hello");
-    let (kc, elsewhere) = kube_support::unreachable_kubeconfig(&p.path(""));
+    let (kc, elsewhere) = hoist_test::kube::unreachable_kubeconfig(&p.path(""));
     let err = fails(deploy_with(&p, &kc, &["-n", "default"]));
     assert_mentions(&err, &["cannot reach the API server", &elsewhere, "readyz"]);
 }
@@ -87,7 +86,7 @@ fn rbac_forbidden_names_the_user_the_verb_and_the_resource() {
     let ns = Namespace::new("kube-rbac");
     let p = Project::example("hello");
     let user = format!("{}-nobody", ns.0);
-    let kc = kube_support::user(&user, &ns.0, false);
+    let kc = hoist_test::kube::user(&user, &ns.0, false);
     let err = fails(deploy_with(&p, &kc, &[]));
     assert_mentions(
         &err,
@@ -99,14 +98,14 @@ fn rbac_forbidden_names_the_user_the_verb_and_the_resource() {
             "RoleBinding",
         ],
     );
-    assert!(!kube_support::exists(&ns.0, "deployment", "hello"));
+    assert!(!hoist_test::kube::exists(&ns.0, "deployment", "hello"));
 }
 
 #[test]
 fn a_field_manager_conflict_names_the_field_and_force_takes_it() {
     let ns = Namespace::new("kube-conflict");
     let p = Project::example("hello");
-    let kc = kube_support::kubeconfig();
+    let kc = hoist_test::kube::kubeconfig();
     let (code, _, err) = deploy_with(&p, &kc, &["-n", &ns.0]);
     assert_eq!(code, 0, "{err}");
     // Someone scales it by hand with their own field manager.

@@ -2,13 +2,12 @@
 //! change to a flag or a hoist.toml key that is not in the committed file fails here. Run with
 //! `HOIST_UPDATE_DOCS=1` to write them anew, then review the diff.
 
-mod common;
-
-use common::{repo_root, success};
+use hoist_test::cli::success;
+use hoist_test::fs::repo_root;
 
 fn check(which: &str, file: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    let fresh = success(&mut common::hoist(tmp.path(), &["docs", which]));
+    let fresh = success(&mut crate::hoist(tmp.path(), &["docs", which]));
     let path = repo_root().join(file);
     if std::env::var_os("HOIST_UPDATE_DOCS").is_some() {
         std::fs::write(&path, &fresh).unwrap();
@@ -17,7 +16,7 @@ fn check(which: &str, file: &str) {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == fresh,
-        "{file} is stale: run `HOIST_UPDATE_DOCS=1 cargo test -p hoist --test docs` and commit it\n--- committed\n+++ `hoist docs {which}`\n{}",
+        "{file} is stale: run `HOIST_UPDATE_DOCS=1 cargo test -p hoist --test it docs::` and commit it\n--- committed\n+++ `hoist docs {which}`\n{}",
         first_difference(&committed, &fresh)
     );
 }
@@ -48,9 +47,9 @@ fn the_config_reference_is_current() {
 #[test]
 fn completions_and_the_man_page_come_from_the_same_definitions() {
     let tmp = tempfile::tempdir().unwrap();
-    let bash = success(&mut common::hoist(tmp.path(), &["completions", "bash"]));
+    let bash = success(&mut crate::hoist(tmp.path(), &["completions", "bash"]));
     assert!(bash.contains("hoist") && bash.contains("deploy"), "{bash}");
-    let man = success(&mut common::hoist(tmp.path(), &["docs", "man"]));
+    let man = success(&mut crate::hoist(tmp.path(), &["docs", "man"]));
     assert!(man.starts_with(".ie") || man.contains(".TH hoist"), "{man}");
     assert!(man.contains("deploy"), "{man}");
 }

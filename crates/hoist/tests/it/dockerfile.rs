@@ -3,13 +3,16 @@
 //! machine's own Go toolchain (no image can be pulled here), and the image answers on /healthz
 //! with the version passed as a build argument, as the nonroot user.
 
-mod common;
-
+use hoist_test::cli::success;
+use hoist_test::engines::Engine;
+use hoist_test::http::get_ok;
+use hoist_test::names::unique;
+use hoist_test::project::Project;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Engine, Project, http_get, success, unique};
+use crate::Hoist as _;
 
 /// Bump when the recipe below changes: it names the cached builder image.
 const RECIPE: &str = "1";
@@ -153,11 +156,11 @@ fn dockerfile_builds_and_runs(engine: &Engine) {
 
     let (container, addr) = engine.run_detached(&image);
     assert_eq!(
-        http_get(&addr, "/healthz", Duration::from_mins(1)).trim_end(),
+        get_ok(&addr, "/healthz", Duration::from_mins(1)).trim_end(),
         "ok"
     );
     assert_eq!(
-        http_get(&addr, "/", Duration::from_secs(5)).trim_end(),
+        get_ok(&addr, "/", Duration::from_secs(5)).trim_end(),
         "hello from hoist (version v0.3.0, commit abc123)"
     );
     assert_eq!(engine.process_uid(&container), "65532");

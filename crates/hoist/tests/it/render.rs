@@ -2,22 +2,21 @@
 //! (tests/tools/k8svalidate, built from k8s.io/api and k8s.io/apimachinery), `--out` writes one
 //! file per object, and missing or bad input is explained.
 
-mod common;
-mod kubevalidate;
-
-use common::{Project, assert_mentions, config_failure, failure, success};
-use kubevalidate::validate;
+use hoist_test::cli::{assert_mentions, config_failure, failure, success};
+use hoist_test::k8svalidate::validate;
+use hoist_test::project::Project;
 use serde_json::Value;
+
+use crate::Hoist as _;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-fn dir(p: &Project) -> &str {
-    p.dir.to_str().expect("UTF-8 path")
-}
-
 fn render(p: &Project, args: &[&str]) -> String {
     let image = format!("registry.example.com/hello@{DIGEST}");
-    success(p.hoist(&["render", dir(p), "--image", &image]).args(args))
+    success(
+        p.hoist(&["render", p.dir_str(), "--image", &image])
+            .args(args),
+    )
 }
 
 #[test]
@@ -64,7 +63,7 @@ fn config_map_values_read_back_as_written() {
         serde_json::from_str(line.splitn(3, ' ').nth(2).expect("data")).expect("JSON");
     let config = success(&mut p.hoist(&[
         "config",
-        dir(&p),
+        p.dir_str(),
         "--json",
         "--set",
         "config.ANSWER=yes",
@@ -83,7 +82,7 @@ fn config_map_values_read_back_as_written() {
 #[test]
 fn hello_prod_through_the_cli() {
     let p = Project::example("hello");
-    let yaml = success(&mut p.hoist(&["render", dir(&p), "--env", "prod", "--image", DIGEST]));
+    let yaml = success(&mut p.hoist(&["render", p.dir_str(), "--env", "prod", "--image", DIGEST]));
     // Outside git the version is `dev`; the image is image.repository of prod at the digest.
     insta::assert_snapshot!(yaml);
 }
@@ -143,14 +142,14 @@ fn out_writes_one_file_per_object_and_removes_stale_ones() {
 #[test]
 fn without_an_image_it_says_how_to_get_one() {
     let p = Project::example("hello");
-    let stderr = failure(&mut p.hoist(&["render", dir(&p)]));
+    let stderr = failure(&mut p.hoist(&["render", p.dir_str()]));
     assert_mentions(
         &stderr,
         &["no `hoist build`", "`--image`", "hint:", "@sha256:"],
     );
-    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", DIGEST]));
+    let stderr = failure(&mut p.hoist(&["render", p.dir_str(), "--image", DIGEST]));
     assert_mentions(&stderr, &["names no repository", "image.repository"]);
-    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--image", "hello:latest"]));
+    let stderr = failure(&mut p.hoist(&["render", p.dir_str(), "--image", "hello:latest"]));
     assert_mentions(
         &stderr,
         &["`hello:latest` is not pinned by digest", "hint:"],
@@ -162,20 +161,20 @@ fn without_an_image_it_says_how_to_get_one() {
 #[test]
 fn without_image_the_last_build_is_used() {
     let p = Project::example("hello");
-    let digest = success(&mut p.hoist(&["build", dir(&p), "--env", "dev"]))
+    let digest = success(&mut p.hoist(&["build", p.dir_str(), "--env", "dev"]))
         .trim()
         .to_owned();
     let repo = "registry.example.com/team/hello";
     let yaml = success(&mut p.hoist(&[
         "render",
-        dir(&p),
+        p.dir_str(),
         "--env",
         "dev",
         "--set",
         &format!("image.repository={repo}"),
     ]));
     assert!(yaml.contains(&format!("image: {repo}@{digest}")), "{yaml}");
-    let stderr = failure(&mut p.hoist(&["render", dir(&p), "--env", "prod"]));
+    let stderr = failure(&mut p.hoist(&["render", p.dir_str(), "--env", "prod"]));
     assert_mentions(&stderr, &["no `hoist build`"]);
 }
 
@@ -183,7 +182,7 @@ fn without_image_the_last_build_is_used() {
 fn unknown_environment_lists_the_known_ones() {
     let p = Project::example("hello");
     let stderr =
-        config_failure(&mut p.hoist(&["render", dir(&p), "--env", "qa", "--image", DIGEST]));
+        config_failure(&mut p.hoist(&["render", p.dir_str(), "--env", "qa", "--image", DIGEST]));
     assert_mentions(
         &stderr,
         &["unknown environment `qa`", "`dev`, `prod`, `staging`"],
@@ -195,7 +194,7 @@ fn set_shows_in_config_and_its_errors_name_the_flag() {
     let p = Project::example("hello");
     let config = success(&mut p.hoist(&[
         "config",
-        dir(&p),
+        p.dir_str(),
         "--env",
         "staging",
         "--set",
@@ -204,7 +203,7 @@ fn set_shows_in_config_and_its_errors_name_the_flag() {
     assert!(config.contains("replicas = 6"), "{config}");
     let stderr = config_failure(&mut p.hoist(&[
         "render",
-        dir(&p),
+        p.dir_str(),
         "--image",
         DIGEST,
         "--set",

@@ -1,11 +1,11 @@
 //! `hoist build` with bad input: each fails with exit code 1, a message that says what is wrong
 //! (and often what to do), and writes nothing where `--output` points.
 
-mod common;
-
+use hoist_test::cli::{assert_mentions, config_spot};
+use hoist_test::project::Project;
 use std::path::{Path, PathBuf};
 
-use common::{Project, assert_mentions, config_spot};
+use crate::Hoist as _;
 
 /// `hoist build DIR --output oci:OUT ARGS`, which must fail and leave OUT absent; returns stderr.
 fn build_fails(p: &Project, args: &[&str]) -> String {
@@ -42,7 +42,7 @@ fn failure_writes_nothing(cmd: &mut assert_cmd::Command, output: &str) -> String
 
 /// [`failure_writes_nothing`] with exit code `code` (2: the configuration is invalid).
 fn failure_writes_nothing_with(cmd: &mut assert_cmd::Command, output: &str, code: i32) -> String {
-    let stderr = common::failure_with(cmd, code);
+    let stderr = hoist_test::cli::failure_with(cmd, code);
     let out = Path::new(output.split_once(':').expect("KIND:PATH").1);
     assert!(
         !out.exists(),

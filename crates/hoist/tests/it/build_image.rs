@@ -1,15 +1,18 @@
 //! `hoist build` of the examples into OCI layouts and docker archives: what is in the image,
 //! that tools read it, that it reproduces bit for bit, and that an edit changes only the app.
 
-mod common;
-
 use std::path::Path;
 
-use common::{
-    COMMIT_DATE, COMMIT_EPOCH, EM_AARCH64, EM_X86_64, Layout, Project, build_json, commit_all,
-    digest_line, git, run, success,
-};
+use hoist_test::cli::{digest_line, success};
+use hoist_test::elf::{EM_AARCH64, EM_X86_64};
+use hoist_test::git::{COMMIT_DATE, COMMIT_EPOCH, commit_all, git};
+use hoist_test::layout::Layout;
+use hoist_test::process::run;
+use hoist_test::project::Project;
+use hoist_test::skopeo::skopeo;
 use serde_json::{Value, json};
+
+use crate::{Hoist as _, build_json};
 
 const SOURCE: &str = "https://example.com/hoist/hello.git";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -28,17 +31,11 @@ fn tagged_hello() -> (Project, String) {
 fn build(p: &Project, cache: &Path, args: &[&str]) -> String {
     let mut all = vec!["build", p.dir.to_str().expect("UTF-8 path")];
     all.extend_from_slice(args);
-    digest_line(&success(&mut common::hoist(cache, &all)))
+    digest_line(&success(&mut crate::hoist(cache, &all)))
 }
 
 fn oci_arg(dir: &Path) -> String {
     format!("oci:{}", dir.display())
-}
-
-fn skopeo_json(args: &[&str]) -> Value {
-    let out = run("skopeo", args);
-    serde_json::from_str(&out)
-        .unwrap_or_else(|e| panic!("`skopeo {}` printed no JSON ({e}):\n{out}", args.join(" ")))
 }
 
 /// The layer of kind `base` or `app` in one platform of a `--json` summary.
@@ -70,7 +67,7 @@ fn both_platforms_to_an_oci_layout() {
         digest.as_str(),
         "the printed digest is not the layout's image"
     );
-    let raw = skopeo_json(&["inspect", "--raw", &oci_arg(&out)]);
+    let raw = skopeo(&["inspect", "--raw", &oci_arg(&out)]);
     assert_eq!(raw["mediaType"], OCI_INDEX, "{raw:#}");
     let mut platforms: Vec<String> = raw["manifests"]
         .as_array()
@@ -94,7 +91,7 @@ fn both_platforms_to_an_oci_layout() {
             .get("app/hello")
             .unwrap_or_else(|| panic!("{platform}: no app/hello in {:?}", files.keys()));
         assert_eq!(
-            common::elf_machine(&bin.data),
+            hoist_test::elf::elf_machine(&bin.data),
             machine,
             "{platform}: app/hello is for another machine"
         );
@@ -140,7 +137,7 @@ fn assert_config(config: &Value, commit: &str) {
     assert_eq!(config["created"], COMMIT_DATE, "{config:#}");
 }
 
-fn assert_static_base(files: &std::collections::BTreeMap<String, common::Entry>) {
+fn assert_static_base(files: &std::collections::BTreeMap<String, hoist_test::archive::Entry>) {
     let bundle = files
         .get("etc/ssl/certs/ca-certificates.crt")
         .expect("the image has the CA bundle");
@@ -185,7 +182,7 @@ fn one_platform_is_a_manifest_that_skopeo_inspects() {
         summary["digest"],
         "{summary:#}"
     );
-    let inspect = skopeo_json(&["inspect", &oci_arg(&out)]);
+    let inspect = skopeo(&["inspect", &oci_arg(&out)]);
     assert_eq!(inspect["Os"], "linux", "{inspect:#}");
     assert_eq!(inspect["Architecture"], "amd64", "{inspect:#}");
     assert_eq!(
@@ -241,7 +238,7 @@ fn two_checkouts_build_the_same_digest() {
 
 /// `hoist build DIR --json` with `cache`.
 fn build_with_cache(p: &Project, cache: &Path) -> Value {
-    let stdout = success(&mut common::hoist(
+    let stdout = success(&mut crate::hoist(
         cache,
         &["build", p.dir.to_str().expect("UTF-8"), "--json"],
     ));
@@ -397,7 +394,7 @@ fn example_with_third_party_modules() {
     let bin = files
         .get("app/ids")
         .unwrap_or_else(|| panic!("no app/ids in {:?}", files.keys()));
-    assert_eq!(common::elf_machine(&bin.data), EM_X86_64);
+    assert_eq!(hoist_test::elf::elf_machine(&bin.data), EM_X86_64);
     assert_eq!(image.config["config"]["Entrypoint"], json!(["/app/ids"]));
 }
 
@@ -425,7 +422,7 @@ fn docker_archive_and_oci_layout_at_once() {
         json!([archive_arg, oci_arg(&out)]),
         "{summary:#}"
     );
-    let inspect = skopeo_json(&["inspect", &archive_arg]);
+    let inspect = skopeo(&["inspect", &archive_arg]);
     assert_eq!(inspect["Architecture"], "amd64", "{inspect:#}");
     assert_eq!(
         inspect["Labels"]["org.opencontainers.image.version"], "v1.2.3",

@@ -2,16 +2,17 @@
 //! registries (htpasswd + TLS, token auth) and fault injectors beside them; credentials never
 //! leak into any output.
 
-mod common;
-#[path = "../../hoist-registry/tests/support/mod.rs"]
-mod support;
-
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use assert_cmd::Command;
-use common::{Project, assert_mentions, failure, success};
-use support::{Auth, FaultProxy, Registry, StatusServer, TokenIssuer};
+use hoist_test::cli::{assert_mentions, failure, success};
+use hoist_test::faults::{FaultProxy, StatusServer};
+use hoist_test::project::Project;
+use hoist_test::registry::{Auth, Registry};
+use hoist_test::token::TokenIssuer;
+
+use crate::Hoist as _;
 
 const PASSWORD: &str = "Sup3r-Secret-Pw";
 

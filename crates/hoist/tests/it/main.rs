@@ -1,0 +1,71 @@
+//! hoist's integration tests, one binary: the real `hoist` binary against real services, one
+//! module per area (`cargo test -p hoist --test it registry_push::` runs one; the helpers every
+//! module needs are in the hoist-test crate).
+//!
+//! What each module needs besides Go: `build_errors`, `build_image`, `config_cli`, `docs`,
+//! `init` and `render` nothing more; `first_hour` and `local_runtime` an agent (and for their
+//! docker and podman cases, and two first_hour tests, the engines or a registry); `engines`,
+//! `dockerfile`, `registry_*` and `corpus` the engines or `docker-registry` (and `corpus` the Go
+//! module proxy); `kube_*` the test cluster. `scripts/test --fast` runs the ones that need no
+//! service; `scripts/test` runs them all, and a missing service fails the test that needs it.
+
+mod build_errors;
+mod build_image;
+mod config_cli;
+mod corpus;
+mod dockerfile;
+mod docs;
+mod engines;
+mod first_hour;
+mod init;
+mod kube_build_push;
+mod kube_deploy;
+mod kube_errors;
+mod local_runtime;
+mod registry_base;
+mod registry_errors;
+mod registry_push;
+mod render;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use hoist_test::cli::success;
+use hoist_test::project::Project;
+use serde_json::Value;
+
+/// The binary under test, as cargo built it for these tests.
+const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
+
+/// `hoist ARGS` with `cache` as its cache ([`hoist_test::cli::command`]).
+fn hoist(cache: &Path, args: &[&str]) -> Command {
+    hoist_test::cli::command(Path::new(HOIST), cache, args)
+}
+
+/// `hoist ARGS` for a project, with the project's own cache: the harness's command bound to the
+/// binary under test, which only this crate's tests have.
+trait Hoist {
+    /// `hoist ARGS`.
+    fn hoist(&self, args: &[&str]) -> Command;
+    /// `hoist ARGS` as a std command (to run in the background, or to wrap).
+    fn hoist_std(&self, args: &[&str]) -> std::process::Command;
+}
+
+impl Hoist for Project {
+    fn hoist(&self, args: &[&str]) -> Command {
+        self.command(Path::new(HOIST), args)
+    }
+
+    fn hoist_std(&self, args: &[&str]) -> std::process::Command {
+        self.std_command(Path::new(HOIST), args)
+    }
+}
+
+/// `hoist build PROJECT ARGS --json`, parsed.
+fn build_json(project: &Project, args: &[&str]) -> Value {
+    let mut all = vec!["build", project.dir_str(), "--json"];
+    all.extend_from_slice(args);
+    let stdout = success(&mut project.hoist(&all));
+    serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("--json printed no JSON ({e}):\n{stdout}"))
+}
