@@ -16,14 +16,12 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use hoist_test::agent::{Agent, Driver};
-use hoist_test::cli::{code, position};
-use hoist_test::cli::{config_spot, failure, success};
+use hoist_test::cli::{code, config_spot, failure, position, success};
 use hoist_test::elf::host_goarch;
 use hoist_test::engines::Engine;
 use hoist_test::fixtures::label;
 use hoist_test::git::{commit_all, git};
-use hoist_test::http::Response;
-use hoist_test::http::get_ok;
+use hoist_test::http::{Response, get_ok};
 use hoist_test::layout::Layout;
 use hoist_test::names::unique;
 use hoist_test::ports::free_port;
@@ -31,7 +29,7 @@ use hoist_test::process::text;
 use hoist_test::project::Project;
 use serde_json::Value;
 
-use crate::{HOIST, Hoist as _};
+use crate::{HOIST, Hoist as _, webapp};
 
 /// A digest-pinned image for `hoist render` (nothing pulls it).
 const PINNED: &str = "registry.example.com/x/hello@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -86,7 +84,7 @@ fn exit_codes_tell_usage_rollback_and_failure_apart() {
 /// history kept no trace of why.
 #[test]
 fn a_never_ready_revision_exits_3_and_says_why_per_replica() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&[]);
     let out = agent.deploy(&[
         "--set",
@@ -139,7 +137,7 @@ fn a_never_ready_revision_exits_3_and_says_why_per_replica() {
 /// report did not say how the replicas exited.
 #[test]
 fn a_crashing_first_deploy_exits_4_and_reports_the_exit() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     // Not ready before it crashes: alone, CRASH_AFTER=300ms is ready (and deployed) at ~0.1s.
     let out = agent.deploy(&[
         "--set",
@@ -221,7 +219,7 @@ fn without_hoist_toml_replicas_are_ready_on_tcp() {
 /// created with the umask's modes, readable by every user of the machine.
 #[test]
 fn the_agent_state_is_private() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     // Let the agent create its directory itself, under the most common umask.
     std::fs::remove_dir(agent.state_dir()).expect("remove the empty state dir");
     let out = with_umask("022", &agent.hoist_std(&deploy_args(&agent, &[])))
@@ -246,7 +244,7 @@ fn the_agent_state_is_private() {
 /// or by hand) stayed that way, silently.
 #[test]
 fn an_open_state_dir_is_tightened_and_the_agent_says_so() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     let state = agent.state_dir();
     let stray = state.join("notes.txt");
     std::fs::write(&stray, "left here\n").expect("write");
@@ -273,7 +271,7 @@ fn an_open_state_dir_is_tightened_and_the_agent_says_so() {
 /// to it.
 #[test]
 fn a_host_held_by_another_app_is_refused() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     let out = agent.deploy_ok(&["--set", "run.ingress.host=a.localhost"]);
     assert_eq!(
         text(&out.stdout).trim(),
@@ -295,7 +293,7 @@ fn a_host_held_by_another_app_is_refused() {
 /// traffic; apps on different paths were not routed by the longest prefix.
 #[test]
 fn hostless_apps_share_the_proxy_by_path() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&["--set", "run.replicas=1"]);
 
     let other = other_webapp();
@@ -331,7 +329,7 @@ fn hostless_apps_share_the_proxy_by_path() {
 /// said that the request needs the `Host` header.
 #[test]
 fn a_public_host_is_explained_as_a_header() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     let out = agent.deploy_ok(&["--set", "run.ingress.host=shop.example.com"]);
     let err = text(&out.stderr);
     assert!(
@@ -536,7 +534,7 @@ fn render_after_an_unpushed_build_says_push_it() {
 /// does not take) instead of how to build it for this machine.
 #[test]
 fn a_foreign_binary_hint_names_goarch() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     let binary = agent.project.path("webapp-arm64");
     let built = std::process::Command::new("go")
         .args(["build", "-o"])
@@ -585,7 +583,7 @@ fn a_missing_main_package_points_at_app_main() {
 /// removed.
 #[test]
 fn a_stopped_app_is_listed_started_again_and_forgotten() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&[]);
     success(&mut agent.hoist(&["stop", "webapp"]));
     let out = agent
@@ -630,7 +628,7 @@ fn a_stopped_app_is_listed_started_again_and_forgotten() {
 /// mixed two replicas' lines under one number with nothing to tell them apart.
 #[test]
 fn replica_numbers_never_repeat_and_logs_mark_each_start() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&[]);
     let first = replica_ids(&agent.settled("webapp"));
     success(&mut agent.hoist(&["stop", "webapp"]));
@@ -777,7 +775,7 @@ fn init_and_config_find_what_the_user_means() {
 /// period.
 #[test]
 fn stop_says_which_replica_it_waits_for() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&[
         "--set",
         "run.env.IGNORE_TERM=1",
@@ -804,7 +802,7 @@ fn stop_says_which_replica_it_waits_for() {
 /// rollout it had handed to the agent.
 #[test]
 fn ctrl_c_on_deploy_leaves_the_rollout_to_the_agent() {
-    let agent = webapp();
+    let agent = webapp(Driver::Process);
     agent.deploy_ok(&[]);
     let mut deploy = agent
         .hoist_std(&deploy_args(
@@ -856,11 +854,6 @@ fn ctrl_c_on_deploy_leaves_the_rollout_to_the_agent() {
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// An agent (process driver) for a copy of the webapp fixture.
-fn webapp() -> Agent {
-    Agent::new(HOIST, Project::fixture("webapp"), Driver::Process)
-}
 
 /// Another copy of the webapp fixture, named `other`.
 fn other_webapp() -> Project {

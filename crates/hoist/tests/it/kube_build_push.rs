@@ -18,21 +18,21 @@ fn deploy_builds_pushes_and_runs_the_pushed_digest() {
     let repo = format!("{}/web/hello", reg.addr);
     let dir = p.dir.to_str().unwrap();
     let out = p
-        .hoist(&[
-            "deploy",
-            dir,
-            "--env",
-            "dev",
-            "--target",
-            "kubernetes",
-            "-n",
-            &ns.0,
-            "--json",
-        ])
-        .arg("--kubeconfig")
-        .arg(hoist_test::kube::kubeconfig())
+        .hoist_kube(
+            &hoist_test::kube::kubeconfig(),
+            &[
+                "deploy",
+                dir,
+                "--env",
+                "dev",
+                "--target",
+                "kubernetes",
+                "-n",
+                &ns.0,
+                "--json",
+            ],
+        )
         .env("HOIST_IMAGE_REPOSITORY", &repo)
-        .env_remove("KUBECONFIG")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -74,18 +74,18 @@ fn an_unreachable_cluster_stops_the_deploy_before_anything_is_pushed() {
     let repo = format!("{}/web/hello", reg.addr);
     let (dead, _) = hoist_test::kube::unreachable_kubeconfig(&p.path(""));
     let out = p
-        .hoist(&[
-            "deploy",
-            p.dir.to_str().unwrap(),
-            "--env",
-            "dev",
-            "--target",
-            "kubernetes",
-        ])
-        .arg("--kubeconfig")
-        .arg(&dead)
+        .hoist_kube(
+            &dead,
+            &[
+                "deploy",
+                p.dir_str(),
+                "--env",
+                "dev",
+                "--target",
+                "kubernetes",
+            ],
+        )
         .env("HOIST_IMAGE_REPOSITORY", &repo)
-        .env_remove("KUBECONFIG")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -15,13 +15,7 @@ use crate::Hoist as _;
 
 /// Runs `hoist ARGS` against the test cluster in `ns`; returns (exit code, stdout, stderr).
 fn hoist(p: &Project, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = p
-        .hoist(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env_remove("KUBECONFIG")
-        .output()
-        .expect("run hoist");
+    let out = p.hoist_kube(kubeconfig, args).output().expect("run hoist");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

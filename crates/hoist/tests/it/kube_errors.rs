@@ -21,13 +21,7 @@ fn deploy_with(p: &Project, kubeconfig: &Path, extra: &[&str]) -> (i32, String, 
         img.as_str(),
     ];
     args.extend_from_slice(extra);
-    let out = p
-        .hoist(&args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
+    let out = p.hoist_kube(kubeconfig, &args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

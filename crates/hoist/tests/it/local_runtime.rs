@@ -5,15 +5,15 @@
 //! Every scenario is a function of the driver, and runs once per driver: `process`, and
 //! `container` against dockerd and against podman's service (both started by scripts/engines).
 
+use std::time::{Duration, Instant};
+
 use hoist_test::agent::{Agent, Driver, unit_of};
 use hoist_test::cli::code;
 use hoist_test::fixtures::label;
 use hoist_test::load::Load;
 use hoist_test::process::{kill, text, wait_gone};
-use hoist_test::project::Project;
-use std::time::{Duration, Instant};
 
-use crate::HOIST;
+use crate::webapp;
 
 /// `mod NAME { process, docker, podman }`: each scenario once per driver.
 macro_rules! for_each_driver {
@@ -47,12 +47,6 @@ for_each_driver!(
     bad_input_leaves_the_serving_revision_alone,
     rollback_logs_and_stop,
 );
-
-/// The fixture: `webapp LABEL APP/REV/N` on `/`, misbehaving on demand (see its main.go).
-fn webapp(driver: Driver) -> Agent {
-    hoist_test::agent::require(driver);
-    Agent::new(HOIST, Project::fixture("webapp"), driver)
-}
 
 fn three_replicas_all_answer(driver: Driver) {
     let agent = webapp(driver);

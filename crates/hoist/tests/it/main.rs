@@ -30,6 +30,7 @@ mod render;
 use std::path::Path;
 
 use assert_cmd::Command;
+use hoist_test::agent::{Agent, Driver, require};
 use hoist_test::cli::success;
 use hoist_test::project::Project;
 use serde_json::Value;
@@ -49,6 +50,15 @@ trait Hoist {
     fn hoist(&self, args: &[&str]) -> Command;
     /// `hoist ARGS` as a std command (to run in the background, or to wrap).
     fn hoist_std(&self, args: &[&str]) -> std::process::Command;
+    /// `hoist ARGS --kubeconfig KUBECONFIG`: the test cluster (or a broken copy of its
+    /// kubeconfig), never the caller's `KUBECONFIG`.
+    fn hoist_kube(&self, kubeconfig: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.hoist(args);
+        cmd.arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env_remove("KUBECONFIG");
+        cmd
+    }
 }
 
 impl Hoist for Project {
@@ -59,6 +69,13 @@ impl Hoist for Project {
     fn hoist_std(&self, args: &[&str]) -> std::process::Command {
         self.std_command(Path::new(HOIST), args)
     }
+}
+
+/// An agent (not started yet) for a copy of the webapp fixture with `driver`, whose engine must
+/// answer.
+fn webapp(driver: Driver) -> Agent {
+    require(driver);
+    Agent::new(HOIST, Project::fixture("webapp"), driver)
 }
 
 /// `hoist build PROJECT ARGS --json`, parsed.
