@@ -66,7 +66,9 @@ impl Driver {
     }
 }
 
-/// One agent (started by the first deploy) and the project it deploys.
+/// One agent (started by the first deploy) and the project it deploys: a state directory and
+/// ports of its own, so tests run in parallel without seeing each other's apps; dropping it stops
+/// the agent and whatever replica it left.
 pub struct Agent {
     bin: PathBuf,
     state: TempDir,
@@ -372,7 +374,7 @@ impl Drop for Agent {
     }
 }
 
-/// A replica's pid or container id in a status.
+/// A replica's pid or container id in a status: what a test kills, or checks is gone.
 pub fn unit_of(replica: &Value) -> String {
     replica["pid"]
         .as_u64()

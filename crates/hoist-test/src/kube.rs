@@ -15,7 +15,8 @@ use crate::ports::free_port;
 
 const START: &str = "no test cluster: run the tests through scripts/test, or start one with `eval \"$(scripts/kube-cluster start)\"` (it exports HOIST_TEST_KUBECONFIG)";
 
-/// The admin kubeconfig of the test cluster.
+/// The admin kubeconfig of the test cluster: tests check what hoist did as the admin, whatever
+/// user hoist ran as.
 pub fn kubeconfig() -> PathBuf {
     let path =
         std::env::var_os("HOIST_TEST_KUBECONFIG").map_or_else(|| panic!("{START}"), PathBuf::from);
@@ -103,7 +104,7 @@ pub fn get(ns: &str, kind: &str, name: &str) -> Value {
     .unwrap()
 }
 
-/// Whether `KIND NAME` exists in `ns`.
+/// Whether `KIND NAME` exists in `ns` (pruned objects must not).
 pub fn exists(ns: &str, kind: &str, name: &str) -> bool {
     kubectl_try(&["get", kind, name, "-n", ns, "-o", "name"], None).0
 }
@@ -117,7 +118,7 @@ pub fn list(ns: &str, kind: &str, selector: &str) -> Vec<Value> {
     v["items"].as_array().cloned().unwrap_or_default()
 }
 
-/// The field managers of an object.
+/// The field managers of an object: server-side apply must leave `hoist` among them.
 pub fn managers(o: &Value) -> Vec<String> {
     o["metadata"]["managedFields"]
         .as_array()
@@ -195,7 +196,8 @@ pub fn user(name: &str, ns: &str, rights: bool) -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// Polls `f` until it returns `Some`, for at most `within`.
+/// Polls `f` until it returns `Some`, for at most `within`: the cluster's controllers act after
+/// hoist's command has returned.
 pub fn eventually<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {

@@ -30,7 +30,7 @@ pub struct Sample {
     pub body: String,
 }
 
-/// A running load.
+/// A running load: what a user's traffic would see during a rollout.
 pub struct Load {
     stop: Arc<AtomicBool>,
     samples: Arc<Mutex<Vec<Sample>>>,
@@ -38,7 +38,7 @@ pub struct Load {
     started: Instant,
 }
 
-/// What a finished load saw.
+/// What a finished load saw: a rollout must fail no request.
 pub struct Report {
     /// Every sample, in no particular order.
     pub samples: Vec<Sample>,

@@ -19,7 +19,7 @@ use crate::token::TokenIssuer;
 
 const INSTALL: &str = "install it with scripts/install-test-deps (Debian packages docker-registry, apache2-utils, openssl)";
 
-/// How a registry authenticates.
+/// How a registry authenticates: hoist must push to each kind users have.
 pub enum Auth {
     /// Anyone may push and pull.
     None,
@@ -34,7 +34,8 @@ pub enum Auth {
     Token(Arc<TokenIssuer>),
 }
 
-/// A running `docker-registry`.
+/// A running `docker-registry`: the real distribution server, so pushes and pulls meet what a
+/// user's registry does; killed when dropped.
 pub struct Registry {
     /// `127.0.0.1:PORT`.
     pub addr: String,
