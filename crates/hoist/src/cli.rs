@@ -57,11 +57,37 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
+    /// Check what this machine has for the project: Go, the container engine, the registry,
+    /// Kubernetes, the agent's ports, hoist's directories; each failure with its fix.
+    Doctor(DoctorArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Print hoist's own documents: the CLI and hoist.toml references, the man page.
     #[command(hide = true)]
     Docs(DocsArgs),
+}
+
+/// `hoist doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The project's directory (hoist.toml there or above says what it needs; none is fine).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Registry connection settings (for the push target's check).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Which clusters to check, as for a deploy.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// The local agent.
+    #[command(flatten)]
+    pub conn: AgentConnArgs,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist completions`.

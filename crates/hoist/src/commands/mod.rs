@@ -8,6 +8,7 @@ mod config;
 mod deploy;
 mod dockerfile;
 mod docs;
+mod doctor;
 mod init;
 mod inspect;
 pub mod kube;
@@ -60,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
+        Command::Doctor(a) => doctor::run(&a),
         Command::Completions(a) => Ok(docs::completions(&a)),
         Command::Docs(a) => docs::print(&a),
     }
