@@ -192,7 +192,7 @@ const SECTIONS: &[Section] = &[
                 name: "`tags`",
                 ty: "array of strings",
                 default: r#"`["latest", "sha", "semver"]`"#,
-                allowed: r#"`"latest"` (default branch, clean tree), `"sha"` (`sha-<12 hex>`, `-dirty` for a dirty tree), `"semver"` (`vX.Y.Z`, `vX.Y`, `vX` from a git tag on HEAD); no duplicates; `[]` pushes by digest only"#,
+                allowed: r#"`"latest"` (default branch, clean tree), `"sha"` (`sha-<12 hex>`, `-dirty` for a dirty tree), `"semver"` (`vX.Y.Z`, `vX.Y`, `vX` from a git tag on HEAD, clean tree); a dirty tree gets only `sha-<12 hex>-dirty`; no duplicates; `[]` pushes by digest only"#,
                 example: r#"`["semver", "sha"]`"#,
                 why: "which tags a push writes",
             },

@@ -112,10 +112,15 @@ pub struct ImageSection {
 pub enum TagPolicy {
     /// `latest`, on the default branch of a clean tree.
     Latest,
-    /// `sha-<12 hex>` of the commit (with `-dirty` for a dirty tree).
+    /// `sha-<12 hex>` of the commit (`sha-<12 hex>-dirty`, and nothing else, for a dirty tree).
     Sha,
     /// `vX.Y.Z`, `vX.Y`, `vX` from a semver tag on HEAD.
     Semver,
+}
+
+impl TagPolicy {
+    /// `image.tags` when hoist.toml does not set it (or there is no hoist.toml).
+    pub const DEFAULT: &[TagPolicy] = &[TagPolicy::Latest, TagPolicy::Sha, TagPolicy::Semver];
 }
 
 /// `[run]`.

@@ -44,12 +44,31 @@ pub enum PublishError {
 
 /// The tags a push writes for one checkout, and why there are none when there are none (an
 /// untagged push is never silent).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Tags {
     /// The tag policy's tags, then the extra ones, without duplicates.
     pub tags: Vec<String>,
     /// Set when `tags` is empty: why, and how to tag anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub untagged: Option<String>,
+    /// What the policy looked at; `None` outside git.
+    pub checkout: Option<Checkout>,
+}
+
+/// The facts of a git checkout the tag policy decides by (shown by `hoist tags --json`, so a
+/// surprising answer can be traced to its cause).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Checkout {
+    /// HEAD's full hash.
+    pub commit: String,
+    /// The branch checked out; `None` when detached (as CI checks out tags).
+    pub branch: Option<String>,
+    /// `origin/HEAD`'s branch, else `main` or `master` when it exists.
+    pub default_branch: Option<String>,
+    /// Tracked files differ from HEAD.
+    pub dirty: bool,
+    /// The git tags on HEAD.
+    pub git_tags: Vec<String>,
 }
 
 impl Tags {
@@ -64,9 +83,9 @@ impl Tags {
         extra: &[String],
     ) -> Result<Self, PublishError> {
         let facts = GitFacts::read(dir);
+        let default_branch = facts.as_ref().and_then(|_| default_branch(dir));
         let mut tags = match policy {
             Some(policy) => {
-                let default_branch = facts.as_ref().and_then(|_| default_branch(dir));
                 let inputs = facts
                     .as_ref()
                     .map_or_else(TagInputs::default, |f| TagInputs {
@@ -89,7 +108,18 @@ impl Tags {
         let untagged = tags
             .is_empty()
             .then(|| untagged_reason(policy, dir, facts.is_some()));
-        Ok(Self { tags, untagged })
+        let checkout = facts.map(|f| Checkout {
+            commit: f.commit,
+            branch: f.branch,
+            default_branch,
+            dirty: f.dirty,
+            git_tags: f.tags,
+        });
+        Ok(Self {
+            tags,
+            untagged,
+            checkout,
+        })
     }
 }
 
@@ -290,6 +320,20 @@ mod tests {
                 "v1".to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn a_dirty_tree_gets_only_its_sha() {
+        let dir = tempfile::tempdir().unwrap();
+        let commit = repo(dir.path());
+        git(dir.path(), &["tag", "v1.4.2"]);
+        std::fs::write(dir.path().join("main.go"), "package main // edited\n").unwrap();
+        let t = Tags::read(Some(POLICY), dir.path(), &[]).unwrap();
+        assert_eq!(t.tags, [format!("sha-{}-dirty", &commit[..12])]);
+        let c = t.checkout.unwrap();
+        assert!(c.dirty);
+        assert_eq!(c.branch.as_deref(), Some("main"));
+        assert_eq!(c.git_tags, ["v1.4.2"]);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub enum Command {
     Dockerfile(DockerfileArgs),
     /// Push an OCI image layout to a registry; print the reference pinned by digest.
     Push(PushArgs),
+    /// Print the tags a push of this checkout writes (`image.tags` applied to git), one per line.
+    Tags(TagsArgs),
     /// Pull an image from a registry into an OCI image layout.
     Pull(PullArgs),
     /// Show an image in a registry: platforms, manifests, config and sizes.
@@ -65,6 +67,24 @@ pub enum Command {
     /// Print hoist's own documents: the CLI and hoist.toml references, the man page.
     #[command(hide = true)]
     Docs(DocsArgs),
+}
+
+/// `hoist tags`.
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// The project's directory: its hoist.toml (for `image.tags`; the default policy without
+    /// one) and its git checkout.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// An extra tag, as `hoist build --push --tag` adds it (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub extra: Vec<String>,
+    /// Print the tags, the git facts they come from and the references as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist doctor`.

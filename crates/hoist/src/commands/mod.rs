@@ -21,6 +21,7 @@ mod pull;
 mod push;
 pub mod registry;
 pub mod render;
+mod tags;
 mod target;
 
 use std::path::Path;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
+        Command::Tags(a) => tags::run(&a),
         Command::Doctor(a) => doctor::run(&a),
         Command::Completions(a) => Ok(docs::completions(&a)),
         Command::Docs(a) => docs::print(&a),
