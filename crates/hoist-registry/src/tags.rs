@@ -47,13 +47,12 @@ pub fn policy_tags(policy: &[TagPolicy], inputs: &TagInputs<'_>) -> Vec<String> 
                 versions.sort();
                 if let Some(v) = versions.last().filter(|_| !inputs.dirty) {
                     let full = format!("v{}.{}.{}", v.major, v.minor, v.patch);
-                    match &v.pre {
-                        Some(pre) => tags.push(format!("{full}-{pre}")),
-                        None => {
-                            tags.push(full);
-                            tags.push(format!("v{}.{}", v.major, v.minor));
-                            tags.push(format!("v{}", v.major));
-                        }
+                    if let Some(pre) = &v.pre {
+                        tags.push(format!("{full}-{pre}"));
+                    } else {
+                        tags.push(full);
+                        tags.push(format!("v{}.{}", v.major, v.minor));
+                        tags.push(format!("v{}", v.major));
                     }
                 }
             }
