@@ -169,8 +169,9 @@ fn policy_name(rule: TagPolicy) -> &'static str {
     }
 }
 
-/// `origin/HEAD`'s branch, else `main` or `master` when such a branch exists.
-fn default_branch(dir: &Path) -> Option<String> {
+/// `origin/HEAD`'s branch, else `main` or `master` when such a branch exists: the branch
+/// `latest` follows, and the one `hoist ci` triggers on.
+pub fn default_branch(dir: &Path) -> Option<String> {
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)

@@ -59,6 +59,8 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
+    /// Write the CI pipeline (GitHub Actions) that tests, builds, tags, pushes and deploys.
+    Ci(CiArgs),
     /// Check what this machine has for the project: Go, the container engine, the registry,
     /// Kubernetes, the agent's ports, hoist's directories; each failure with its fix.
     Doctor(DoctorArgs),
@@ -85,6 +87,37 @@ pub struct TagsArgs {
     /// Print the tags, the git facts they come from and the references as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `hoist ci`.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The CI platform: `github` writes `.github/workflows/hoist.yml`.
+    #[arg(value_enum)]
+    pub platform: CiPlatform,
+    /// The project's directory (hoist.toml's `[ci]` and environments; the file goes to the
+    /// root of the git repository holding it).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace a pipeline file edited by hand, or one hoist did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+    /// The hoist commit CI builds and runs (default: the one this hoist was built from).
+    #[arg(long, value_name = "COMMIT")]
+    pub hoist_rev: Option<String>,
+    /// The git repository CI installs hoist from.
+    #[arg(long, value_name = "URL", default_value = env!("CARGO_PKG_REPOSITORY"))]
+    pub hoist_git: String,
+}
+
+/// A CI platform `hoist ci` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiPlatform {
+    /// GitHub Actions.
+    Github,
 }
 
 /// `hoist doctor`.

@@ -164,7 +164,7 @@ fn config_hint(e: &hoist_config::ConfigError) -> Option<String> {
     match e {
         hoist_config::ConfigError::UnknownEnvironment { .. } => None,
         _ => Some(
-            "every key of hoist.toml is described in the README's \"hoist.toml reference\""
+            "every key of hoist.toml is described in docs/config.md (`hoist docs config`)"
                 .to_owned(),
         ),
     }

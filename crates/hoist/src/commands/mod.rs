@@ -4,6 +4,7 @@
 pub mod agent;
 mod base;
 mod build;
+mod ci;
 mod config;
 mod deploy;
 mod dockerfile;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
         Command::Tags(a) => tags::run(&a),
+        Command::Ci(a) => ci::run(&a),
         Command::Doctor(a) => doctor::run(&a),
         Command::Completions(a) => Ok(docs::completions(&a)),
         Command::Docs(a) => docs::print(&a),
