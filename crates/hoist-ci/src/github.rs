@@ -211,44 +211,14 @@ fn condition(p: &Pipeline, env: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use hoist_core::{Ci, DeployRule};
-
     use super::*;
-    use crate::Install;
-
-    fn install() -> Install {
-        Install {
-            version: "0.1.0".to_owned(),
-            git: "https://github.com/hoist-dev/hoist".to_owned(),
-            rev: "0123456789abcdef0123456789abcdef01234567".to_owned(),
-        }
-    }
-
-    fn rule(on: &str, environment: &str) -> DeployRule {
-        DeployRule {
-            on: on.to_owned(),
-            environment: environment.to_owned(),
-        }
-    }
+    use crate::tests::{monorepo, new_project};
 
     /// hoist.toml as `hoist init` writes it: no `[ci]`, no environments, a module without
     /// dependencies at the repository root.
     #[test]
     fn a_new_project_tests_and_builds() {
-        let p = Pipeline {
-            ci: Ci {
-                deploy: vec![],
-                runs_on: vec!["ubuntu-latest".to_owned()],
-                test: vec!["go vet ./...".to_owned(), "go test ./...".to_owned()],
-            },
-            environments: vec![],
-            default_branch: "main".to_owned(),
-            dir: ".".to_owned(),
-            module_dir: ".".to_owned(),
-            go_sum: false,
-            install: install(),
-        };
-        let text = workflow(&p);
+        let text = workflow(&new_project());
         assert!(!text.contains("deploy-"), "nothing deploys");
         insta::assert_snapshot!(text);
     }
@@ -257,40 +227,7 @@ mod tests {
     /// `main`, prod on Kubernetes from `v*` tags, beta from `v0*` tags.
     #[test]
     fn a_service_deploying_three_environments() {
-        let p = Pipeline {
-            ci: Ci {
-                deploy: vec![
-                    rule("main", "staging"),
-                    rule("v*", "prod"),
-                    rule("v0*", "beta"),
-                ],
-                runs_on: vec!["self-hosted".to_owned(), "linux".to_owned()],
-                test: vec!["go test -race ./...".to_owned()],
-            },
-            environments: vec![
-                Environment {
-                    name: "beta".to_owned(),
-                    kubernetes: true,
-                    repository: true,
-                },
-                Environment {
-                    name: "prod".to_owned(),
-                    kubernetes: true,
-                    repository: true,
-                },
-                Environment {
-                    name: "staging".to_owned(),
-                    kubernetes: false,
-                    repository: false,
-                },
-            ],
-            default_branch: "main".to_owned(),
-            dir: "services/api".to_owned(),
-            module_dir: "services/api".to_owned(),
-            go_sum: true,
-            install: install(),
-        };
-        let text = workflow(&p);
+        let text = workflow(&monorepo());
         // A v0 tag deploys beta only; other v tags prod only.
         assert!(text.contains(
             "startsWith(github.ref, 'refs/tags/v') && !startsWith(github.ref, 'refs/tags/v0')"

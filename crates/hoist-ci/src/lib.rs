@@ -5,13 +5,14 @@
 //!
 //! - [`Pipeline`] is what a file is made from (hoist.toml's `[ci]`, its environments, the Go
 //!   module's place in the repository, how to install hoist);
-//! - [`github`] writes `.github/workflows/hoist.yml`;
+//! - [`github`] writes `.github/workflows/hoist.yml`, [`gitlab`] `.gitlab-ci.yml`;
 //! - [`header`] stamps a file with a hash of its content, so a re-run can tell its own file
 //!   (updated freely) from one edited by hand (kept unless forced).
 //!
 //! Pure: no I/O, no environment; the CLI reads the inputs and writes the file.
 
 pub mod github;
+pub mod gitlab;
 pub mod header;
 mod shell;
 
@@ -30,8 +31,10 @@ pub struct Pipeline {
     pub dir: String,
     /// The directory of go.mod relative to the repository root (hoist.toml's, or above it).
     pub module_dir: String,
-    /// The module has a go.sum (what setup-go keys its cache by).
+    /// The module has a go.sum (what the Go caches are keyed by).
     pub go_sum: bool,
+    /// go.mod's `go` line (`1.22`): GitLab's job image is `golang:` that.
+    pub go_version: String,
     /// How CI gets the same hoist.
     pub install: Install,
 }
@@ -105,6 +108,80 @@ impl Pipeline {
             file.to_owned()
         } else {
             format!("{}/{file}", self.module_dir.trim_end_matches('/'))
+        }
+    }
+}
+
+/// The two project shapes the generators' snapshots are taken of.
+#[cfg(test)]
+pub(crate) mod tests {
+    use hoist_core::{Ci, DeployRule};
+
+    use super::*;
+
+    fn install() -> Install {
+        Install {
+            version: "0.1.0".to_owned(),
+            git: "https://github.com/hoist-dev/hoist".to_owned(),
+            rev: "0123456789abcdef0123456789abcdef01234567".to_owned(),
+        }
+    }
+
+    fn rule(on: &str, environment: &str) -> DeployRule {
+        DeployRule {
+            on: on.to_owned(),
+            environment: environment.to_owned(),
+        }
+    }
+
+    /// hoist.toml as `hoist init` writes it: no `[ci]`, no environments, a module without
+    /// dependencies at the repository root.
+    pub(crate) fn new_project() -> Pipeline {
+        Pipeline {
+            ci: Ci {
+                deploy: vec![],
+                runs_on: vec!["ubuntu-latest".to_owned()],
+                test: vec!["go vet ./...".to_owned(), "go test ./...".to_owned()],
+            },
+            environments: vec![],
+            default_branch: "main".to_owned(),
+            dir: ".".to_owned(),
+            module_dir: ".".to_owned(),
+            go_sum: false,
+            go_version: "1.22".to_owned(),
+            install: install(),
+        }
+    }
+
+    /// A service in a subdirectory of a monorepo: staging on a self-hosted runner's agent from
+    /// `main`, prod on Kubernetes from `v*` tags, beta from `v0*` tags.
+    pub(crate) fn monorepo() -> Pipeline {
+        let env = |name: &str, kubernetes: bool, repository: bool| Environment {
+            name: name.to_owned(),
+            kubernetes,
+            repository,
+        };
+        Pipeline {
+            ci: Ci {
+                deploy: vec![
+                    rule("main", "staging"),
+                    rule("v*", "prod"),
+                    rule("v0*", "beta"),
+                ],
+                runs_on: vec!["self-hosted".to_owned(), "linux".to_owned()],
+                test: vec!["go test -race ./...".to_owned()],
+            },
+            environments: vec![
+                env("beta", true, true),
+                env("prod", true, true),
+                env("staging", false, false),
+            ],
+            default_branch: "main".to_owned(),
+            dir: "services/api".to_owned(),
+            module_dir: "services/api".to_owned(),
+            go_sum: true,
+            go_version: "1.24".to_owned(),
+            install: install(),
         }
     }
 }

@@ -59,7 +59,8 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
-    /// Write the CI pipeline (GitHub Actions) that tests, builds, tags, pushes and deploys.
+    /// Write the CI pipeline (GitHub Actions or GitLab CI) that tests, builds, tags, pushes and
+    /// deploys.
     Ci(CiArgs),
     /// Check what this machine has for the project: Go, the container engine, the registry,
     /// Kubernetes, the agent's ports, hoist's directories; each failure with its fix.
@@ -92,7 +93,8 @@ pub struct TagsArgs {
 /// `hoist ci`.
 #[derive(Debug, Args)]
 pub struct CiArgs {
-    /// The CI platform: `github` writes `.github/workflows/hoist.yml`.
+    /// The CI platform: `github` writes `.github/workflows/hoist.yml`, `gitlab` writes
+    /// `.gitlab-ci.yml`.
     #[arg(value_enum)]
     pub platform: CiPlatform,
     /// The project's directory (hoist.toml's `[ci]` and environments; the file goes to the
@@ -118,6 +120,8 @@ pub struct CiArgs {
 pub enum CiPlatform {
     /// GitHub Actions.
     Github,
+    /// GitLab CI/CD.
+    Gitlab,
 }
 
 /// `hoist doctor`.

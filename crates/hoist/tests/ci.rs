@@ -1,8 +1,8 @@
-//! `hoist ci github` on real git repositories: the workflow for hoist.toml as `hoist init`
-//! writes it and for a monorepo service with `[ci]` deploying to a self-hosted agent and to
-//! Kubernetes, both passing actionlint (with shellcheck on their `run:` scripts); re-runs that
-//! update hoist's own file and keep one edited by hand; and `[ci]` mistakes reported where
-//! they are written.
+//! `hoist ci github` and `hoist ci gitlab` on real git repositories: the pipelines for
+//! hoist.toml as `hoist init` writes it and for a monorepo service with `[ci]` deploying to a
+//! self-hosted agent and to Kubernetes, passing actionlint (with shellcheck on the `run:`
+//! scripts) and GitLab's CI schema (check-jsonschema); re-runs that update hoist's own file and
+//! keep one edited by hand; and `[ci]` mistakes reported where they are written.
 
 mod common;
 
@@ -12,6 +12,31 @@ use std::process::Command as StdCommand;
 use common::{Project, commit_all, config_failure, failure, success};
 
 const WORKFLOW: &str = ".github/workflows/hoist.yml";
+const GITLAB: &str = ".gitlab-ci.yml";
+
+/// check-jsonschema (with GitLab's schema built in), as scripts/ci-tools installed it.
+fn check_jsonschema() -> PathBuf {
+    std::env::var_os("HOIST_TEST_CHECK_JSONSCHEMA").map_or_else(
+        || panic!("HOIST_TEST_CHECK_JSONSCHEMA is not set: run the tests through scripts/test (scripts/ci-tools installs it)"),
+        PathBuf::from,
+    )
+}
+
+#[track_caller]
+fn assert_gitlab_schema(repo: &Path) {
+    let out = StdCommand::new(check_jsonschema())
+        .args(["--builtin-schema", "vendor.gitlab-ci", GITLAB])
+        .current_dir(repo)
+        .output()
+        .expect("check-jsonschema runs");
+    assert!(
+        out.status.success(),
+        "GitLab's schema:\n{}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(repo.join(GITLAB)).unwrap_or_default()
+    );
+}
 
 /// The pinned actionlint scripts/ci-tools built.
 fn actionlint() -> PathBuf {
@@ -96,6 +121,39 @@ fn workflows_for_two_project_shapes_pass_actionlint() {
         );
     }
     assert_lints_clean(&m.dir);
+}
+
+#[test]
+fn gitlab_pipelines_for_two_project_shapes_pass_the_schema() {
+    let p = Project::example("hello");
+    commit_all(&p.dir, "one");
+    success(p.hoist(&["ci", "gitlab"]).current_dir(&p.dir));
+    let text = std::fs::read_to_string(p.dir.join(GITLAB)).unwrap();
+    assert!(text.contains("image: 'golang:1.22'"), "{text}");
+    assert!(!text.contains("deploy-"), "{text}");
+    assert_gitlab_schema(&p.dir);
+
+    let (m, api) = monorepo();
+    success(m.hoist(&["ci", "gitlab"]).current_dir(&api));
+    let text = std::fs::read_to_string(m.dir.join(GITLAB)).unwrap();
+    for needle in [
+        "- cd 'services/api'",
+        "files: ['services/api/go.sum']",
+        "- 'go test -count=1 ./...'",
+        "deploy-staging:",
+        "deploy-prod:",
+        "- if: $CI_COMMIT_BRANCH == \"main\"",
+        "- if: $CI_COMMIT_TAG =~ /^v/",
+        "resource_group: 'hoist-deploy-prod'",
+        "tags: ['self-hosted', 'linux']",
+        "hoist deploy --env prod --image \"$image\"",
+        "cargo install --locked --git \"$HOIST_GIT\" --rev \"$HOIST_REV\"",
+    ] {
+        assert!(text.contains(needle), "`{needle}` is missing:\n{text}");
+    }
+    assert_gitlab_schema(&m.dir);
+    // The GitHub workflow beside it is a file of its own.
+    assert!(!m.dir.join(WORKFLOW).exists());
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! `hoist ci github`: writes the CI pipeline for the project, from hoist.toml's `[ci]` and its
+//! `hoist ci github|gitlab`: writes the CI pipeline for the project, from hoist.toml's `[ci]` and its
 //! environments, into the repository that holds it. A file hoist wrote is updated; a file
 //! edited by hand (or never hoist's) is kept unless `--force`.
 
@@ -20,6 +20,11 @@ pub fn run(args: &CiArgs) -> anyhow::Result<ExitCode> {
             "hoist ci github",
             hoist_ci::github::PATH,
             hoist_ci::github::workflow(&pipeline.pipeline),
+        ),
+        CiPlatform::Gitlab => (
+            "hoist ci gitlab",
+            hoist_ci::gitlab::PATH,
+            hoist_ci::gitlab::pipeline(&pipeline.pipeline),
         ),
     };
     let text = header::stamp(command, &body);
@@ -131,6 +136,7 @@ fn pipeline(args: &CiArgs) -> anyhow::Result<Located> {
             dir: rel(&project_dir),
             module_dir: rel(&module.dir),
             go_sum: module.dir.join("go.sum").is_file(),
+            go_version: go_line(&module.dir.join("go.mod"))?,
             install: Install {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
                 git: args.hoist_git.clone(),
@@ -139,6 +145,20 @@ fn pipeline(args: &CiArgs) -> anyhow::Result<Located> {
         },
         root,
     })
+}
+
+/// go.mod's `go` line (`1.22`, `1.24.3`): the Go CI images are named by it.
+fn go_line(go_mod: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(go_mod)
+        .with_context(|| format!("cannot read `{}`", go_mod.display()))?;
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("go ").map(|v| v.trim().to_owned()))
+        .with_context(|| {
+            format!(
+                "`{}` has no `go` line; add one (`go mod edit -go=1.22`) so CI knows which Go to use",
+                go_mod.display()
+            )
+        })
 }
 
 /// `[ci]`'s defaults: the tests, and no deploys.
