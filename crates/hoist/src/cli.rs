@@ -113,6 +113,9 @@ pub struct CiArgs {
     /// The git repository CI installs hoist from.
     #[arg(long, value_name = "URL", default_value = env!("CARGO_PKG_REPOSITORY"))]
     pub hoist_git: String,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// A CI platform `hoist ci` writes for.
@@ -376,6 +379,9 @@ pub struct StopArgs {
     /// The local agent.
     #[command(flatten)]
     pub agent: AgentConnArgs,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist agent`.

@@ -33,9 +33,28 @@ pub fn run(args: &CiArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let path = pipeline.root.join(rel);
+    let deploys: Vec<String> = pipeline
+        .pipeline
+        .ci
+        .deploy
+        .iter()
+        .map(|r| format!("{} -> {}", r.on, r.environment))
+        .collect();
+    let report = |written: bool| -> anyhow::Result<()> {
+        if args.json {
+            let r = serde_json::json!({
+                "path": path,
+                "written": written,
+                "deploys": deploys,
+            });
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        }
+        Ok(())
+    };
     match std::fs::read_to_string(&path) {
         Ok(existing) if existing == text => {
             eprintln!("{} is up to date", path.display());
+            report(false)?;
             return Ok(ExitCode::SUCCESS);
         }
         Ok(existing) if !args.force => match header::classify(&existing) {
@@ -62,20 +81,14 @@ pub fn run(args: &CiArgs) -> anyhow::Result<ExitCode> {
     }
     std::fs::write(&path, &text).with_context(|| format!("cannot write `{}`", path.display()))?;
     eprintln!("wrote {}", path.display());
-    let deployed: Vec<String> = pipeline
-        .pipeline
-        .ci
-        .deploy
-        .iter()
-        .map(|r| format!("{} -> {}", r.on, r.environment))
-        .collect();
-    if deployed.is_empty() {
+    if deploys.is_empty() {
         eprintln!(
             "it tests and builds every change and deploys nothing; map refs to environments with `[ci] deploy = {{ main = \"staging\" }}` in hoist.toml"
         );
     } else {
-        eprintln!("deploys {}", deployed.join(", "));
+        eprintln!("deploys {}", deploys.join(", "));
     }
+    report(true)?;
     Ok(ExitCode::SUCCESS)
 }
 
