@@ -17,7 +17,7 @@
 //! `--env` and `--set` in as strings), look at the Go module or git, or touch the network. Apart from
 //! [`load`] reading the one file, it does no I/O.
 //!
-//! The user-facing reference of every key is the "hoist.toml reference" section of the README.
+//! The user-facing reference of every key is docs/config.md, generated from [`reference`].
 
 mod duration;
 mod error;
@@ -62,6 +62,22 @@ pub const FILE_NAME: &str = "hoist.toml";
 /// [`ConfigError::Read`] if the file cannot be read; otherwise as [`load_str`].
 pub fn load(path: &Path, environment: Option<&str>) -> Result<App, ConfigError> {
     load_with(path, environment, &[])
+}
+
+/// The environments the config file at `path` defines (`[environments.NAME]`), sorted: what
+/// `hoist ci` renders and deploys.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn environments(path: &Path) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    let doc = parse::document(&Source::new(&name, &text))?;
+    Ok(doc.environments.into_keys().collect())
 }
 
 /// [`load`], then the `--set key.path=value` overrides `sets` laid over the result, in order.
@@ -142,6 +158,8 @@ pub fn load_str_with(
     let src = Source::new(file_name, source);
     let start = src.locate(&(0..0));
     let mut doc = parse::document(&src)?;
+    let known: Vec<&str> = doc.environments.keys().map(String::as_str).collect();
+    validate::ci_environments(&doc.base, &known)?;
     let with_sets = |p: partial::Partial| overrides.iter().cloned().fold(p, Merge::merge);
     let app = match environment {
         None => validate::app(with_sets(doc.base.clone()), None, &start)?,

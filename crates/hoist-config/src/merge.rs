@@ -64,7 +64,9 @@ impl Merge for Partial {
                 config
             },
             dapr: merge_table(b.dapr, o.dapr),
-            kubernetes: merge_table(b.kubernetes, o.kubernetes)
+            kubernetes: merge_table(b.kubernetes, o.kubernetes),
+            // Overlays and `--set` cannot hold `[ci]` (the parser refuses it there).
+            ci: o.ci.or(b.ci)
         )
     }
 }

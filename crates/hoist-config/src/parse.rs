@@ -8,7 +8,7 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
+    AppPart, AutoscalePart, BuildPart, CiPart, DaprPart, HealthPart, ImagePart, IngressPart,
     KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, StatePart,
 };
 use crate::source::Source;
@@ -24,6 +24,7 @@ const ROOT_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "ci",
     "environments",
 ];
 const OVERLAY_KEYS: &[&str] = &[
@@ -91,12 +92,13 @@ const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
+const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 
 /// Every key the parser accepts, as `(table, key)`: what the reference must document (a test
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 12] = [
+    let tables: [(&str, &[&str]); 13] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -109,6 +111,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("run.ingress", INGRESS_KEYS),
         ("dapr", DAPR_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
+        ("ci", CI_KEYS),
     ];
     debug_assert!(PROBE_KEYS.iter().all(|k| HEALTH_KEYS.contains(k)));
     tables
@@ -195,7 +198,17 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
         .table("kubernetes")?
         .map(|k| kubernetes_part(&k))
         .transpose()?;
+    p.ci = t.table("ci")?.map(|c| ci_part(&c)).transpose()?;
     Ok(p)
+}
+
+fn ci_part(t: &Table<'_, '_>) -> Result<CiPart> {
+    t.check_keys(CI_KEYS)?;
+    Ok(CiPart {
+        deploy: t.string_map("deploy")?,
+        runs_on: t.strings("runs_on")?,
+        test: t.strings("test")?,
+    })
 }
 
 fn kubernetes_part(t: &Table<'_, '_>) -> Result<KubernetesPart> {

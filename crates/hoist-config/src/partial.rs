@@ -21,6 +21,15 @@ pub(crate) struct Partial {
     pub(crate) config: StrMap,
     pub(crate) dapr: Option<DaprPart>,
     pub(crate) kubernetes: Option<KubernetesPart>,
+    pub(crate) ci: Option<CiPart>,
+}
+
+/// `[ci]`, in the base file only (an overlay cannot say which refs deploy it).
+#[derive(Debug, Clone)]
+pub(crate) struct CiPart {
+    pub(crate) deploy: StrMap,
+    pub(crate) runs_on: Opt<Vec<Field<String>>>,
+    pub(crate) test: Opt<Vec<Field<String>>>,
 }
 
 /// `[kubernetes]`; `at` is where the table is written.

@@ -50,6 +50,29 @@ pub fn to_toml(app: &App) -> String {
             out.line("\n# [kubernetes] is not set: `hoist deploy` runs the app on this machine");
         }
     }
+    // As comments: `ci.deploy` names environments, which this merged view does not print, so
+    // the output stays a file that loads on its own.
+    match &app.ci {
+        Some(ci) => {
+            out.line("\n# [ci], read by `hoist ci`:");
+            let rules: Vec<String> = ci
+                .deploy
+                .iter()
+                .map(|r| format!("{} -> {}", r.on, r.environment))
+                .collect();
+            out.line(&format!(
+                "#   deploy: {}",
+                if rules.is_empty() {
+                    "nothing (tests and builds only)".to_owned()
+                } else {
+                    rules.join(", ")
+                }
+            ));
+            out.line(&format!("#   runs_on: {}", ci.runs_on.join(", ")));
+            out.line(&format!("#   test: {}", ci.test.join("; ")));
+        }
+        None => out.line("\n# [ci] is not set: `hoist ci` writes a pipeline that tests and builds, and deploys nothing"),
+    }
     out.text
 }
 

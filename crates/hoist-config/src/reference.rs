@@ -192,7 +192,7 @@ const SECTIONS: &[Section] = &[
                 name: "`tags`",
                 ty: "array of strings",
                 default: r#"`["latest", "sha", "semver"]`"#,
-                allowed: r#"`"latest"` (default branch, clean tree), `"sha"` (`sha-<12 hex>`, `-dirty` for a dirty tree), `"semver"` (`vX.Y.Z`, `vX.Y`, `vX` from a git tag on HEAD); no duplicates; `[]` pushes by digest only"#,
+                allowed: r#"`"latest"` (default branch, clean tree), `"sha"` (`sha-<12 hex>`, `-dirty` for a dirty tree), `"semver"` (`vX.Y.Z`, `vX.Y`, `vX` from a git tag on HEAD, clean tree); a dirty tree gets only `sha-<12 hex>-dirty`; no duplicates; `[]` pushes by digest only"#,
                 example: r#"`["semver", "sha"]`"#,
                 why: "which tags a push writes",
             },
@@ -670,6 +670,49 @@ they target this machine. Like every table it can be given per environment
 contexts = ["eu", "us"]
 namespace = "shop"
 create_namespace = true
+```"#,
+    },
+    Section {
+        title: "`[ci]`",
+        intro: "What `hoist ci github` and `hoist ci gitlab` write into the pipeline. Every step that matters
+is a hoist command, so this table says only which pushes deploy where, where deploy jobs run and
+which checks come first. It belongs to the file, not to an environment (an overlay cannot say
+which refs deploy it). Without it the pipeline tests and builds every change and deploys nothing.",
+        keys: &[
+            Key {
+                name: "`deploy`",
+                ty: "table of strings",
+                default: "`{}`: nothing deploys",
+                allowed: "keys: a branch name (`main`) or a tag prefix ending in `*` (`v*`); values: environments the file defines",
+                example: r#"`{ main = "staging", "v*" = "prod" }`"#,
+                why: "a push to the branch (or of a matching tag: the longest prefix wins) runs `hoist build --push` and `hoist deploy --env ENV`; the environment's `[kubernetes]` decides whether that is a cluster or the runner's own agent",
+            },
+            Key {
+                name: "`runs_on`",
+                ty: "array of strings",
+                default: r#"`["ubuntu-latest"]`"#,
+                allowed: "runner labels, non-empty",
+                example: r#"`["self-hosted", "linux"]`"#,
+                why: "where deploy jobs run: a self-hosted runner's labels to deploy with its local agent (GitHub `runs-on`, GitLab `tags`)",
+            },
+            Key {
+                name: "`test`",
+                ty: "array of strings",
+                default: r#"`["go vet ./...", "go test ./..."]`"#,
+                allowed: "shell commands, non-empty",
+                example: r#"`["go test -race ./..."]`"#,
+                why: "the checks every pull request and push runs before `hoist build`",
+            },
+        ],
+        outro: r#"```toml
+[ci]
+deploy = { main = "staging", "v*" = "prod" }
+
+[environments.staging]
+run.replicas = 2
+
+[environments.prod.kubernetes]
+namespace = "shop"
 ```"#,
     },
     Section {

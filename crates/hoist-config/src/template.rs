@@ -20,7 +20,7 @@ pub struct InitParams {
 /// Explanations start with a capital letter or a quote; commented-out examples are TOML, so a
 /// test can uncomment them all and load the result.
 const TEMPLATE: &str = r#"# How hoist builds, ships and runs this service.
-# Every key, its default and its allowed values: the "hoist.toml reference" in hoist's README.
+# Every key, its default and its allowed values: docs/config.md in hoist's repository (`hoist docs config`).
 # See the merged result with `hoist config` (add `--env NAME` for an environment).
 
 [app]

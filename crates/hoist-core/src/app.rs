@@ -2,7 +2,7 @@
 //!
 //! Every field here has already been checked by `hoist-config` (names are DNS labels, ports are
 //! non-zero, durations parsed, …), so stages can use the values without re-validating. Defaults
-//! are documented on each field and in the README's configuration reference.
+//! are documented on each field and in docs/config.md (generated from hoist-config's reference).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -29,6 +29,9 @@ pub struct App {
     /// `[kubernetes]`: where `hoist deploy` sends the app when it targets Kubernetes; its
     /// presence makes Kubernetes the default target (none: this machine's agent).
     pub kubernetes: Option<Kubernetes>,
+    /// `[ci]`: what `hoist ci` writes into the CI pipeline (none: `hoist ci` uses defaults and
+    /// deploys nothing).
+    pub ci: Option<Ci>,
     /// The environment overlay that was applied, if any (`--env NAME`).
     pub environment: Option<String>,
 }
@@ -112,10 +115,15 @@ pub struct ImageSection {
 pub enum TagPolicy {
     /// `latest`, on the default branch of a clean tree.
     Latest,
-    /// `sha-<12 hex>` of the commit (with `-dirty` for a dirty tree).
+    /// `sha-<12 hex>` of the commit (`sha-<12 hex>-dirty`, and nothing else, for a dirty tree).
     Sha,
     /// `vX.Y.Z`, `vX.Y`, `vX` from a semver tag on HEAD.
     Semver,
+}
+
+impl TagPolicy {
+    /// `image.tags` when hoist.toml does not set it (or there is no hoist.toml).
+    pub const DEFAULT: &[TagPolicy] = &[TagPolicy::Latest, TagPolicy::Sha, TagPolicy::Semver];
 }
 
 /// `[run]`.
@@ -391,9 +399,84 @@ pub struct Kubernetes {
     pub history_limit: u32,
 }
 
+/// `[ci]`: the pipeline `hoist ci` generates. Every step that matters is a hoist command; this
+/// only says which environment a push deploys to, where deploy jobs run and which checks run
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ci {
+    /// Which pushes deploy where, sorted by ref (exact branch names before patterns when
+    /// matching; see [`Ci::environment_for`]).
+    pub deploy: Vec<DeployRule>,
+    /// The runner labels of deploy jobs (default `["ubuntu-latest"]`; a self-hosted runner's
+    /// labels to deploy with its local agent).
+    pub runs_on: Vec<String>,
+    /// Shell commands every pipeline runs before building (default `go vet ./...` and
+    /// `go test ./...`).
+    pub test: Vec<String>,
+}
+
+/// One entry of `ci.deploy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployRule {
+    /// A branch name (`main`), or a tag pattern ending in `*` (`v*`).
+    pub on: String,
+    /// The environment (`[environments.NAME]`) a push there deploys.
+    pub environment: String,
+}
+
+impl DeployRule {
+    /// Whether this rule names tags (`v*`) rather than a branch.
+    pub fn is_tag_pattern(&self) -> bool {
+        self.on.ends_with('*')
+    }
+}
+
+impl Ci {
+    /// The environment a push of `branch` (or of tag `tag`) deploys: the rule naming the
+    /// branch exactly, else the tag pattern with the longest prefix matching the tag.
+    pub fn environment_for(&self, branch: Option<&str>, tag: Option<&str>) -> Option<&str> {
+        if let Some(b) = branch
+            && let Some(r) = self
+                .deploy
+                .iter()
+                .find(|r| !r.is_tag_pattern() && r.on == b)
+        {
+            return Some(&r.environment);
+        }
+        let tag = tag?;
+        self.deploy
+            .iter()
+            .filter(|r| r.is_tag_pattern() && tag.starts_with(r.on.trim_end_matches('*')))
+            .max_by_key(|r| r.on.len())
+            .map(|r| r.environment.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ci_rules_match_branches_exactly_and_tags_by_longest_prefix() {
+        let rule = |on: &str, environment: &str| DeployRule {
+            on: on.to_owned(),
+            environment: environment.to_owned(),
+        };
+        let ci = Ci {
+            deploy: vec![
+                rule("main", "staging"),
+                rule("v*", "prod"),
+                rule("v0*", "beta"),
+            ],
+            runs_on: vec![],
+            test: vec![],
+        };
+        assert_eq!(ci.environment_for(Some("main"), None), Some("staging"));
+        assert_eq!(ci.environment_for(Some("feature"), None), None);
+        assert_eq!(ci.environment_for(None, Some("v1.2.3")), Some("prod"));
+        assert_eq!(ci.environment_for(None, Some("v0.9.0")), Some("beta"));
+        assert_eq!(ci.environment_for(None, Some("release-1")), None);
+    }
 
     #[test]
     fn percent_rounds_like_kubernetes() {

@@ -14,9 +14,9 @@ mod platform;
 mod tag;
 
 pub use app::{
-    App, AppSection, Autoscale, Base, BuildSection, Dapr, Driver, Health, ImageSection, Ingress,
-    IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout, RunSection, State,
-    StateUpdate, TagPolicy, Writers,
+    App, AppSection, Autoscale, Base, BuildSection, Ci, Dapr, DeployRule, Driver, Health,
+    ImageSection, Ingress, IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout,
+    RunSection, State, StateUpdate, TagPolicy, Writers,
 };
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};

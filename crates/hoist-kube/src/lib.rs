@@ -15,6 +15,7 @@
 //! environment (`$KUBECONFIG` is resolved by the binary), print anything, or install the rustls
 //! crypto provider (the binary does, once: ring).
 
+mod access;
 mod apply;
 mod cluster;
 mod deploy;
@@ -30,6 +31,7 @@ pub mod rollout;
 mod status;
 mod wait;
 
+pub use access::Access;
 pub use apply::{FIELD_MANAGER, Manifest};
 pub use cluster::Cluster;
 pub use deploy::{

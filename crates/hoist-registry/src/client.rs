@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::auth::{AuthFiles, Credentials, Scope};
 use crate::error::{RegistryError, Result};
 use crate::retry::RetryPolicy;
-use crate::session::Session;
+use crate::session::{Session, unexpected};
+use crate::transport::{Transport, oci_error};
 
 /// Settings of a [`Client`]. `Default` gives: no extra CA, no insecure registries, no credential
 /// files, 4 concurrent blob transfers, chunked uploads from 64 MiB in 16 MiB chunks.
@@ -204,6 +205,16 @@ impl Client {
         })
     }
 
+    /// What sessions need of this client: its HTTP client, retries, and insecure registries.
+    pub(crate) fn transport(&self) -> Transport<'_> {
+        Transport {
+            http: &self.http,
+            retry: &self.options.retry,
+            retries: &self.counters.retries,
+            insecure_registries: &self.options.insecure_registries,
+        }
+    }
+
     /// What this client has done so far.
     pub fn stats(&self) -> Stats {
         self.counters.snapshot()
@@ -225,7 +236,12 @@ impl Client {
                     c
                 }),
         };
-        let session = Arc::new(Session::connect(self, registry, api_host, creds)?);
+        let session = Arc::new(Session::connect(
+            &self.transport(),
+            registry,
+            api_host,
+            creds,
+        )?);
         self.sessions
             .lock()
             .expect("sessions lock")
@@ -256,7 +272,7 @@ impl Client {
     fn send_once(&self, session: &Session, req: &Request<'_>) -> Result<Response> {
         let mut reauthenticated = false;
         loop {
-            let auth = session.authorization(self, &req.scopes)?;
+            let auth = session.authorization(&self.transport(), &req.scopes)?;
             let mut rb = self.http.request(req.method.clone(), &req.url);
             for (name, value) in &req.headers {
                 rb = rb.header(name, value);
@@ -305,36 +321,6 @@ impl Client {
                 _ => return Ok(resp),
             }
         }
-    }
-}
-
-/// The first `{errors: [{code, message}]}` entry of an error body.
-pub(crate) fn oci_error(resp: Response) -> (Option<String>, Option<String>) {
-    let Ok(text) = resp.text() else {
-        return (None, None);
-    };
-    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let first = &v["errors"][0];
-    let s = |k: &str| first[k].as_str().map(str::to_owned);
-    match (s("code"), s("message")) {
-        (None, None) => {
-            let t = text.trim();
-            (None, (!t.is_empty() && t.len() < 200).then(|| t.to_owned()))
-        }
-        cm => cm,
-    }
-}
-
-/// An error for a status the protocol does not allow here.
-pub(crate) fn unexpected(session: &Session, what: &str, resp: Response) -> RegistryError {
-    let status = resp.status().as_u16();
-    let (code, message) = oci_error(resp);
-    RegistryError::Unexpected {
-        registry: session.registry.clone(),
-        what: what.to_owned(),
-        status,
-        code,
-        message,
     }
 }
 

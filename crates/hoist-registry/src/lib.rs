@@ -30,6 +30,7 @@ mod reference;
 mod retry;
 mod session;
 mod tags;
+mod transport;
 mod upload;
 
 pub use auth::{AuthFiles, Challenge, CredentialSource, Credentials};

@@ -15,13 +15,13 @@ use sha2::{Digest as _, Sha256};
 
 use crate::auth::Scope;
 use crate::blobs::{MountHints, unique};
-use crate::client::{Client, Request, unexpected};
+use crate::client::{Client, Request};
 use crate::error::{RegistryError, Result};
 use crate::manifest::{self, IndexDoc, Kind, ManifestDoc};
 use crate::observe::{BlobOutcome, Observer};
 use crate::parallel;
 use crate::reference::{Reference, Repository};
-use crate::session::Session;
+use crate::session::{Session, unexpected};
 
 /// One platform's image, pulled.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,13 +14,13 @@ use reqwest::header::{CONTENT_TYPE, HeaderName};
 
 use crate::auth::Scope;
 use crate::blobs::{BlobDir, MountHints, unique};
-use crate::client::{Client, Request, Stats, unexpected};
+use crate::client::{Client, Request, Stats};
 use crate::error::{RegistryError, Result};
 use crate::manifest::{self, IndexDoc, Kind, ManifestDoc};
 use crate::observe::Observer;
 use crate::parallel;
 use crate::reference::{Reference, Repository};
-use crate::session::Session;
+use crate::session::{Session, unexpected};
 use crate::upload::BlobPush;
 
 /// What to push where.

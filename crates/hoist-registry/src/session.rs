@@ -8,8 +8,8 @@ use reqwest::blocking::Response;
 use reqwest::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 
 use crate::auth::{Challenge, Credentials, Scope, TokenCache};
-use crate::client::{Client, oci_error};
 use crate::error::{RegistryError, Result};
+use crate::transport::{Transport, oci_error};
 
 /// A connected registry.
 pub(crate) struct Session {
@@ -31,7 +31,7 @@ const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_mins(1);
 impl Session {
     /// Pings `/v2/` over https, and over http where that is allowed and https is not spoken.
     pub fn connect(
-        client: &Client,
+        client: &Transport<'_>,
         registry: &str,
         api_host: &str,
         creds: Option<Credentials>,
@@ -43,14 +43,14 @@ impl Session {
             // A host that refuses https connections is down, not plain http, unless http is
             // allowed there.
             Err(e @ RegistryError::Connect { .. })
-                if !allows_http(registry, &client.options.insecure_registries) =>
+                if !allows_http(registry, client.insecure_registries) =>
             {
                 return Err(e);
             }
             Err(https_err) => {
                 let http = format!("http://{api_host}");
                 match ping(client, registry, &http) {
-                    Ok(_) if !allows_http(registry, &client.options.insecure_registries) => {
+                    Ok(_) if !allows_http(registry, client.insecure_registries) => {
                         return Err(RegistryError::InsecureNotAllowed {
                             registry: registry.to_owned(),
                         });
@@ -61,7 +61,7 @@ impl Session {
                     }
                     // It answers over http, but badly: that answer is the news.
                     Err(e @ RegistryError::Server { .. })
-                        if allows_http(registry, &client.options.insecure_registries) =>
+                        if allows_http(registry, client.insecure_registries) =>
                     {
                         return Err(e);
                     }
@@ -96,7 +96,11 @@ impl Session {
     }
 
     /// The `Authorization` value for a request needing `scopes`, fetching a token if needed.
-    pub fn authorization(&self, client: &Client, scopes: &[Scope]) -> Result<Option<String>> {
+    pub fn authorization(
+        &self,
+        client: &Transport<'_>,
+        scopes: &[Scope],
+    ) -> Result<Option<String>> {
         let challenge = self.challenge.lock().expect("challenge lock").clone();
         match challenge {
             None => Ok(None),
@@ -153,7 +157,7 @@ impl Session {
 
     fn fetch_token(
         &self,
-        client: &Client,
+        client: &Transport<'_>,
         realm: &str,
         service: Option<&str>,
         scopes: &[Scope],
@@ -225,13 +229,10 @@ impl Session {
                         message,
                     })
                 }
-                _ => Err(crate::client::unexpected(self, &what, resp)),
+                _ => Err(unexpected(self, &what, resp)),
             }
         };
-        let resp = client
-            .options
-            .retry
-            .run(&what, &client.counters.retries, send)?;
+        let resp = client.retry.run(&what, client.retries, send)?;
         url.set_query(None);
         let text = resp.text().map_err(|e| self.transport_error(e))?;
         let v: serde_json::Value =
@@ -255,31 +256,28 @@ impl Session {
 }
 
 /// `GET /v2/`: `None` when no authentication is asked for, else the challenge.
-fn ping(client: &Client, registry: &str, base: &str) -> Result<Option<Challenge>> {
+fn ping(client: &Transport<'_>, registry: &str, base: &str) -> Result<Option<Challenge>> {
     let url = format!("{base}/v2/");
     let what = format!("GET {url}");
-    let resp = client
-        .options
-        .retry
-        .run(&what, &client.counters.retries, || {
-            let resp = client
-                .http
-                .get(&url)
-                .send()
-                .map_err(|e| classify(registry, e))?;
-            let status = resp.status().as_u16();
-            if status == 429 || status >= 500 {
-                let (code, message) = oci_error(resp);
-                return Err(RegistryError::Server {
-                    registry: registry.to_owned(),
-                    what: what.clone(),
-                    status,
-                    code,
-                    message,
-                });
-            }
-            Ok(resp)
-        })?;
+    let resp = client.retry.run(&what, client.retries, || {
+        let resp = client
+            .http
+            .get(&url)
+            .send()
+            .map_err(|e| classify(registry, e))?;
+        let status = resp.status().as_u16();
+        if status == 429 || status >= 500 {
+            let (code, message) = oci_error(resp);
+            return Err(RegistryError::Server {
+                registry: registry.to_owned(),
+                what: what.clone(),
+                status,
+                code,
+                message,
+            });
+        }
+        Ok(resp)
+    })?;
     match resp.status().as_u16() {
         200..=299 => Ok(None),
         401 => Ok(resp
@@ -368,6 +366,19 @@ pub(crate) fn allows_http(registry: &str, insecure: &[String]) -> bool {
         registry.split(':').next().unwrap_or(registry)
     };
     host == "localhost" || host == "::1" || host.starts_with("127.")
+}
+
+/// An error for a status the protocol does not allow here.
+pub(crate) fn unexpected(session: &Session, what: &str, resp: Response) -> RegistryError {
+    let status = resp.status().as_u16();
+    let (code, message) = oci_error(resp);
+    RegistryError::Unexpected {
+        registry: session.registry.clone(),
+        what: what.to_owned(),
+        status,
+        code,
+        message,
+    }
 }
 
 #[cfg(test)]

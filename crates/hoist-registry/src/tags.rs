@@ -18,9 +18,10 @@ pub struct TagInputs<'a> {
 }
 
 /// The tags `policy` gives for `inputs`, in policy order, without duplicates:
-/// `latest` on the default branch of a clean tree; `sha-<12 hex>` (with `-dirty`); and for a
-/// semver tag `vX.Y.Z` on HEAD, `vX.Y.Z`, `vX.Y` and `vX` (a pre-release only as itself; on a
-/// dirty tree only `vX.Y.Z-dirty`).
+/// `latest` on the default branch of a clean tree; `sha-<12 hex>`; and for a semver tag
+/// `vX.Y.Z` on HEAD, `vX.Y.Z`, `vX.Y` and `vX` (a pre-release only as itself). A dirty tree
+/// gets nothing but `sha-<12 hex>-dirty`: what was built is not what any commit or release
+/// names, so no name a user or a deploy resolves may point at it.
 pub fn policy_tags(policy: &[TagPolicy], inputs: &TagInputs<'_>) -> Vec<String> {
     let dirty = if inputs.dirty { "-dirty" } else { "" };
     let mut tags: Vec<String> = Vec::new();
@@ -44,16 +45,14 @@ pub fn policy_tags(policy: &[TagPolicy], inputs: &TagInputs<'_>) -> Vec<String> 
                     .filter_map(|t| Semver::parse(t))
                     .collect();
                 versions.sort();
-                if let Some(v) = versions.last() {
+                if let Some(v) = versions.last().filter(|_| !inputs.dirty) {
                     let full = format!("v{}.{}.{}", v.major, v.minor, v.patch);
-                    match (&v.pre, inputs.dirty) {
-                        (_, true) => tags.push(format!("{full}{}{dirty}", v.pre_suffix())),
-                        (Some(pre), false) => tags.push(format!("{full}-{pre}")),
-                        (None, false) => {
-                            tags.push(full);
-                            tags.push(format!("v{}.{}", v.major, v.minor));
-                            tags.push(format!("v{}", v.major));
-                        }
+                    if let Some(pre) = &v.pre {
+                        tags.push(format!("{full}-{pre}"));
+                    } else {
+                        tags.push(full);
+                        tags.push(format!("v{}.{}", v.major, v.minor));
+                        tags.push(format!("v{}", v.major));
                     }
                 }
             }
@@ -110,13 +109,6 @@ impl Semver {
             pre,
         })
     }
-
-    fn pre_suffix(&self) -> String {
-        self.pre
-            .as_ref()
-            .map(|p| format!("-{p}"))
-            .unwrap_or_default()
-    }
 }
 
 #[cfg(test)]
@@ -149,10 +141,10 @@ mod tests {
     }
 
     #[test]
-    fn dirty_trees_never_get_latest_or_moving_versions() {
+    fn dirty_trees_get_only_their_sha() {
         assert_eq!(
             tags(&["v1.2.3"], Some("main"), true),
-            ["sha-0123456789ab-dirty", "v1.2.3-dirty"]
+            ["sha-0123456789ab-dirty"]
         );
     }
 

@@ -15,10 +15,10 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 
 use crate::auth::Scope;
 use crate::blobs::BlobDir;
-use crate::client::{Client, Request, unexpected};
+use crate::client::{Client, Request};
 use crate::error::{RegistryError, Result};
 use crate::observe::{BlobOutcome, Observer};
-use crate::session::Session;
+use crate::session::{Session, unexpected};
 
 /// What one blob upload needs.
 pub(crate) struct BlobPush<'a> {

@@ -31,6 +31,8 @@ pub enum Command {
     Dockerfile(DockerfileArgs),
     /// Push an OCI image layout to a registry; print the reference pinned by digest.
     Push(PushArgs),
+    /// Print the tags a push of this checkout writes (`image.tags` applied to git), one per line.
+    Tags(TagsArgs),
     /// Pull an image from a registry into an OCI image layout.
     Pull(PullArgs),
     /// Show an image in a registry: platforms, manifests, config and sizes.
@@ -57,11 +59,95 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
+    /// Write the CI pipeline (GitHub Actions or GitLab CI) that tests, builds, tags, pushes and
+    /// deploys.
+    Ci(CiArgs),
+    /// Check what this machine has for the project: Go, the container engine, the registry,
+    /// Kubernetes, the agent's ports, hoist's directories; each failure with its fix.
+    Doctor(DoctorArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Print hoist's own documents: the CLI and hoist.toml references, the man page.
     #[command(hide = true)]
     Docs(DocsArgs),
+}
+
+/// `hoist tags`.
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    /// The project's directory: its hoist.toml (for `image.tags`; the default policy without
+    /// one) and its git checkout.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// An extra tag, as `hoist build --push --tag` adds it (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub extra: Vec<String>,
+    /// Print the tags, the git facts they come from and the references as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist ci`.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The CI platform: `github` writes `.github/workflows/hoist.yml`, `gitlab` writes
+    /// `.gitlab-ci.yml`.
+    #[arg(value_enum)]
+    pub platform: CiPlatform,
+    /// The project's directory (hoist.toml's `[ci]` and environments; the file goes to the
+    /// root of the git repository holding it).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace a pipeline file edited by hand, or one hoist did not write.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long)]
+    pub stdout: bool,
+    /// The hoist commit CI builds and runs (default: the one this hoist was built from).
+    #[arg(long, value_name = "COMMIT")]
+    pub hoist_rev: Option<String>,
+    /// The git repository CI installs hoist from.
+    #[arg(long, value_name = "URL", default_value = env!("CARGO_PKG_REPOSITORY"))]
+    pub hoist_git: String,
+    /// Print what was written as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A CI platform `hoist ci` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CiPlatform {
+    /// GitHub Actions.
+    Github,
+    /// GitLab CI/CD.
+    Gitlab,
+}
+
+/// `hoist doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The project's directory (hoist.toml there or above says what it needs; none is fine).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Registry connection settings (for the push target's check).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Which clusters to check, as for a deploy.
+    #[command(flatten)]
+    pub kube: KubeArgs,
+    /// The local agent.
+    #[command(flatten)]
+    pub conn: AgentConnArgs,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist completions`.
@@ -293,6 +379,9 @@ pub struct StopArgs {
     /// The local agent.
     #[command(flatten)]
     pub agent: AgentConnArgs,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `hoist agent`.

@@ -97,6 +97,14 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
         if let Some(r) = e.downcast_ref::<hoist_registry::RegistryError>() {
             return crate::commands::registry::hint(r);
         }
+        // Its source is boxed, which a downcast of the next link would not see through.
+        if let Some(
+            hoist_pipeline::PublishError::Push { source, .. }
+            | hoist_pipeline::PublishError::Tag { source, .. },
+        ) = e.downcast_ref::<hoist_pipeline::PublishError>()
+        {
+            return crate::commands::registry::hint(source);
+        }
         if let Some(k) = e.downcast_ref::<hoist_kube::KubeError>() {
             return crate::commands::kube::hint::hint(k);
         }
@@ -156,7 +164,7 @@ fn config_hint(e: &hoist_config::ConfigError) -> Option<String> {
     match e {
         hoist_config::ConfigError::UnknownEnvironment { .. } => None,
         _ => Some(
-            "every key of hoist.toml is described in the README's \"hoist.toml reference\""
+            "every key of hoist.toml is described in docs/config.md (`hoist docs config`)"
                 .to_owned(),
         ),
     }

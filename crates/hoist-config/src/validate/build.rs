@@ -108,10 +108,10 @@ pub(super) fn image_section(p: ImagePart) -> Result<ImageSection> {
     }
     Ok(ImageSection {
         repository: p.repository.map(|r| r.value),
-        tags: p.tags.as_ref().map_or_else(
-            || Ok(vec![TagPolicy::Latest, TagPolicy::Sha, TagPolicy::Semver]),
-            tag_policies,
-        )?,
+        tags: p
+            .tags
+            .as_ref()
+            .map_or_else(|| Ok(TagPolicy::DEFAULT.to_vec()), tag_policies)?,
         labels: string_map(p.labels, label_key)?,
         source: p.source.map(|s| s.value),
     })

@@ -4,6 +4,7 @@
 //! a line inside its `[environments.NAME]` table.
 
 mod build;
+mod ci;
 mod health;
 mod numbers;
 mod run;
@@ -19,6 +20,7 @@ use crate::names;
 use crate::partial::{AppPart, DaprPart, KubernetesPart, Partial};
 use crate::walk::StrMap;
 
+pub(crate) use ci::ci_environments;
 pub(crate) use health::default_readiness;
 pub(crate) use numbers::port;
 
@@ -36,6 +38,7 @@ pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> 
         config: string_map(p.config, names::config_key)?,
         dapr: p.dapr.map(|d| dapr(d, &app.name)).transpose()?.flatten(),
         kubernetes: p.kubernetes.map(kubernetes).transpose()?,
+        ci: p.ci.map(ci::ci).transpose()?,
         app,
         environment,
     })

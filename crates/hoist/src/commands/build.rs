@@ -98,7 +98,6 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     timings.insert("outputs", t.elapsed().as_secs_f64());
 
     let t = Instant::now();
-    let untagged = super::registry::untagged_reason(Some(app), dir);
     let pushed = match &push_target {
         Some((repository, tags, client)) => Some(super::registry::push(
             client,
@@ -106,7 +105,6 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
             &built.root,
             &hoist_registry::BlobDir::new(store.root()),
             tags,
-            &untagged,
             Some(&super::registry::mount_hints(&store)),
         )?),
         None => None,
@@ -115,7 +113,6 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
         timings.insert("push", t.elapsed().as_secs_f64());
     }
     timings.insert("total", started.elapsed().as_secs_f64());
-    let push_tags = push_target.as_ref().map(|(_, tags, _)| tags.as_slice());
     super::last_build::remember(
         store.root(),
         dir,
@@ -144,9 +141,10 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
                 .collect(),
             outputs: written,
             timings,
-            push: pushed.as_ref().map(|p| {
-                super::registry::PushSummary::new(p, push_tags.unwrap_or_default(), &untagged)
-            }),
+            push: pushed
+                .as_ref()
+                .zip(push_target.as_ref())
+                .map(|(p, (_, tags, _))| super::registry::PushSummary::new(p, tags)),
         };
         writeln!(out, "{}", serde_json::to_string_pretty(&summary)?)?;
     } else if let Some(p) = &pushed {

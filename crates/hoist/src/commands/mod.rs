@@ -4,10 +4,12 @@
 pub mod agent;
 mod base;
 mod build;
+mod ci;
 mod config;
 mod deploy;
 mod dockerfile;
 mod docs;
+mod doctor;
 mod init;
 mod inspect;
 pub mod kube;
@@ -20,6 +22,7 @@ mod pull;
 mod push;
 pub mod registry;
 pub mod render;
+mod tags;
 mod target;
 
 use std::path::Path;
@@ -60,6 +63,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
+        Command::Tags(a) => tags::run(&a),
+        Command::Ci(a) => ci::run(&a),
+        Command::Doctor(a) => doctor::run(&a),
         Command::Completions(a) => Ok(docs::completions(&a)),
         Command::Docs(a) => docs::print(&a),
     }

@@ -29,15 +29,10 @@ pub fn run(args: &PushArgs) -> anyhow::Result<ExitCode> {
         &root,
         &BlobDir::new(&args.layout),
         &tags,
-        &registry::untagged_reason(app.as_ref(), &args.project),
         Some(&hints),
     )?;
     if args.json {
-        let summary = registry::PushSummary::new(
-            &out,
-            &tags,
-            &registry::untagged_reason(app.as_ref(), &args.project),
-        );
+        let summary = registry::PushSummary::new(&out, &tags);
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         println!("{}", out.pinned);

@@ -9,9 +9,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use hoist_core::{App, Digest};
 use hoist_image::{BlobStore, Descriptor};
+use hoist_pipeline::Tags;
 use hoist_registry::{
     AuthFiles, BlobDir, BlobOutcome, Client, ClientOptions, Credentials, MountHints, Observer,
-    PushOutcome, PushRequest, RegistryError, Repository, TagInputs,
+    PushOutcome, RegistryError, Repository,
 };
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -82,57 +83,13 @@ pub fn target_repository(target: &PushTargetArgs, app: Option<&App>) -> anyhow::
     Ok(Repository::parse(&name)?)
 }
 
-/// The tag policy's tags for the checkout in `dir`, then `--tag`s.
-pub fn tags(app: Option<&App>, dir: &Path, extra: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut tags = Vec::new();
-    if let Some(app) = app {
-        let facts = hoist_gobuild::GitFacts::read(dir);
-        let default_branch = facts.as_ref().and_then(|_| default_branch(dir));
-        let inputs = facts
-            .as_ref()
-            .map_or_else(TagInputs::default, |f| TagInputs {
-                commit: Some(&f.commit),
-                git_tags: &f.tags,
-                branch: f.branch.as_deref(),
-                default_branch: default_branch.as_deref(),
-                dirty: f.dirty,
-            });
-        tags = hoist_registry::policy_tags(&app.image.tags, &inputs);
-    }
-    for t in extra {
-        // Checked like any reference's tag.
-        Repository::parse("localhost/x")?
-            .tagged(t)
-            .to_string()
-            .parse::<hoist_registry::Reference>()
-            .with_context(|| format!("invalid --tag `{t}`"))?;
-        if !tags.contains(t) {
-            tags.push(t.clone());
-        }
-    }
-    Ok(tags)
-}
-
-/// `origin/HEAD`'s branch, else `main` or `master` when such a branch exists.
-fn default_branch(dir: &Path) -> Option<String> {
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-    };
-    if let Some(r) = git(&["symbolic-ref", "-q", "--short", "refs/remotes/origin/HEAD"]) {
-        return r.split_once('/').map(|(_, b)| b.to_owned());
-    }
-    ["main", "master"]
-        .into_iter()
-        .find(|b| git(&["rev-parse", "-q", "--verify", &format!("refs/heads/{b}")]).is_some())
-        .map(str::to_owned)
+/// The tag policy's tags for the checkout in `dir` (none without a hoist.toml), then `--tag`s.
+pub fn tags(app: Option<&App>, dir: &Path, extra: &[String]) -> anyhow::Result<Tags> {
+    Ok(Tags::read(
+        app.map(|a| a.image.tags.as_slice()),
+        dir,
+        extra,
+    )?)
 }
 
 /// Where hoist remembers which repositories hold which blobs (for mounts).
@@ -160,77 +117,40 @@ pub struct PushSummary<'a> {
 }
 
 impl<'a> PushSummary<'a> {
-    pub fn new(out: &'a PushOutcome, tags: &'a [String], untagged: &str) -> Self {
+    pub fn new(out: &'a PushOutcome, tags: &'a Tags) -> Self {
         Self {
             digest: out.digest.to_string(),
             reference: &out.pinned,
-            tags,
+            tags: &tags.tags,
             references: out
                 .tagged
                 .iter()
                 .map(|t| format!("{t}@{}", out.digest))
                 .collect(),
-            untagged: tags.is_empty().then(|| untagged.to_owned()),
+            untagged: tags.untagged.clone(),
             stats: out.stats,
         }
     }
 }
 
-/// Why a push writes no tag (said instead of the tags, so an untagged push is never silent).
-pub fn untagged_reason(app: Option<&App>, dir: &Path) -> String {
-    let Some(app) = app else {
-        return "there is no hoist.toml, so no tag policy; pass `--tag NAME`".to_owned();
-    };
-    if app.image.tags.is_empty() {
-        return "`image.tags` is empty; pass `--tag NAME`".to_owned();
-    }
-    let policy: Vec<String> = app
-        .image
-        .tags
-        .iter()
-        .map(|t| {
-            serde_json::to_value(t)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
-    if hoist_gobuild::GitFacts::read(dir).is_none() {
-        return format!(
-            "`{}` is not a git checkout with a commit, and the tag policy ({}) tags commits: in git it would write `sha-<12 hex of HEAD>`, `latest` on the default branch and `vX.Y.Z` for a semver tag on HEAD; pass `--tag NAME` to tag this image anyway",
-            dir.display(),
-            policy.join(", ")
-        );
-    }
-    format!(
-        "the tag policy ({}) gives no tag for this checkout (`latest` only on the default branch with a clean tree); pass `--tag NAME`",
-        policy.join(", ")
-    )
-}
-
-/// Pushes `root` (its blobs in `blobs`) and reports progress on stderr: what was sent, and the
-/// tags written (or `untagged`, why there are none).
-#[allow(clippy::too_many_arguments)]
+/// Pushes `root` (its blobs in `blobs`) with the pipeline's one push, and reports progress on
+/// stderr: what was sent, and the tags written (or why there are none).
 pub fn push(
     client: &Client,
     repository: &Repository,
     root: &Descriptor,
     blobs: &BlobDir,
-    tags: &[String],
-    untagged: &str,
+    tags: &Tags,
     hints: Option<&MountHints>,
 ) -> anyhow::Result<PushOutcome> {
     let observer = Arc::new(BlobProgress::new("push"));
-    let out = client
-        .push(&PushRequest {
-            repository,
-            root,
-            blobs,
-            tags,
-            hints,
-            observer: observer.clone(),
-        })
-        .with_context(|| format!("cannot push to `{repository}`"));
+    let target = hoist_pipeline::Target {
+        client,
+        repository,
+        tags,
+        hints,
+    };
+    let out = hoist_pipeline::publish(root, blobs, &target, observer.clone());
     observer.clear();
     let out = out?;
     let s = &out.stats;
@@ -247,10 +167,9 @@ pub fn push(
             String::new()
         }
     );
-    if tags.is_empty() {
-        eprintln!("no tag written (the image is known by its digest only): {untagged}");
-    } else {
-        eprintln!("tagged {}", tags.join(", "));
+    match &tags.untagged {
+        Some(why) => eprintln!("no tag written (the image is known by its digest only): {why}"),
+        None => eprintln!("tagged {}", tags.tags.join(", ")),
     }
     Ok(out)
 }

@@ -9,7 +9,6 @@
 //! behaviour and passes on the new one.
 
 use std::io::BufRead as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -20,6 +19,7 @@ use hoist_test::cli::{code, config_spot, failure, position, success};
 use hoist_test::elf::host_goarch;
 use hoist_test::engines::Engine;
 use hoist_test::fixtures::label;
+use hoist_test::fs::{chmod, mode};
 use hoist_test::git::{commit_all, git};
 use hoist_test::http::{Response, get_ok};
 use hoist_test::layout::Layout;
@@ -922,20 +922,6 @@ fn yaml_block(yaml: &str, key: &str) -> Option<String> {
         .copied()
         .collect();
     Some(block.join("\n"))
-}
-
-/// Permission bits of a file or directory.
-fn mode(p: &Path) -> u32 {
-    std::fs::metadata(p)
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        .permissions()
-        .mode()
-        & 0o7777
-}
-
-fn chmod(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
-        .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
 }
 
 /// Every regular file under `root` whose name ends with `suffix`.

@@ -80,9 +80,12 @@ fn rolling_update_under_load_drops_nothing(driver: Driver) {
     let report = load.finish();
     eprintln!("rollout under load: {}", report.summary());
     assert!(report.failures().is_empty(), "{}", report.summary());
+    // Enough that no moment of the rollout goes without requests (a request every 5 ms at
+    // worst), while leaving room for a machine busy compiling: throughput is the benchmarks'
+    // business, not this test's.
     assert!(
-        report.rate() >= 1000.0,
-        "the load must be at least 1000 requests/s: {}",
+        report.rate() >= 200.0,
+        "the load must be at least 200 requests/s: {}",
         report.summary()
     );
     let after: Vec<_> = report.samples.iter().filter(|s| s.at > done).collect();

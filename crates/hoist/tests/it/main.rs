@@ -3,18 +3,23 @@
 //! module needs are in the hoist-test crate).
 //!
 //! What each module needs besides Go: `build_errors`, `build_image`, `config_cli`, `docs`,
-//! `init` and `render` nothing more; `first_hour` and `local_runtime` an agent (and for their
-//! docker and podman cases, and two first_hour tests, the engines or a registry); `engines`,
-//! `dockerfile`, `registry_*` and `corpus` the engines or `docker-registry` (and `corpus` the Go
-//! module proxy); `kube_*` the test cluster. `scripts/test --fast` runs the ones that need no
-//! service; `scripts/test` runs them all, and a missing service fails the test that needs it.
+//! `init`, `render` and `tags` nothing more; `ci` the linters of scripts/ci-tools;
+//! `first_hour`, `local_runtime`, `noninteractive` and `doctor` an agent or nothing (and for
+//! local_runtime's docker and podman cases, two first_hour tests and three doctor tests, the
+//! engines, a registry or the cluster); `engines`, `dockerfile`, `registry_*`, `ci_workflow` and
+//! `corpus` the engines or `docker-registry` (and `corpus` the Go module proxy); `kube_*` the
+//! test cluster. `scripts/test --fast` runs the ones that need no service; `scripts/test` runs
+//! them all, and a missing service fails the test that needs it.
 
 mod build_errors;
 mod build_image;
+mod ci;
+mod ci_workflow;
 mod config_cli;
 mod corpus;
 mod dockerfile;
 mod docs;
+mod doctor;
 mod engines;
 mod first_hour;
 mod init;
@@ -22,10 +27,12 @@ mod kube_build_push;
 mod kube_deploy;
 mod kube_errors;
 mod local_runtime;
+mod noninteractive;
 mod registry_base;
 mod registry_errors;
 mod registry_push;
 mod render;
+mod tags;
 
 use std::path::Path;
 

@@ -264,7 +264,6 @@ fn build_and_push(
         &built.root,
         &hoist_registry::BlobDir::new(store.root()),
         &tags,
-        &super::super::registry::untagged_reason(Some(app), &project.dir),
         Some(&super::super::registry::mount_hints(&store)),
     )?;
     super::super::last_build::remember(

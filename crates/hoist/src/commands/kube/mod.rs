@@ -31,7 +31,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// The kubeconfig files: `--kubeconfig`, else `$KUBECONFIG` (`:`-separated), else
 /// `~/.kube/config`.
-fn kubeconfig_paths(flag: Option<&PathBuf>) -> Vec<PathBuf> {
+pub(crate) fn kubeconfig_paths(flag: Option<&PathBuf>) -> Vec<PathBuf> {
     if let Some(p) = flag {
         return vec![p.clone()];
     }

@@ -1,7 +1,7 @@
 //! The local target: `deploy`, `status`, `history`, `rollback`, `logs` and `stop` as clients
 //! of this machine's agent (`hoist-runtime`), which `deploy` starts when none runs.
 
-mod connect;
+pub(crate) mod connect;
 mod deploy;
 mod show;
 pub mod stopping;

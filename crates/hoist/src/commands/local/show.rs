@@ -264,6 +264,14 @@ pub fn stop(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
             state_name(state)
         ),
     }
+    if args.json {
+        let report = serde_json::json!({
+            "app": app,
+            "stopped": was.is_none(),
+            "was": was.map_or("running", state_name),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -278,6 +286,10 @@ pub fn forget(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| refused(e, "cannot forget the app"))
     })?;
     eprintln!("forgot `{app}`: its revisions, events and logs are removed");
+    if args.json {
+        let report = serde_json::json!({ "app": app, "forgotten": true });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
     Ok(ExitCode::SUCCESS)
 }
 
