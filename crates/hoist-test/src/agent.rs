@@ -278,7 +278,9 @@ impl Agent {
     /// kill -9 of one replica: its process, or the container's (`docker kill -s KILL`).
     pub fn kill_unit(&self, unit: &str) {
         match self.driver.cli() {
-            None => kill(unit.parse().expect("a pid"), "KILL"),
+            None => {
+                kill(unit.parse().expect("a pid"), "KILL");
+            }
             Some(mut cli) => {
                 let out = cli
                     .args(["kill", "--signal", "KILL", unit])

@@ -56,12 +56,14 @@ pub fn tool(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
     out.stdout
 }
 
-/// `kill -SIG PID`, whatever happens: tests kill replicas and agents the way a user would.
-pub fn kill(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
+/// `kill -SIG PID`: tests kill replicas and agents the way a user would. Whether the signal was
+/// sent (a process that is already gone is no failure for most callers).
+pub fn kill(pid: u32, sig: &str) -> bool {
+    Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(pid.to_string())
-        .status();
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// Waits until `pid` has exited (or is a zombie), for at most 5 s.

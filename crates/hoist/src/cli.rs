@@ -43,6 +43,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// Build, then roll the app out on this machine (the agent) or on Kubernetes, and wait.
     Deploy(DeployArgs),
+    /// Deploy to this machine, then rebuild and roll out on every save, until Ctrl-C.
+    Dev(DevArgs),
     /// Show the app's revisions and replicas (or every app on this machine).
     Status(StatusArgs),
     /// List the app's revisions, their outcomes and why they failed.
@@ -70,6 +72,23 @@ pub enum Command {
     /// Print hoist's own documents: the CLI and hoist.toml references, the man page.
     #[command(hide = true)]
     Docs(DocsArgs),
+}
+
+/// `hoist dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// The directory holding hoist.toml (or the Go module, without one).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Override one value, like `run.replicas=1` (repeatable; applied after `--env`).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub sets: Vec<String>,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
 }
 
 /// `hoist tags`.

@@ -39,7 +39,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+pub(crate) async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     let client = hoist_runtime::client::AgentClient::new(dir);
     let running: Vec<hoist_runtime::api::AppStatus> =
         client.get("/v1/apps").await.unwrap_or_default();

@@ -7,6 +7,7 @@ mod build;
 mod ci;
 mod config;
 mod deploy;
+mod dev;
 mod dockerfile;
 mod docs;
 mod doctor;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Login(a) => login::login(&a),
         Command::Logout(a) => login::logout(&a),
         Command::Deploy(a) => deploy::run(&a),
+        Command::Dev(a) => dev::run(&a),
         Command::Status(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Local(name) => local::status(name.as_deref(), &a),
             target::Resolved::Kubernetes(app) => kube::status(&app, &a),

@@ -41,18 +41,8 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
     let taken = std::sync::atomic::AtomicBool::new(false);
     let follow = async {
         let (client, info) = super::connect::ensure(&dir).await?;
-        let mut done: Option<Done> = None;
-        client
-            .post_events(&format!("/v1/apps/{}/deploy", spec.name), &spec, |ev| {
-                taken.store(true, std::sync::atomic::Ordering::Relaxed);
-                match ev {
-                    Event::Progress { message, .. } => eprintln!("  {message}"),
-                    Event::Done(d) => done = Some(d),
-                }
-            })
-            .await
-            .map_err(|e| refused(e, "the agent refused the deploy"))?;
-        anyhow::Ok((done.context("the rollout ended without an outcome")?, info))
+        let done = roll_out(&client, &spec, &taken, |message| eprintln!("  {message}")).await?;
+        anyhow::Ok((done, info))
     };
     let done = rt.block_on(async {
         tokio::select! {
@@ -65,6 +55,28 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         return Ok(ExitCode::from(super::super::outcome::INTERRUPTED));
     };
     Ok(report(app, &done, &info.proxy, args.json))
+}
+
+/// Hands `spec` to the agent and follows the rollout to its outcome, passing each progress
+/// message on; `taken` is set once the agent has the deploy (from then on the rollout is its).
+pub(crate) async fn roll_out(
+    client: &hoist_runtime::client::AgentClient,
+    spec: &AppSpec,
+    taken: &std::sync::atomic::AtomicBool,
+    mut progress: impl FnMut(&str),
+) -> anyhow::Result<Done> {
+    let mut done: Option<Done> = None;
+    client
+        .post_events(&format!("/v1/apps/{}/deploy", spec.name), spec, |ev| {
+            taken.store(true, std::sync::atomic::Ordering::Relaxed);
+            match ev {
+                Event::Progress { message, .. } => progress(&message),
+                Event::Done(d) => done = Some(d),
+            }
+        })
+        .await
+        .map_err(|e| refused(e, "the agent refused the deploy"))?;
+    done.context("the rollout ended without an outcome")
 }
 
 /// What Ctrl-C during a deploy left behind: the agent goes on with a rollout it has taken.
@@ -187,7 +199,7 @@ pub(super) fn refused(e: hoist_runtime::client::ClientError, context: &str) -> a
 /// The URL the app answers on through the proxy at `proxy` (`127.0.0.1:8080`), and what else a
 /// request needs: a `*.localhost` host resolves to this machine by itself (in curl and
 /// browsers), any other host must be sent as the `Host` header.
-fn url(proxy: &str, host: Option<&str>, path: &str) -> (String, String) {
+pub(crate) fn url(proxy: &str, host: Option<&str>, path: &str) -> (String, String) {
     let port = proxy.rsplit_once(':').map_or("80", |(_, p)| p);
     match host {
         None => (format!("http://{proxy}{path}"), String::new()),

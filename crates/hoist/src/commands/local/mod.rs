@@ -2,8 +2,8 @@
 //! of this machine's agent (`hoist-runtime`), which `deploy` starts when none runs.
 
 pub(crate) mod connect;
-mod deploy;
-mod show;
+pub(crate) mod deploy;
+pub(crate) mod show;
 pub mod stopping;
 
 use std::path::PathBuf;
@@ -27,7 +27,7 @@ pub struct AgentRefused {
 }
 
 /// A tokio runtime for one command's talk with the agent.
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -234,35 +234,13 @@ pub fn stop(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
     let dir = super::dir_of(&args.agent)?;
     let was = super::runtime()?.block_on(async {
         let client = connect(&dir).await?;
-        let before: AppStatus = client
-            .get(&format!("/v1/apps/{app}"))
-            .await
-            .map_err(|e| refused(e, "cannot stop the app"))?;
-        if before.state != AppState::Running {
-            return anyhow::Ok(Some(before.state));
-        }
-        eprintln!(
-            "stopping `{app}`: {} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
-            before.replicas.len(),
-            if before.replicas.len() == 1 { "" } else { "s" }
-        );
-        let path = format!("/v1/apps/{app}/stop");
-        let empty = serde_json::json!({});
-        let stop = client.post::<_, AppStatus>(&path, &empty);
-        tokio::select! {
-            r = stop => { r.map_err(|e| refused(e, "cannot stop the app"))?; }
-            () = super::stopping::watch(&client, Some(app)) => {}
-        }
-        anyhow::Ok(None)
+        stop_app(&client, app).await
     })?;
-    match was {
-        None => {
-            eprintln!("stopped `{app}`: its replicas are drained and stopped, its route removed");
-        }
-        Some(state) => eprintln!(
+    if let Some(state) = was {
+        eprintln!(
             "`{app}` is already {}: nothing of it runs; `hoist history {app}` shows its revisions, `hoist forget {app}` removes them",
             state_name(state)
-        ),
+        );
     }
     if args.json {
         let report = serde_json::json!({
@@ -273,6 +251,35 @@ pub fn stop(app: &str, args: &StopArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stops a running `app` (saying what it waits for, and when it is done); `Some(state)` when
+/// it was not running.
+pub(crate) async fn stop_app(
+    client: &hoist_runtime::client::AgentClient,
+    app: &str,
+) -> anyhow::Result<Option<AppState>> {
+    let before: AppStatus = client
+        .get(&format!("/v1/apps/{app}"))
+        .await
+        .map_err(|e| refused(e, "cannot stop the app"))?;
+    if before.state != AppState::Running {
+        return Ok(Some(before.state));
+    }
+    eprintln!(
+        "stopping `{app}`: {} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
+        before.replicas.len(),
+        if before.replicas.len() == 1 { "" } else { "s" }
+    );
+    let path = format!("/v1/apps/{app}/stop");
+    let empty = serde_json::json!({});
+    let stop = client.post::<_, AppStatus>(&path, &empty);
+    tokio::select! {
+        r = stop => { r.map_err(|e| refused(e, "cannot stop the app"))?; }
+        () = super::stopping::watch(client, Some(app)) => {}
+    }
+    eprintln!("stopped `{app}`: its replicas are drained and stopped, its route removed");
+    Ok(None)
 }
 
 /// `hoist forget APP`: removes the history and logs of an app that is not running.
