@@ -7,6 +7,7 @@
 //! crate only defines what a valid, merged spec looks like.
 
 mod app;
+mod chain;
 mod digest;
 pub mod expand;
 mod outcome;
@@ -18,6 +19,7 @@ pub use app::{
     ImageSection, Ingress, IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout,
     RunSection, State, StateUpdate, TagPolicy, Writers,
 };
+pub use chain::error_line;
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};
 pub use platform::{Platform, PlatformError};

@@ -37,13 +37,6 @@ pub mod store;
 pub use error::RuntimeError;
 
 /// An error and its causes on one line, `a: b: c`, for messages that go over the API.
-pub(crate) fn report_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
+pub(crate) fn report_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    hoist_core::error_line(e)
 }

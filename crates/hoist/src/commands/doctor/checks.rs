@@ -466,10 +466,7 @@ fn go_mod_wants(dir: &Path) -> Option<(Vec<u64>, String)> {
 
 /// An error and its causes on one line.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
+    hoist_core::error_line(e.as_ref())
 }
 
 #[cfg(test)]
