@@ -57,9 +57,9 @@ pub(crate) async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     };
     if replicas > 0 {
         eprintln!(
-            "stopping the agent (pid {}): {replicas} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
+            "stopping the agent (pid {}): {}",
             info.pid,
-            if replicas == 1 { "" } else { "s" }
+            super::local::stopping::draining(replicas)
         );
     }
     // It answers, then drains and stops its replicas: wait until it is gone, saying which

@@ -267,9 +267,8 @@ pub(crate) async fn stop_app(
         return Ok(Some(before.state));
     }
     eprintln!(
-        "stopping `{app}`: {} replica{} leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)",
-        before.replicas.len(),
-        if before.replicas.len() == 1 { "" } else { "s" }
+        "stopping `{app}`: {}",
+        super::stopping::draining(before.replicas.len())
     );
     let path = format!("/v1/apps/{app}/stop");
     let empty = serde_json::json!({});

@@ -14,6 +14,17 @@ const FIRST: Duration = Duration::from_secs(2);
 /// See [`FIRST`].
 const REPEAT: Duration = Duration::from_secs(5);
 
+/// What a stop does to `n` replicas, in words that agree with `n`.
+pub fn draining(n: usize) -> String {
+    if n == 1 {
+        "1 replica leaves the rotation, finishes its requests, then gets SIGTERM (SIGKILL after its grace period)".to_owned()
+    } else {
+        format!(
+            "{n} replicas leave the rotation, finish their requests, then get SIGTERM (SIGKILL after their grace period)"
+        )
+    }
+}
+
 /// Prints, until dropped, a line for every replica of `app` (all apps with `None`) that is
 /// still stopping.
 pub async fn watch(client: &AgentClient, app: Option<&str>) {
@@ -60,4 +71,15 @@ pub async fn watch(client: &AgentClient, app: Option<&str>) {
 
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::draining;
+
+    #[test]
+    fn words_agree_with_the_count() {
+        assert!(draining(1).starts_with("1 replica leaves the rotation, finishes its requests"));
+        assert!(draining(3).starts_with("3 replicas leave the rotation, finish their requests"));
+    }
 }
