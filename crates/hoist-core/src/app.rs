@@ -415,6 +415,18 @@ pub struct Ci {
     pub test: Vec<String>,
 }
 
+impl Default for Ci {
+    /// `[ci]` when hoist.toml has none: the default checks, and no deploys.
+    fn default() -> Self {
+        let owned = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+        Self {
+            deploy: Vec::new(),
+            runs_on: owned(Self::DEFAULT_RUNS_ON),
+            test: owned(Self::DEFAULT_TEST),
+        }
+    }
+}
+
 /// One entry of `ci.deploy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployRule {
@@ -432,6 +444,11 @@ impl DeployRule {
 }
 
 impl Ci {
+    /// `runs_on` when hoist.toml does not set it.
+    pub const DEFAULT_RUNS_ON: &[&str] = &["ubuntu-latest"];
+    /// `test` when hoist.toml does not set it.
+    pub const DEFAULT_TEST: &[&str] = &["go vet ./...", "go test ./..."];
+
     /// The environment a push of `branch` (or of tag `tag`) deploys: the rule naming the
     /// branch exactly, else the tag pattern with the longest prefix matching the tag.
     pub fn environment_for(&self, branch: Option<&str>, tag: Option<&str>) -> Option<&str> {

@@ -17,6 +17,6 @@ mod vcs;
 pub use build::{Binary, BuildRequest, build, ldflags};
 pub use cgo::{LibraryError, SharedLibrary, cgo_packages, shared_libraries};
 pub use error::GoBuildError;
-pub use module::{GoModule, MainPackage, find_module, list_main_packages};
+pub use module::{GoModule, MainPackage, find_module, go_directive, list_main_packages};
 pub use parallel::build_all;
 pub use vcs::GitFacts;

@@ -247,6 +247,15 @@ fn normalize_relative(p: &str) -> String {
     }
 }
 
+/// The `go` directive of the go.mod at `go_mod` (`1.22`, `1.24.3`): the Go release the module
+/// asks for. `None` when the file cannot be read or has no `go` line.
+pub fn go_directive(go_mod: &Path) -> Option<String> {
+    std::fs::read_to_string(go_mod)
+        .ok()?
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("go ").map(|v| v.trim().to_owned()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

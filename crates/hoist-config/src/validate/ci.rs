@@ -42,8 +42,8 @@ pub(crate) fn ci(p: CiPart) -> Result<Ci> {
     };
     Ok(Ci {
         deploy,
-        runs_on: non_empty(p.runs_on, &["ubuntu-latest"])?,
-        test: non_empty(p.test, &["go vet ./...", "go test ./..."])?,
+        runs_on: non_empty(p.runs_on, Ci::DEFAULT_RUNS_ON)?,
+        test: non_empty(p.test, Ci::DEFAULT_TEST)?,
     })
 }
 

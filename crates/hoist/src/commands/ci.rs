@@ -119,9 +119,9 @@ fn pipeline(args: &CiArgs) -> anyhow::Result<Located> {
                     repository: app.image.repository.is_some(),
                 });
             }
-            (base.ci.unwrap_or_else(default_ci), environments)
+            (base.ci.unwrap_or_default(), environments)
         }
-        None => (default_ci(), Vec::new()),
+        None => (Ci::default(), Vec::new()),
     };
     let rel = |dir: &Path| -> String {
         dir.strip_prefix(&root)
@@ -162,25 +162,12 @@ fn pipeline(args: &CiArgs) -> anyhow::Result<Located> {
 
 /// go.mod's `go` line (`1.22`, `1.24.3`): the Go CI images are named by it.
 fn go_line(go_mod: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(go_mod)
-        .with_context(|| format!("cannot read `{}`", go_mod.display()))?;
-    text.lines()
-        .find_map(|l| l.trim().strip_prefix("go ").map(|v| v.trim().to_owned()))
-        .with_context(|| {
-            format!(
-                "`{}` has no `go` line; add one (`go mod edit -go=1.22`) so CI knows which Go to use",
-                go_mod.display()
-            )
-        })
-}
-
-/// `[ci]`'s defaults: the tests, and no deploys.
-fn default_ci() -> Ci {
-    Ci {
-        deploy: Vec::new(),
-        runs_on: vec!["ubuntu-latest".to_owned()],
-        test: vec!["go vet ./...".to_owned(), "go test ./...".to_owned()],
-    }
+    hoist_gobuild::go_directive(go_mod).with_context(|| {
+        format!(
+            "`{}` has no `go` line (or cannot be read); add one (`go mod edit -go=1.22`) so CI knows which Go to use",
+            go_mod.display()
+        )
+    })
 }
 
 /// The top of the git work tree holding `dir`: where `.github/` goes.

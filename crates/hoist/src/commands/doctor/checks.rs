@@ -454,13 +454,10 @@ fn go_version(text: &str) -> Option<Vec<u64>> {
 /// The `go` line of the go.mod in `dir` or above: parsed, and as written.
 fn go_mod_wants(dir: &Path) -> Option<(Vec<u64>, String)> {
     let abs = std::path::absolute(dir).ok()?;
-    let text = abs
+    let wants = abs
         .ancestors()
-        .find_map(|d| std::fs::read_to_string(d.join("go.mod")).ok())?;
-    let wants = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("go ").map(str::trim))?
-        .to_owned();
+        .find(|d| d.join("go.mod").is_file())
+        .and_then(|d| hoist_gobuild::go_directive(&d.join("go.mod")))?;
     Some((go_version(&wants)?, wants))
 }
 
