@@ -70,7 +70,7 @@ pub fn run(args: &DevArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let mut serving = session.cycle(&rt, Instant::now(), "start", None);
+    let mut serving = session.cycle(&rt, Instant::now(), "start", None, true);
     if serving.is_some() {
         session.stream_logs(&rt);
     }
@@ -81,7 +81,13 @@ pub fn run(args: &DevArgs) -> anyhow::Result<ExitCode> {
         let what = describe(&change.paths);
         let before = serving.clone();
         serving = session
-            .cycle(&rt, change.first, &what, before.clone())
+            .cycle(
+                &rt,
+                change.first,
+                &what,
+                before.clone(),
+                touches_modules(&change.paths),
+            )
             .or(before);
         if serving.is_some() && !LOGS.load(Ordering::Relaxed) {
             session.stream_logs(&rt);
@@ -123,14 +129,30 @@ static LOGS: AtomicBool = AtomicBool::new(false);
 impl Session {
     /// Builds, and rolls out what changed; the digest of the binary that serves afterwards
     /// (`None` when the build or the rollout failed and nothing of this session serves).
+    ///
+    /// `check_cgo`: run the pipeline's check for packages that need cgo (an unset `build.cgo`).
+    /// It lists every dependency beside the compiler, on the same cores, so it runs at the start
+    /// and when go.mod, go.sum or go.work changed (a new module is where such a package comes
+    /// from), not on every save.
     fn cycle(
         &self,
         rt: &tokio::runtime::Runtime,
         saved: Instant,
         what: &str,
         serving: Option<String>,
+        check_cgo: bool,
     ) -> Option<String> {
         let build_started = Instant::now();
+        let unchecked;
+        let project = if check_cgo || self.project.app.build.cgo.is_some() {
+            &self.project
+        } else {
+            // `false` is "build without cgo, unchecked": what the check allowed at the start.
+            let mut p = self.project.clone();
+            p.app.build.cgo = Some(false);
+            unchecked = p;
+            &unchecked
+        };
         let built = hoist_pipeline::Stamp::read(
             &self.project.dir,
             crate::env_vars::get(crate::env_vars::SOURCE_DATE_EPOCH).as_deref(),
@@ -138,7 +160,7 @@ impl Session {
         .map_err(anyhow::Error::from)
         .and_then(|stamp| {
             let mut bins = hoist_pipeline::build::binaries(
-                &self.project,
+                project,
                 &[Platform::host()],
                 &stamp,
                 &self.store,
@@ -264,6 +286,15 @@ impl Session {
     }
 }
 
+/// Whether a change touches the module graph (go.mod, go.sum, go.work or go.work.sum).
+fn touches_modules(paths: &[std::path::PathBuf]) -> bool {
+    paths.iter().any(|p| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| matches!(n, "go.mod" | "go.sum" | "go.work" | "go.work.sum"))
+    })
+}
+
 /// `main.go`, `main.go and 2 more`.
 fn describe(paths: &[std::path::PathBuf]) -> String {
     match paths {
@@ -281,7 +312,14 @@ fn file_digest(path: &std::path::Path) -> anyhow::Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{describe, touches_modules};
+
+    #[test]
+    fn module_files_bring_the_cgo_check_back() {
+        assert!(touches_modules(&["go.mod".into()]));
+        assert!(touches_modules(&["main.go".into(), "sub/go.sum".into()]));
+        assert!(!touches_modules(&["main.go".into(), "go.mod.go".into()]));
+    }
 
     #[test]
     fn changes_are_named_briefly() {
