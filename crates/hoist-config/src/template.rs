@@ -11,11 +11,18 @@ pub struct InitParams {
     pub main: String,
     /// The port the service listens on.
     pub port: u16,
+    /// `app.args`, like `["--web.listen-address=:$(PORT)"]` for a service that takes its
+    /// address from a flag.
+    pub args: Vec<String>,
+    /// One line saying where `port` and `args` were read from (`main.go:60: …`), written as a
+    /// comment above them; `None` for the defaults.
+    pub found: Option<String>,
     /// Platforms to build, like `linux/amd64`; empty means `["linux/amd64"]`.
     pub platforms: Vec<String>,
 }
 
-/// The template; `@NAME@`, `@MAIN@`, `@PORT@` and `@PLATFORMS@` are replaced by TOML values.
+/// The template; `@NAME@`, `@MAIN@`, `@PORT@`, `@ARGS@` and `@PLATFORMS@` are replaced by TOML
+/// values, `@FOUND@` by a comment line or nothing.
 ///
 /// Explanations start with a capital letter or a quote; commented-out examples are TOML, so a
 /// test can uncomment them all and load the result.
@@ -29,10 +36,10 @@ name = @NAME@
 # The Go package with `func main`, relative to this file's directory.
 main = @MAIN@
 # The port the service listens on; probes and the Service use it.
-port = @PORT@
+@FOUND@port = @PORT@
 # Arguments passed to the binary when it starts, like ["--listen=:$(PORT)"].
 # Kubernetes-style $(NAME) is expanded: $(PORT) is the port to listen on, others come from run.env.
-args = []
+args = @ARGS@
 
 [build]
 # Platforms to build, "os/arch" or "os/arch/variant"; this machine's by default.
@@ -140,7 +147,13 @@ pub fn init_template(p: &InitParams) -> String {
         p.platforms.clone()
     };
     let platforms: Vec<String> = platforms.iter().map(|s| quote(s)).collect();
+    let args: Vec<String> = p.args.iter().map(|s| quote(s)).collect();
+    let found = p.found.as_ref().map_or_else(String::new, |f| {
+        format!("# Found in {}\n", f.replace('\n', " "))
+    });
     TEMPLATE
+        .replace("@FOUND@", &found)
+        .replace("@ARGS@", &format!("[{}]", args.join(", ")))
         .replace("@NAME@", &quote(&p.name))
         .replace("@BARE_NAME@", &p.name)
         .replace("@MAIN@", &quote(&p.main))

@@ -10,6 +10,7 @@
 mod build;
 mod cgo;
 mod error;
+pub mod listen;
 mod module;
 mod parallel;
 mod vcs;

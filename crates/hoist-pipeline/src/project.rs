@@ -42,14 +42,50 @@ pub struct Inferred {
     pub main: String,
     /// The port.
     pub port: u16,
+    /// `app.args` that make it listen on `$PORT`, like `--web.listen-address=:$(PORT)`.
+    pub args: Vec<String>,
+    /// Where the port and the arguments were read from, when not the defaults.
+    pub found: Option<String>,
+}
+
+/// How the main package `main` (`.` or `./cmd/x`) of the module at `module_dir` listens, read
+/// from its source ([`hoist_gobuild::listen`]): the port, the `app.args` that put it on `$PORT`,
+/// and one line saying where that was found; [`DEFAULT_PORT`] and no arguments when the
+/// source says nothing.
+pub fn listening(module_dir: &Path, main: &str) -> (u16, Vec<String>, Option<String>) {
+    let dir = module_dir.join(main.trim_start_matches("./"));
+    let Some(l) = hoist_gobuild::listen::detect(&dir) else {
+        return (DEFAULT_PORT, Vec::new(), None);
+    };
+    let found = match (&l.arg, l.port) {
+        (Some(arg), _) => format!(
+            "{}: it listens where that flag says, so hoist passes `{arg}`",
+            l.evidence
+        ),
+        (None, None) => format!("{}: it listens on $PORT, as hoist runs it", l.evidence),
+        (None, Some(port)) => format!(
+            "{}: a fixed port ({port}); one replica per machine with the process driver until it reads $PORT",
+            l.evidence
+        ),
+    };
+    (
+        l.port.unwrap_or(DEFAULT_PORT),
+        l.arg.into_iter().collect(),
+        Some(found),
+    )
 }
 
 impl std::fmt::Display for Inferred {
     /// One line: what was inferred and how to pin it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let args = if self.args.is_empty() {
+            String::new()
+        } else {
+            format!(" with `{}`", self.args.join(" "))
+        };
         write!(
             f,
-            "no hoist.toml: building `{}` of module `{}` as app `{}`, listening on $PORT (default {}); `hoist init` writes these down to pin or change them",
+            "no hoist.toml: building `{}` of module `{}` as app `{}`, listening on $PORT (default {}){args}; `hoist init` writes these down to pin or change them",
             self.main, self.module, self.name, self.port
         )
     }
@@ -140,6 +176,7 @@ pub fn open(
     let module = hoist_gobuild::find_module(start).map_err(infer)?;
     let mains = hoist_gobuild::list_main_packages(&module).map_err(infer)?;
     let chosen = choose(&module, &mains, start, None).map_err(infer)?;
+    let (port, args, found) = listening(&module.dir, &chosen.relative);
     let inferred = Inferred {
         module: if chosen.module.is_empty() {
             module.path.clone()
@@ -148,12 +185,16 @@ pub fn open(
         },
         name: app_name(&module, &mains, chosen),
         main: chosen.relative.clone(),
-        port: DEFAULT_PORT,
+        port,
+        args,
+        found,
     };
     let text = hoist_config::init_template(&hoist_config::InitParams {
         name: inferred.name.clone(),
         main: inferred.main.clone(),
         port: inferred.port,
+        args: inferred.args.clone(),
+        found: inferred.found.clone(),
         platforms: vec![platform.to_string()],
     });
     let file = module.dir.join(hoist_config::FILE_NAME);

@@ -116,8 +116,14 @@ impl Engine {
     /// Runs `IMAGE` detached with its port 8080 published on 127.0.0.1; returns the container's
     /// name and the published address.
     pub fn run_detached(&self, image: &str) -> (String, String) {
+        self.run_detached_on(image, 8080)
+    }
+
+    /// [`run_detached`](Self::run_detached) for an image whose app listens on `port`.
+    pub fn run_detached_on(&self, image: &str, port: u16) -> (String, String) {
         let name = unique("hoist-test");
         self.remove_container_later(&name);
+        let publish = format!("127.0.0.1::{port}");
         self.ok(&[
             "run",
             "-d",
@@ -125,16 +131,17 @@ impl Engine {
             "--name",
             &name,
             "-p",
-            "127.0.0.1::8080",
+            &publish,
             image,
         ]);
-        let ports = self.ok(&["port", &name, "8080"]);
+        let port = port.to_string();
+        let ports = self.ok(&["port", &name, &port]);
         let addr = ports
             .lines()
             .find(|l| l.starts_with("127.0.0.1:"))
             .unwrap_or_else(|| {
                 panic!(
-                    "`{} port {name} 8080` shows no 127.0.0.1 address:\n{ports}",
+                    "`{} port {name} {port}` shows no 127.0.0.1 address:\n{ports}",
                     self.name
                 )
             });

@@ -117,8 +117,27 @@ fn params() -> InitParams {
         name: app_name_from("github.com/example/Hello_World"),
         main: "./cmd/server".to_owned(),
         port: 3000,
+        args: Vec::new(),
+        found: None,
         platforms: vec!["linux/amd64".to_owned(), "linux/arm64".to_owned()],
     }
+}
+
+#[test]
+fn init_template_writes_found_args_with_where_they_came_from() {
+    let text = init_template(&InitParams {
+        port: 9091,
+        args: vec!["--web.listen-address=:$(PORT)".to_owned()],
+        found: Some("main.go:60: webflag.AddFlags(app, \":9091\")".to_owned()),
+        ..params()
+    });
+    let app = load_str("hoist.toml", &text, None).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(app.app.port, 9091);
+    assert_eq!(app.app.args, ["--web.listen-address=:$(PORT)"]);
+    assert!(
+        text.contains("# Found in main.go:60: webflag.AddFlags(app, \":9091\")\nport = 9091\n"),
+        "{text}"
+    );
 }
 
 #[test]

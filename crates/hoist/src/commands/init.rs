@@ -21,10 +21,13 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     let mains = hoist_gobuild::list_main_packages(&module)?;
     // In `cmd/server` of a module with several programs, that one is meant.
     let chosen = hoist_pipeline::project::choose(&module, &mains, &args.dir, args.main.as_deref())?;
+    let (port, app_args, found) = hoist_pipeline::project::listening(&module.dir, &chosen.relative);
     let text = hoist_config::init_template(&hoist_config::InitParams {
         name: hoist_pipeline::project::app_name(&module, &mains, chosen),
         main: main_relative_to(&args.dir, &module.dir, &chosen.relative),
-        port: hoist_pipeline::project::DEFAULT_PORT,
+        port,
+        args: app_args,
+        found: found.clone(),
         // This machine's platform: the one a local deploy runs; the template shows how to add
         // another.
         platforms: vec![hoist_core::Platform::host().to_string()],
@@ -42,6 +45,9 @@ pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
         path.display(),
         chosen.relative
     );
+    if let Some(found) = found {
+        eprintln!("found in {found}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -47,9 +47,9 @@ fn init_with_args(p: &Project, main: Option<&str>, args: &[&str]) {
     );
 }
 
-/// Builds the image into podman (`--load podman`), runs it with its port published, and asks
-/// `path` for a 200; returns the body.
-fn image_answers(p: &Project, name: &str, path: &str) -> String {
+/// Builds the image into podman (`--load podman`), runs it with its port (`app.port`)
+/// published, and asks `path` for a 200; returns the body.
+fn image_answers(p: &Project, name: &str, path: &str, port: u16) -> String {
     let podman = Engine::podman();
     let image = podman.local(&format!("{name}:latest"));
     podman.remove_image_later(&image);
@@ -58,7 +58,7 @@ fn image_answers(p: &Project, name: &str, path: &str) -> String {
         .timeout(Duration::from_mins(10))
         .assert()
         .success();
-    let (container, addr) = podman.run_detached(&image);
+    let (container, addr) = podman.run_detached_on(&image, port);
     let body = get_ok(&addr, path, Duration::from_secs(30));
     podman.ok(&["rm", "-f", &container]);
     body
@@ -94,13 +94,30 @@ fn render_validates(p: &Project) {
     hoist_test::k8svalidate::validate(&yaml);
 }
 
-/// prometheus/pushgateway: listens where `--web.listen-address` says (`:$(PORT)`), one main
-/// package at the module root.
+/// `hoist init [--main PKG]` as it is, and the port and arguments it read from the source.
+fn init_as_written(p: &Project, main: Option<&str>, port: u16, args: &str) {
+    let mut cmd = vec!["init", p.dir_str()];
+    if let Some(m) = main {
+        cmd.extend(["--main", m]);
+    }
+    let out = p.hoist(&cmd).assert().success();
+    let stderr = text(&out.get_output().stderr);
+    assert_mentions(&stderr, &["found in", "AddFlags"]);
+    let toml = p.read("hoist.toml");
+    assert!(
+        toml.contains(&format!("\nport = {port}\n"))
+            && toml.contains(&format!("\nargs = {args}\n")),
+        "hoist init did not read where the service listens:\n{toml}"
+    );
+}
+
+/// prometheus/pushgateway: listens where `--web.listen-address` says (default `:9091`), one
+/// main package at the module root; hoist.toml exactly as `hoist init` writes it.
 #[test]
 fn pushgateway() {
     let p = corpus("pushgateway");
-    init_with_args(&p, None, &["--web.listen-address=:$(PORT)"]);
-    assert!(image_answers(&p, "pushgateway", "/-/healthy").contains("OK"));
+    init_as_written(&p, None, 9091, r#"["--web.listen-address=:$(PORT)"]"#);
+    assert!(image_answers(&p, "pushgateway", "/-/healthy", 9091).contains("OK"));
     let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&["--set", "run.replicas=2"]);
     get_ok(
@@ -116,6 +133,27 @@ fn pushgateway() {
     render_validates(&agent.project);
 }
 
+/// pushgateway without any hoist.toml: hoist reads where it listens, as `hoist init` would, and
+/// a deploy answers through the proxy.
+#[test]
+fn pushgateway_without_hoist_toml() {
+    let p = corpus("pushgateway");
+    let agent = Agent::new(HOIST, p, Driver::Process);
+    let out = agent.deploy_ok(&[]);
+    assert_mentions(
+        &text(&out.stderr),
+        &["no hoist.toml", "--web.listen-address=:$(PORT)"],
+    );
+    assert!(
+        get_ok(
+            &agent.proxy.to_string(),
+            "/-/healthy",
+            Duration::from_secs(10)
+        )
+        .contains("OK")
+    );
+}
+
 /// prometheus/node_exporter: two main packages (the exporter and a tool); `hoist init --main .`
 /// picks the exporter.
 #[test]
@@ -123,8 +161,8 @@ fn node_exporter() {
     let p = corpus("node_exporter");
     let stderr = hoist_test::cli::failure(&mut p.hoist(&["init", p.dir_str()]));
     assert_mentions(&stderr, &["several main packages", "./tools"]);
-    init_with_args(&p, Some("."), &["--web.listen-address=:$(PORT)"]);
-    assert!(image_answers(&p, "node-exporter", "/metrics").contains("node_"));
+    init_as_written(&p, Some("."), 9100, r#"["--web.listen-address=:$(PORT)"]"#);
+    assert!(image_answers(&p, "node-exporter", "/metrics", 9100).contains("node_"));
     let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&["--set", "run.replicas=2"]);
     update_under_load(
@@ -163,7 +201,7 @@ fn pocketbase(driver: Driver) {
         "state = \"/app/pb_data\"",
     );
     if driver == Driver::Process {
-        assert!(image_answers(&p, "base", "/api/health").contains("healthy"));
+        assert!(image_answers(&p, "base", "/api/health", 8080).contains("healthy"));
     }
     let agent = Agent::new(HOIST, p, driver);
     agent.deploy_ok(&[]);
@@ -235,7 +273,7 @@ fn cgo_program() {
         "build.platforms=[\"linux/amd64\", \"linux/arm64\"]",
     ]));
     assert_mentions(&two, &["build.cgo", "one platform"]);
-    let body = image_answers(&p, "sqlitenotes", "/healthz");
+    let body = image_answers(&p, "sqlitenotes", "/healthz", 8080);
     assert!(body.contains("ok"), "{body}");
     let agent = Agent::new(HOIST, p, Driver::Process);
     agent.deploy_ok(&[]);
@@ -314,6 +352,6 @@ fn workspace_root() {
         .assert()
         .success();
     assert!(ws.read("hoist.toml").contains("name = \"greeter\""));
-    let body = image_answers(&ws, "greeter", "/");
+    let body = image_answers(&ws, "greeter", "/", 8080);
     assert!(body.contains("hello from the workspace"), "{body}");
 }
