@@ -63,6 +63,23 @@ impl Engine {
             .to_owned()
     }
 
+    /// Runs `<engine> build ARGS` with BuildKit (`DOCKER_BUILDKIT=1`, which docker 20.10 needs
+    /// for `RUN --mount`; podman ignores it), asserts it succeeded, returns its trimmed stdout.
+    pub fn build(&self, args: &[&str]) -> String {
+        let mut all = vec!["build"];
+        all.extend_from_slice(args);
+        let out = std::process::Command::new(&self.program)
+            .args(&all)
+            .env("DOCKER_BUILDKIT", "1")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.program.display()));
+        assert_success(&self.program.to_string_lossy(), &all, &out);
+        String::from_utf8(out.stdout)
+            .expect("UTF-8 stdout")
+            .trim()
+            .to_owned()
+    }
+
     /// How the engine names a locally loaded `NAME:TAG` (podman puts it under `localhost/`).
     pub fn local(&self, reference: &str) -> String {
         match self.name {

@@ -1,7 +1,8 @@
-//! `hoist dockerfile`: the generated Dockerfile builds with dockerd (`docker build`, the
-//! classic builder) and with `podman build`, from a Go builder image this test makes from the
-//! machine's own Go toolchain (no image can be pulled here), and the image answers on /healthz
-//! with the version passed as a build argument, as the nonroot user.
+//! `hoist dockerfile`: the generated Dockerfile builds with dockerd (`docker build` with
+//! BuildKit, for its cache mounts) and with `podman build`, once and again after a one-line
+//! change, from a Go builder image this test makes from the machine's own Go toolchain (no
+//! image can be pulled here), and the image answers on /healthz with the version passed as a
+//! build argument, as the nonroot user.
 
 use hoist_test::cli::success;
 use hoist_test::engines::Engine;
@@ -135,25 +136,35 @@ fn dockerfile_builds_and_runs(engine: &Engine) {
     }
     assert!(p.read(".dockerignore").contains(".git"));
 
+    // Go's caches are BuildKit cache mounts, not layers.
+    for needle in [
+        "RUN --mount=type=cache,target=/go/pkg/mod \\\n    go mod download",
+        "--mount=type=cache,target=/root/.cache/go-build",
+        "GOMODCACHE=/go/pkg/mod GOCACHE=/root/.cache/go-build",
+    ] {
+        assert!(
+            text.contains(needle),
+            "the Dockerfile lacks `{needle}`:\n{text}"
+        );
+    }
+
     let builder = builder_image(engine);
     let tag = unique("hoist-dockerfile");
-    let image = engine.local(&format!("{tag}:test"));
-    engine.remove_image_later(&image);
-    let mut build = vec![
-        "build",
-        "--build-arg",
-        "VERSION=v0.3.0",
-        "--build-arg",
-        "COMMIT=abc123",
-    ];
-    let go_image = format!("GO_IMAGE={builder}");
-    build.extend(["--build-arg", &go_image, "-t", &image]);
-    if engine.name == "podman" {
-        build.push("--pull=never");
-    }
-    build.push(dir);
-    engine.ok(&build);
-
+    let build = |version: &str| {
+        let image = engine.local(&format!("{tag}:{version}"));
+        engine.remove_image_later(&image);
+        let version_arg = format!("VERSION={version}");
+        let go_image = format!("GO_IMAGE={builder}");
+        let mut args = vec!["--build-arg", &version_arg, "--build-arg", "COMMIT=abc123"];
+        args.extend(["--build-arg", &go_image, "-t", &image]);
+        if engine.name == "podman" {
+            args.push("--pull=never");
+        }
+        args.push(dir);
+        engine.build(&args);
+        image
+    };
+    let image = build("v0.3.0");
     let (container, addr) = engine.run_detached(&image);
     assert_eq!(
         get_ok(&addr, "/healthz", Duration::from_mins(1)).trim_end(),
@@ -164,6 +175,20 @@ fn dockerfile_builds_and_runs(engine: &Engine) {
         "hello from hoist (version v0.3.0, commit abc123)"
     );
     assert_eq!(engine.process_uid(&container), "65532");
+
+    // A one-line change builds again with the caches of the first build mounted, and the
+    // image runs the changed program.
+    p.write(
+        "main.go",
+        &p.read("main.go")
+            .replace("hello from hoist", "hello again from hoist"),
+    );
+    let image = build("v0.3.1");
+    let (_, addr) = engine.run_detached(&image);
+    assert_eq!(
+        get_ok(&addr, "/", Duration::from_mins(1)).trim_end(),
+        "hello again from hoist (version v0.3.1, commit abc123)"
+    );
 }
 
 #[test]
