@@ -507,6 +507,7 @@ impl Controller {
                 host,
                 path,
                 backends: Arc::clone(&self.backends),
+                split: None,
             }),
         );
     }
