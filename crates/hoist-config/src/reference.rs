@@ -450,9 +450,9 @@ failure_threshold = 30   # up to 30 × 5s to start
                 name: "`steps`",
                 ty: "array of integers",
                 default: "`[10, 50, 100]`",
-                allowed: "percentages of the traffic, each 1–100, strictly increasing; 100 is added when the list does not end with it",
+                allowed: "percentages of the traffic, each 1–100, strictly increasing, at least one below 100; 100 is added when the list does not end with it",
                 example: "`[5, 25, 50]`",
-                why: "the canary's share at each step (canary only)",
+                why: "the canary's share at each step; each step below 100 is analysed, reaching 100 promotes (canary only)",
             },
             Key {
                 name: "`interval`",

@@ -76,7 +76,8 @@ fn canary(p: &RolloutPart) -> Result<Canary> {
     })
 }
 
-/// Percentages, each 1–100, strictly increasing; 100 is added when the list does not end there.
+/// Percentages, each 1–100, strictly increasing, at least one below 100; 100 is added when the
+/// list does not end there.
 fn steps(f: Option<&Field<Vec<Field<i64>>>>) -> Result<Vec<u8>> {
     let Some(f) = f else {
         return Ok(Canary::DEFAULT_STEPS.to_vec());
@@ -105,6 +106,11 @@ fn steps(f: Option<&Field<Vec<Field<i64>>>>) -> Result<Vec<u8>> {
             )));
         }
         out.push(percent);
+    }
+    if out == [100] {
+        return Err(f.invalid(
+            "needs a step below 100: the canary is analysed at each step below 100% and promoted on reaching 100%, so `[100]` would promote it unjudged; use a rolling update for that, or steps like `[10, 50]`",
+        ));
     }
     if out.last() != Some(&100) {
         out.push(100);

@@ -76,10 +76,10 @@ p99 = ["500ms", "+50ms"]
         }
     );
     let c = canary(
-        "[run.rollout]\nstrategy = \"canary\"\nsteps = [100]\nsticky = { cookie = \"session\" }\nslo = { error_rate = [], p99 = \"300ms\" }\n",
+        "[run.rollout]\nstrategy = \"canary\"\nsteps = [50]\nsticky = { cookie = \"session\" }\nslo = { error_rate = [], p99 = \"300ms\" }\n",
         None,
     );
-    assert_eq!(c.steps, [100]);
+    assert_eq!(c.steps, [50, 100]);
     assert_eq!(c.sticky, Some(Sticky::Cookie("session".to_owned())));
     assert!(c.slo.error_rate.is_empty(), "`[]` switches an SLO off");
     assert_eq!(c.slo.p99.max, Some(Duration::from_millis(300)));
@@ -158,6 +158,11 @@ fn steps_must_be_increasing_percentages() {
     assert_eq!(
         error("[run.rollout]\nstrategy = \"canary\"\nsteps = [0, 10]\n"),
         "hoist.toml:5:10: run.rollout.steps[0]: must be a share of the traffic from 1 to 100 (percent), found 0"
+    );
+    let e = error("[run.rollout]\nstrategy = \"canary\"\nsteps = [100]\n");
+    assert!(
+        e.starts_with("hoist.toml:5:9: run.rollout.steps: needs a step below 100"),
+        "{e}"
     );
     let e = error("[run.rollout]\nstrategy = \"canary\"\nsteps = []\n");
     assert!(
