@@ -11,6 +11,8 @@
 //! - [`verdict::judge`]: canary vs stable against [`hoist_core::Slo`], giving [`Verdict::Pass`],
 //!   [`Verdict::Fail`] with the breached SLOs and their numbers, or [`Verdict::Inconclusive`]
 //!   when a revision has answered too few requests. Too little evidence is never a pass.
+//! - [`walk::Walk`]: the steps as a state machine (weight, wait, promote, roll back), fed with
+//!   cumulative figures and the time by the caller; `hoist promote` and `hoist abort` step in.
 //! - [`stats`]: the two tests it uses (a one-sided score test and an Agresti–Caffo
 //!   two-proportion test for error rates; distribution-free order-statistic bounds for latency
 //!   quantiles) and the normal distribution they need.
@@ -19,7 +21,9 @@ pub mod histogram;
 mod sample;
 pub mod stats;
 pub mod verdict;
+pub mod walk;
 
 pub use histogram::Histogram;
 pub use sample::Sample;
 pub use verdict::{Figure, Finding, Objective, Verdict, judge};
+pub use walk::{Decision, Walk};
