@@ -179,3 +179,40 @@ impl std::fmt::Display for Relative {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The agent stores a revision's spec as JSON: a canary must read back as it was, and a
+    /// spec stored before strategies existed must read as rolling.
+    #[test]
+    fn a_canary_survives_the_agents_store() {
+        let canary = Strategy::Canary(Canary {
+            steps: vec![5, 50, 100],
+            interval: Duration::from_secs(10),
+            min_sample: 200,
+            max_wait: Duration::from_mins(5),
+            sticky: Some(Sticky::Header("x-user-id".into())),
+            slo: Slo::default_for_canary(),
+        });
+        let json = serde_json::to_string(&canary).unwrap();
+        assert!(
+            json.starts_with(r#"{"kind":"canary","steps":[5,50,100]"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Strategy>(&json).unwrap(), canary);
+        let old = r#"{"max_surge":1,"max_unavailable":0,"deadline":{"secs":60,"nanos":0}}"#;
+        let rollout: crate::Rollout = serde_json::from_str(old).unwrap();
+        assert_eq!(rollout.strategy, Strategy::Rolling);
+    }
+
+    #[test]
+    fn relative_bounds_apply_to_the_stable_figure() {
+        let ms = Duration::from_millis;
+        assert_eq!(Relative::Times(1.5).bound(ms(100)), ms(150));
+        assert_eq!(Relative::Plus(ms(50)).bound(ms(100)), ms(150));
+        assert_eq!(Relative::Plus(ms(50)).to_string(), "+50ms");
+        assert_eq!(Relative::Times(1.5).to_string(), "1.5x");
+    }
+}
