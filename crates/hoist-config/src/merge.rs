@@ -8,7 +8,7 @@
 use crate::field::Opt;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, StatePart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
 };
 use crate::walk::StrMap;
 
@@ -189,9 +189,24 @@ impl Merge for RolloutPart {
             RolloutPart {
                 max_surge,
                 max_unavailable,
-                deadline
-            }
+                deadline,
+                strategy,
+                steps,
+                interval,
+                min_sample,
+                max_wait
+            },
+            // `cookie` or `header` is one choice: an overlay's `sticky` replaces the base's.
+            sticky: o.sticky.or(b.sticky),
+            slo: merge_table(b.slo, o.slo)
         )
+    }
+}
+
+impl Merge for SloPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(b, o, SloPart { error_rate, p50, p99 }, at: o.at)
     }
 }
 

@@ -9,7 +9,8 @@ use crate::field::Field;
 use crate::names;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, CiPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, StatePart,
+    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
+    StickyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -86,7 +87,20 @@ const HEALTH_KEYS: &[&str] = &[
     "liveness",
     "startup",
 ];
-const ROLLOUT_KEYS: &[&str] = &["max_surge", "max_unavailable", "deadline"];
+const ROLLOUT_KEYS: &[&str] = &[
+    "max_surge",
+    "max_unavailable",
+    "deadline",
+    "strategy",
+    "steps",
+    "interval",
+    "min_sample",
+    "max_wait",
+    "sticky",
+    "slo",
+];
+const STICKY_KEYS: &[&str] = &["cookie", "header"];
+const SLO_KEYS: &[&str] = &["error_rate", "p50", "p99"];
 const RESOURCES_KEYS: &[&str] = &["cpu", "memory"];
 const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
@@ -98,7 +112,7 @@ const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 13] = [
+    let tables: [(&str, &[&str]); 15] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -106,6 +120,8 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("run.state", STATE_KEYS),
         ("run.health", HEALTH_KEYS),
         ("run.rollout", ROLLOUT_KEYS),
+        ("run.rollout.sticky", STICKY_KEYS),
+        ("run.rollout.slo", SLO_KEYS),
         ("run.resources", RESOURCES_KEYS),
         ("run.autoscale", AUTOSCALE_KEYS),
         ("run.ingress", INGRESS_KEYS),
@@ -352,6 +368,32 @@ fn rollout_part(t: &Table<'_, '_>) -> Result<RolloutPart> {
         max_surge: t.int_or_percent("max_surge")?,
         max_unavailable: t.int_or_percent("max_unavailable")?,
         deadline: t.duration("deadline")?,
+        strategy: t.string("strategy")?,
+        steps: t.integers("steps")?,
+        interval: t.duration("interval")?,
+        min_sample: t.integer("min_sample")?,
+        max_wait: t.duration("max_wait")?,
+        sticky: t.table("sticky")?.map(|s| sticky_part(&s)).transpose()?,
+        slo: t.table("slo")?.map(|s| slo_part(&s)).transpose()?,
+    })
+}
+
+fn sticky_part(t: &Table<'_, '_>) -> Result<StickyPart> {
+    t.check_keys(STICKY_KEYS)?;
+    Ok(StickyPart {
+        at: t.as_field(),
+        cookie: t.string("cookie")?,
+        header: t.string("header")?,
+    })
+}
+
+fn slo_part(t: &Table<'_, '_>) -> Result<SloPart> {
+    t.check_keys(SLO_KEYS)?;
+    Ok(SloPart {
+        at: t.as_field(),
+        error_rate: t.bounds("error_rate")?,
+        p50: t.bounds("p50")?,
+        p99: t.bounds("p99")?,
     })
 }
 

@@ -143,6 +143,44 @@ pub(crate) struct RolloutPart {
     pub(crate) max_surge: Opt<IntOrPercent>,
     pub(crate) max_unavailable: Opt<IntOrPercent>,
     pub(crate) deadline: Opt<Duration>,
+    pub(crate) strategy: Opt<String>,
+    pub(crate) steps: Opt<Vec<Field<i64>>>,
+    pub(crate) interval: Opt<Duration>,
+    pub(crate) min_sample: Opt<i64>,
+    pub(crate) max_wait: Opt<Duration>,
+    pub(crate) sticky: Option<StickyPart>,
+    pub(crate) slo: Option<SloPart>,
+}
+
+impl RolloutPart {
+    /// The canary-only keys that are given, for the "needs `strategy = \"canary\"`" error.
+    pub(crate) fn canary_keys(&self) -> Vec<Field<()>> {
+        let mut given = Vec::new();
+        given.extend(self.steps.as_ref().map(|f| f.with(())));
+        given.extend(self.interval.as_ref().map(|f| f.with(())));
+        given.extend(self.min_sample.as_ref().map(|f| f.with(())));
+        given.extend(self.max_wait.as_ref().map(|f| f.with(())));
+        given.extend(self.sticky.as_ref().map(|s| s.at.clone()));
+        given.extend(self.slo.as_ref().map(|s| s.at.clone()));
+        given
+    }
+}
+
+/// `run.rollout.sticky`: one of `cookie` or `header`; `at` is where the table is written.
+#[derive(Debug, Clone)]
+pub(crate) struct StickyPart {
+    pub(crate) at: Field<()>,
+    pub(crate) cookie: Opt<String>,
+    pub(crate) header: Opt<String>,
+}
+
+/// `run.rollout.slo`: each bound a string or an array of strings (absolute and relative).
+#[derive(Debug, Clone)]
+pub(crate) struct SloPart {
+    pub(crate) at: Field<()>,
+    pub(crate) error_rate: Opt<Vec<Field<String>>>,
+    pub(crate) p50: Opt<Vec<Field<String>>>,
+    pub(crate) p99: Opt<Vec<Field<String>>>,
 }
 
 /// `run.resources`.

@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use hoist_core::{App, IntOrPercent, Probe, ProbeAction, StateUpdate, TagPolicy, Writers};
+use hoist_core::{
+    App, IntOrPercent, Probe, ProbeAction, Relative, StateUpdate, Sticky, Strategy, TagPolicy,
+    Writers,
+};
 
 use crate::duration;
 use crate::validate::default_readiness;
@@ -161,6 +164,7 @@ fn run(out: &mut Printer, app: &App) {
         &int_or_percent(r.rollout.max_unavailable),
     );
     out.kv("deadline", &quote(&duration::format(r.rollout.deadline)));
+    strategy(out, &r.rollout.strategy);
     out.header("run.resources");
     out.opt("cpu", r.resources.cpu.as_deref(), "no CPU request");
     out.opt(
@@ -214,6 +218,41 @@ fn run(out: &mut Printer, app: &App) {
             out.kv("size", &quote(&s.size));
         }
         None => out.line("\n# run.state is not set: nothing the app writes outlives a replica"),
+    }
+}
+
+/// `strategy` and, for a canary, its keys and `[run.rollout.slo]` (every bound as an array, an
+/// empty one for an SLO that is off, so the printed file does not fall back to the defaults).
+fn strategy(out: &mut Printer, s: &Strategy) {
+    let Some(c) = s.canary() else {
+        out.kv("strategy", &quote("rolling"));
+        return;
+    };
+    out.kv("strategy", &quote("canary"));
+    let steps: Vec<String> = c.steps.iter().map(ToString::to_string).collect();
+    out.kv("steps", &format!("[{}]", steps.join(", ")));
+    out.kv("interval", &quote(&duration::format(c.interval)));
+    out.kv("min_sample", &c.min_sample.to_string());
+    out.kv("max_wait", &quote(&duration::format(c.max_wait)));
+    match &c.sticky {
+        Some(Sticky::Cookie(name)) => out.kv("sticky", &format!("{{ cookie = {} }}", quote(name))),
+        Some(Sticky::Header(name)) => out.kv("sticky", &format!("{{ header = {} }}", quote(name))),
+        None => out.line("# sticky is not set: each request is split by weight on its own"),
+    }
+    out.header("run.rollout.slo");
+    let e = c.slo.error_rate;
+    let mut rates = Vec::new();
+    rates.extend(e.max.map(|p| format!("{p}%")));
+    rates.extend(e.above_stable.map(|p| format!("+{p}%")));
+    out.kv("error_rate", &array(&rates));
+    for (name, l) in [("p50", c.slo.p50), ("p99", c.slo.p99)] {
+        let mut bounds = Vec::new();
+        bounds.extend(l.max.map(duration::format));
+        bounds.extend(l.vs_stable.map(|r| match r {
+            Relative::Times(x) => format!("{x}x"),
+            Relative::Plus(d) => format!("+{}", duration::format(d)),
+        }));
+        out.kv(name, &array(&bounds));
     }
 }
 

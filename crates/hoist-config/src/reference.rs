@@ -438,9 +438,146 @@ failure_threshold = 30   # up to 30 × 5s to start
                 example: r#"`"2m"`"#,
                 why: "time for the new revision to become ready before it is rolled back",
             },
+            Key {
+                name: "`strategy`",
+                ty: "string",
+                default: r#"`"rolling"`"#,
+                allowed: r#"`"rolling"`: replace replicas as the keys above say; `"canary"`: run the new revision beside the stable one and give it a growing share of the traffic while it holds its SLOs"#,
+                example: r#"`"canary"`"#,
+                why: "a revision that passes its probes can still answer errors or slowly",
+            },
+            Key {
+                name: "`steps`",
+                ty: "array of integers",
+                default: "`[10, 50, 100]`",
+                allowed: "percentages of the traffic, each 1–100, strictly increasing, at least one below 100; 100 is added when the list does not end with it",
+                example: "`[5, 25, 50]`",
+                why: "the canary's share at each step; each step below 100 is analysed, reaching 100 promotes (canary only)",
+            },
+            Key {
+                name: "`interval`",
+                ty: "duration",
+                default: r#"`"10s"`"#,
+                allowed: r#"whole seconds, at least `"1s"`"#,
+                example: r#"`"30s"`"#,
+                why: "how often the canary is compared with the stable revision (canary only)",
+            },
+            Key {
+                name: "`min_sample`",
+                ty: "integer",
+                default: "`100`",
+                allowed: "1 or more",
+                example: "`500`",
+                why: "requests each revision answers in a step before a verdict; fewer is \"inconclusive\", never a pass (canary only)",
+            },
+            Key {
+                name: "`max_wait`",
+                ty: "duration",
+                default: r#"`"5m"` (at least `interval`)"#,
+                allowed: "whole seconds, at least `interval`",
+                example: r#"`"15m"`"#,
+                why: "how long a step may stay inconclusive for want of traffic before the canary is rolled back (canary only)",
+            },
+            Key {
+                name: "`sticky`",
+                ty: "table",
+                default: "none: each request is split on its own",
+                allowed: "see [`run.rollout.sticky`](#runrolloutsticky)",
+                example: r#"`{ cookie = "session" }`"#,
+                why: "keep one user on one revision (canary only)",
+            },
+            Key {
+                name: "`slo`",
+                ty: "table",
+                default: "see [`run.rollout.slo`](#runrolloutslo)",
+                allowed: "see [`run.rollout.slo`](#runrolloutslo)",
+                example: r#"`{ error_rate = "+0.5%", p99 = ["300ms", "1.5x"] }`"#,
+                why: "what the canary must hold to be promoted (canary only)",
+            },
         ],
         outro: "`max_surge` and `max_unavailable` may not both come to 0 for the replica count (or
-`autoscale.min`): such a rollout would never make progress.",
+`autoscale.min`): such a rollout would never make progress. The canary keys (`steps` to `slo`)
+need `strategy = \"canary\"`; given with a rolling update they are an error, not ignored. A canary
+cannot be combined with a single-writer `run.state` (it runs two revisions at once).
+
+```toml
+[run.rollout]
+strategy = \"canary\"
+steps = [5, 25, 50]          # then 100
+interval = \"10s\"
+min_sample = 200
+sticky = { cookie = \"session\" }
+slo = { error_rate = [\"1%\", \"+0.5%\"], p99 = [\"500ms\", \"+100ms\"] }
+```
+
+`hoist deploy` does not walk canary steps yet, on either target: it refuses a canary strategy
+rather than roll the revision out without analysis.",
+    },
+    Section {
+        title: "`run.rollout.sticky`",
+        intro: "One key: the cookie or the request header whose value keeps a client on one revision (its
+hash decides the side of the split, so the same value always lands on the same revision; a
+request without it is split on its own).",
+        keys: &[
+            Key {
+                name: "`cookie`",
+                ty: "string",
+                default: "—",
+                allowed: "a cookie name (an HTTP token)",
+                example: r#"`"session"`"#,
+                why: "users identified by a session cookie",
+            },
+            Key {
+                name: "`header`",
+                ty: "string",
+                default: "—",
+                allowed: "a header name (an HTTP token; case does not matter)",
+                example: r#"`"X-User-Id"`"#,
+                why: "clients identified by a header",
+            },
+        ],
+        outro: "",
+    },
+    Section {
+        title: "`run.rollout.slo`",
+        intro: "What a canary must hold, each SLO as one bound or an array of an absolute and a relative
+one. The form of the string says which: a relative bound compares the canary with the stable
+revision measured over the same interval, so a slow or noisy app is held to itself.
+
+| key | absolute | relative to the stable revision |
+|---|---|---|
+| `error_rate` | `\"1%\"`: at most 1% of requests | `\"+0.5%\"`: at most 0.5 percentage points above the stable revision's rate |
+| `p50`, `p99` | `\"300ms\"` | `\"1.5x\"`: at most 1.5 times the stable revision's; `\"+50ms\"`: at most 50 ms above it |
+
+A bound without a unit (`p99 = \"300\"`, `error_rate = 1`) is an error. A key not given keeps its
+default; `[]` switches that SLO off; switching every SLO off is an error.",
+        keys: &[
+            Key {
+                name: "`error_rate`",
+                ty: "string or array of strings",
+                default: r#"`"+1%"`"#,
+                allowed: r#"`"P%"` and/or `"+P%"`, P from 0 to 100 (decimals allowed)"#,
+                example: r#"`["1%", "+0.5%"]`"#,
+                why: "share of requests answered 5xx or not answered at all (connection failures)",
+            },
+            Key {
+                name: "`p50`",
+                ty: "string or array of strings",
+                default: "`[]` (off)",
+                allowed: r#"a duration (`"300ms"`) and/or `"Rx"` (R at least 1) or `"+DURATION"`"#,
+                example: r#"`"1.2x"`"#,
+                why: "median latency (to the response head)",
+            },
+            Key {
+                name: "`p99`",
+                ty: "string or array of strings",
+                default: r#"`"+100ms"`"#,
+                allowed: "as `p50`",
+                example: r#"`["500ms", "1.5x"]`"#,
+                why: "99th percentile latency; additive by default, since a ratio on a millisecond-fast service fails on scheduling jitter",
+            },
+        ],
+        outro: "",
     },
     Section {
         title: "`run.resources`",

@@ -193,6 +193,67 @@ impl<'a, 'i> Table<'a, 'i> {
         Ok(Some(field.with(items)))
     }
 
+    /// An array of integers, each element with its own location.
+    pub(crate) fn integers(&self, name: &str) -> Result<Opt<Vec<Field<i64>>>> {
+        let Some((value, field)) = self.get(name) else {
+            return Ok(None);
+        };
+        let DeValue::Array(items) = value else {
+            return Err(wrong_type(&field, "an array of integers", value));
+        };
+        let items = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| {
+                let at = Field {
+                    value: (),
+                    key: format!("{}[{i}]", field.key),
+                    at: self.src.locate(&item.span()),
+                };
+                integer(&at, item.get_ref())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(field.with(items)))
+    }
+
+    /// One bound (`"300ms"`) or several (`["300ms", "1.5x"]`), as strings with their
+    /// locations; a bare number is refused for its missing unit.
+    pub(crate) fn bounds(&self, name: &str) -> Result<Opt<Vec<Field<String>>>> {
+        let Some((value, field)) = self.get(name) else {
+            return Ok(None);
+        };
+        let one = |at: &Field<()>, v: &DeValue<'_>| {
+            match v {
+            DeValue::String(s) => Ok(at.with(s.to_string())),
+            DeValue::Integer(n) => Err(at.invalid(format!(
+                "a bound needs a unit, found the bare number {n}; write it as a string such as \"{n}%\" or \"{n}ms\""
+            ))),
+            DeValue::Float(n) => Err(at.invalid(format!(
+                "a bound needs a unit, found the bare number {n}; write it as a string such as \"{n}%\" or \"{n}x\""
+            ))),
+            other => Err(wrong_type(at, "a string or an array of strings", other)),
+        }
+        };
+        match value {
+            DeValue::Array(items) => {
+                let items = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let at = Field {
+                            value: (),
+                            key: format!("{}[{i}]", field.key),
+                            at: self.src.locate(&item.span()),
+                        };
+                        one(&at, item.get_ref())
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Some(field.with(items)))
+            }
+            other => Ok(Some(field.with(vec![one(&field, other)?]))),
+        }
+    }
+
     /// A table of string values, such as `run.env` (absent: empty).
     pub(crate) fn string_map(&self, name: &str) -> Result<StrMap> {
         let Some(table) = self.table(name)? else {

@@ -270,7 +270,7 @@ pub enum ProbeAction {
 }
 
 /// `run.rollout`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rollout {
     /// Replicas above the desired count during an update (default 1).
     pub max_surge: IntOrPercent,
@@ -278,6 +278,9 @@ pub struct Rollout {
     pub max_unavailable: IntOrPercent,
     /// Time for the new revision to become ready before it is rolled back (default 60s).
     pub deadline: Duration,
+    /// Rolling (default) or canary; a revision stored before canaries existed reads as rolling.
+    #[serde(default)]
+    pub strategy: crate::Strategy,
 }
 
 /// A count given as a number or as a percentage of the replicas, like Kubernetes' IntOrString.

@@ -7,6 +7,7 @@
 //! crate only defines what a valid, merged spec looks like.
 
 mod app;
+mod canary;
 mod chain;
 mod digest;
 pub mod expand;
@@ -19,6 +20,7 @@ pub use app::{
     ImageSection, Ingress, IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout,
     RunSection, State, StateUpdate, TagPolicy, Writers,
 };
+pub use canary::{Canary, ErrorRateSlo, LatencySlo, Relative, Slo, Sticky, Strategy};
 pub use chain::error_line;
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};

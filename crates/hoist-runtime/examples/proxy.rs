@@ -26,6 +26,7 @@ async fn main() {
         host: None,
         path: "/".into(),
         backends: set,
+        split: None,
     }]));
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -16,6 +16,7 @@
 //! | `POST /v1/apps/{app}/stop` | | `AppStatus` (empty) |
 //! | `DELETE /v1/apps/{app}` | | `AppStatus` of the app forgotten (refused while it runs) |
 //! | `GET /v1/apps/{app}/logs?replica=N&tail=N&follow=true` | | text lines, `[replica N] …` |
+//! | `GET /v1/apps/{app}/traffic` | | `TrafficReport`: the proxy's figures per revision |
 //! | `GET /v1/agent` | | `AgentInfo` |
 //! | `POST /v1/agent/shutdown` | | `AgentInfo`, then the agent stops its replicas and exits |
 
@@ -211,6 +212,54 @@ pub struct AgentInfo {
     pub admin: String,
     /// The state directory.
     pub state_dir: PathBuf,
+}
+
+/// `GET /v1/apps/{app}/traffic`: what the proxy counted for each of the app's revisions since
+/// the agent started, and the canary split if one is on. The figures are cumulative, so two
+/// reports subtract into the window between them ([`hoist_canary::Sample::since`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrafficReport {
+    /// The app.
+    pub app: String,
+    /// By revision (as the proxy labels it: the revision number).
+    pub revisions: std::collections::BTreeMap<String, RevisionTraffic>,
+    /// The canary revision and its share of the requests, while a split is on.
+    pub canary: Option<CanarySplit>,
+}
+
+/// One revision's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevisionTraffic {
+    /// Requests (attempts) routed to it, answers 5xx and failed attempts, latency histogram.
+    pub sample: hoist_canary::Sample,
+    /// `errors / requests` (0 without requests).
+    pub error_rate: f64,
+    /// Median latency in seconds, from the histogram (none without answers).
+    pub p50_seconds: Option<f64>,
+    /// 99th percentile latency in seconds (none without answers).
+    pub p99_seconds: Option<f64>,
+}
+
+impl RevisionTraffic {
+    /// The figures of `sample`.
+    pub fn of(sample: hoist_canary::Sample) -> Self {
+        let q = |q| sample.latency.quantile(q).map(|d| d.as_secs_f64());
+        Self {
+            error_rate: sample.error_rate(),
+            p50_seconds: q(0.5),
+            p99_seconds: q(0.99),
+            sample,
+        }
+    }
+}
+
+/// A canary split as the proxy applies it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CanarySplit {
+    /// The canary revision.
+    pub revision: String,
+    /// Its share of the requests, in percent.
+    pub weight: u8,
 }
 
 /// The body of an error answer.

@@ -207,6 +207,7 @@ mod tests {
             max_surge: surge,
             max_unavailable: unavailable,
             deadline: Duration::from_mins(1),
+            strategy: hoist_core::Strategy::Rolling,
         }
     }
 

@@ -4,6 +4,7 @@
 //! a line inside its `[environments.NAME]` table.
 
 mod build;
+mod canary;
 mod ci;
 mod health;
 mod numbers;

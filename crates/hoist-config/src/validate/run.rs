@@ -92,6 +92,7 @@ fn rollout(p: &RolloutPart, replicas: u32) -> Result<Rollout> {
         max_surge,
         max_unavailable,
         deadline: seconds_or(p.deadline.as_ref(), 1, Duration::from_mins(1))?,
+        strategy: super::canary::strategy(p)?,
     })
 }
 

@@ -136,9 +136,11 @@ pub(super) fn rollout(
             )));
         }
     }
+    super::canary::refuse_with_one_writer(given)?;
     Ok(Rollout {
         max_surge: IntOrPercent::Int(surge),
         max_unavailable: IntOrPercent::Int(unavailable),
         deadline,
+        strategy: super::canary::strategy(given)?,
     })
 }

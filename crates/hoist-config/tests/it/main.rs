@@ -1,6 +1,7 @@
 //! hoist-config's integration tests, one binary: each module is one area of the file format
 //! (`cargo test -p hoist-config --test it errors::` runs one). None needs a service.
 
+mod canary;
 mod defaults;
 mod errors;
 mod manifests;

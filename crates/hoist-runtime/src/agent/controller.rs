@@ -536,6 +536,7 @@ impl Controller {
                 host,
                 path,
                 backends: Arc::clone(&self.backends),
+                split: None,
             }),
         );
     }

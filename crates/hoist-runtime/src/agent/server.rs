@@ -17,7 +17,8 @@ use super::Agent;
 use super::controller::{Msg, Refused};
 use super::revision::Stored;
 use crate::api::{
-    AgentInfo, AppSpec, AppState, AppStatus, Artifact, Event, RevisionInfo, RollbackRequest,
+    AgentInfo, AppSpec, AppState, AppStatus, Artifact, CanarySplit, Event, RevisionInfo,
+    RevisionTraffic, RollbackRequest, TrafficReport,
 };
 
 /// Serves the API until the task is dropped.
@@ -32,6 +33,7 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
         .route("/v1/apps/{app}/rollback", post(rollback))
         .route("/v1/apps/{app}/stop", post(stop))
         .route("/v1/apps/{app}/logs", get(super::logs_api::logs))
+        .route("/v1/apps/{app}/traffic", get(traffic))
         .with_state(agent);
     if let Err(e) = axum::serve(listener, app).await {
         tracing::error!(error = %e, "the API socket failed");
@@ -128,6 +130,40 @@ async fn status(
     resting_status(&agent, &app)
         .map(Json)
         .ok_or_else(|| unknown_app(&app))
+}
+
+/// The proxy's per-revision figures for `app` (an app the agent never had is refused; one with
+/// no traffic yet has no revisions listed).
+async fn traffic(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<TrafficReport>, Refused> {
+    if agent.status_of(&app).await.is_none() && resting_status(&agent, &app).is_none() {
+        return Err(unknown_app(&app));
+    }
+    let proxy = &agent.ctx.proxy;
+    let revisions = proxy
+        .metrics()
+        .traffic()
+        .samples(&app)
+        .into_iter()
+        .map(|(rev, s)| (rev, RevisionTraffic::of(s)))
+        .collect();
+    let canary = proxy
+        .routes()
+        .routes()
+        .iter()
+        .find(|r| r.app == app)
+        .and_then(|r| r.split.as_ref())
+        .map(|s| CanarySplit {
+            revision: s.revision.clone(),
+            weight: s.weight(),
+        });
+    Ok(Json(TrafficReport {
+        app,
+        revisions,
+        canary,
+    }))
 }
 
 /// `hoist forget`: the records and logs of an app that does not run.

@@ -25,6 +25,8 @@ pub struct Backend {
     in_flight: AtomicUsize,
     /// Its latency histogram and 200-response counter, looked up once instead of per request.
     pub(crate) hot_metrics: std::sync::OnceLock<super::metrics::HotMetrics>,
+    /// Its revision's traffic counters (shared with the revision's other replicas).
+    pub(crate) traffic: std::sync::OnceLock<Arc<super::traffic::RevisionTraffic>>,
     /// Idle keep-alive connections to it, reused by body-less requests (which can be retried
     /// elsewhere if a reused connection turns out to be closed): one pool per proxy worker,
     /// since a connection is served by a task of the worker that opened it.
@@ -45,6 +47,7 @@ impl Backend {
             revision: revision.into(),
             in_flight: AtomicUsize::new(0),
             hot_metrics: std::sync::OnceLock::new(),
+            traffic: std::sync::OnceLock::new(),
             idle: (0..super::workers::default_count().get())
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),

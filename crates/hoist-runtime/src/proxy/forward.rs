@@ -105,6 +105,11 @@ pub async fn forward(
 ) -> Response<Body> {
     let started = Instant::now();
     let replayable = req.body().is_end_stream();
+    // Decided once per request: retries stay on its side of a canary split while they can.
+    let canary = route
+        .split
+        .as_deref()
+        .filter(|s| s.to_canary(req.headers()));
     let upgrade = is_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
@@ -118,7 +123,7 @@ pub async fn forward(
     let mut tried = Vec::new();
     let mut held = false;
     loop {
-        let Some(flight) = route.backends.pick(&tried) else {
+        let Some(flight) = pick(route, canary, &tried) else {
             // A `recreate` update: wait for the new replica rather than fail the request.
             if tried.is_empty() && !held && route.backends.holding() {
                 held = true;
@@ -148,6 +153,7 @@ pub async fn forward(
         } else {
             let Some((s, task)) = connect(addr).await else {
                 tried.push(addr);
+                metrics.failed_attempt(&route.app, flight.backend());
                 metrics.retry(&route.app);
                 continue;
             };
@@ -222,11 +228,13 @@ pub async fn forward(
                 // afresh.
                 if !reused {
                     tried.push(addr);
+                    metrics.failed_attempt(&route.app, flight.backend());
                 }
                 metrics.retry(&route.app);
             }
             Err(e) => {
                 tracing::debug!(%addr, error = %e, "replica failed with a request body in flight");
+                metrics.failed_attempt(&route.app, flight.backend());
                 break;
             }
         }
@@ -242,6 +250,23 @@ pub async fn forward(
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     failed
+}
+
+/// A replica for the next attempt: on the request's side of a canary split (`canary`, or the
+/// stable replicas), else on the other side, so a request is served while either revision has a
+/// replica left to try.
+fn pick(route: &Route, canary: Option<&super::Split>, tried: &[SocketAddr]) -> Option<InFlight> {
+    match (canary, route.split.as_deref()) {
+        (Some(c), _) => c
+            .backends
+            .pick(tried)
+            .or_else(|| route.backends.pick(tried)),
+        (None, Some(c)) => route
+            .backends
+            .pick(tried)
+            .or_else(|| c.backends.pick(tried)),
+        (None, None) => route.backends.pick(tried),
+    }
 }
 
 /// A request body on its way to a replica that notes, on the client's [`Peer`], when it has been

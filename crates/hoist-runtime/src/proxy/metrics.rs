@@ -1,5 +1,5 @@
-//! The proxy's own metrics, by app and revision, in Prometheus' text format: what verify (and
-//! later canary analysis) reads to judge a revision.
+//! The proxy's own metrics, by app and revision, in Prometheus' text format (what a Prometheus
+//! server scrapes), and the per-revision [`Traffic`] counters canary analysis reads directly.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use super::Backend;
+use super::traffic::{RevisionTraffic, Traffic};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -56,6 +57,8 @@ pub struct Metrics {
     latency: Family<RevisionLabels, Histogram>,
     errors: Family<ErrorLabels, Counter>,
     retries: Family<AppLabels, Counter>,
+    failed_attempts: Family<RevisionLabels, Counter>,
+    traffic: Traffic,
 }
 
 impl Metrics {
@@ -67,6 +70,8 @@ impl Metrics {
         );
         let errors = Family::<ErrorLabels, Counter>::default();
         let retries = Family::<AppLabels, Counter>::default();
+        let failed_attempts = Family::<RevisionLabels, Counter>::default();
+
         let mut registry = Registry::with_prefix("hoist_proxy");
         registry.register(
             "requests",
@@ -88,12 +93,19 @@ impl Metrics {
             "Attempts moved to another replica",
             retries.clone(),
         );
+        registry.register(
+            "failed_attempts",
+            "Attempts to a replica that failed before any answer (connection refused or reset), by revision; each counts as an error of the revision in canary analysis",
+            failed_attempts.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             requests,
             latency,
             errors,
             retries,
+            failed_attempts,
+            traffic: Traffic::default(),
         }
     }
 
@@ -114,6 +126,30 @@ impl Metrics {
             self.requests_counter(app, &backend.revision, code).inc();
         }
         hot.latency.observe(took.as_secs_f64());
+        self.revision_traffic(app, backend)
+            .answered(code.is_server_error(), took);
+    }
+
+    /// An attempt to `backend` failed before any answer.
+    pub(crate) fn failed_attempt(&self, app: &str, backend: &Backend) {
+        self.failed_attempts
+            .get_or_create(&RevisionLabels {
+                app: app.to_owned(),
+                revision: backend.revision.clone(),
+            })
+            .inc();
+        self.revision_traffic(app, backend).failed();
+    }
+
+    fn revision_traffic<'b>(&self, app: &str, backend: &'b Backend) -> &'b RevisionTraffic {
+        backend
+            .traffic
+            .get_or_init(|| self.traffic.revision(app, &backend.revision))
+    }
+
+    /// Per-revision counters for canary analysis.
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
     }
 
     fn requests_counter(&self, app: &str, revision: &str, code: StatusCode) -> Counter {

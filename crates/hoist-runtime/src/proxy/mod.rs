@@ -11,14 +11,20 @@
 //!   ways; HTTP/1.1 upgrades (WebSocket) are spliced; X-Forwarded-For/Proto/Host are added. A
 //!   replica's answer that comes before it has read the request's body is relayed, never a 502,
 //!   and the client's connection is then closed after it (lingering, as nginx does: `io`).
+//! - Canary splits ([`split`]): during a canary, a route's requests are shared between the
+//!   stable and the canary revision by a weight the agent turns, optionally sticky by a cookie
+//!   or header.
 //! - Metrics ([`metrics`]): requests, errors and latency by app and revision, in Prometheus'
-//!   text format on the admin listener.
+//!   text format on the admin listener; and per-revision counters for canary analysis
+//!   ([`traffic`]: requests, 5xx and connection failures, latency histograms, lock-free).
 
 pub mod backends;
 pub mod forward;
 mod io;
 pub mod metrics;
 pub mod routes;
+pub mod split;
+pub mod traffic;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -33,6 +39,8 @@ use tokio::net::TcpListener;
 pub use backends::{Backend, BackendSet, Balance};
 pub use metrics::Metrics;
 pub use routes::{Route, RouteTable, same_place};
+pub use split::Split;
+pub use traffic::Traffic;
 
 /// The proxy's shared state: the route table (swapped whole on deploys) and the metrics.
 pub struct Proxy {

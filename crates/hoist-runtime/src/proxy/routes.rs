@@ -13,8 +13,10 @@ pub struct Route {
     pub host: Option<String>,
     /// The path prefix, starting with `/`.
     pub path: String,
-    /// Its live replicas.
+    /// Its live replicas (during a canary, the stable revision's).
     pub backends: Arc<BackendSet>,
+    /// During a canary, the new revision's replicas and their share of the requests.
+    pub split: Option<Arc<super::Split>>,
 }
 
 /// Every route; replaced whole when apps are deployed or removed.
@@ -27,6 +29,11 @@ impl RouteTable {
     /// A table of `routes`.
     pub fn new(routes: Vec<Route>) -> Self {
         Self { routes }
+    }
+
+    /// Every route.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
     }
 
     /// The route for a request to `host` (a Host header, maybe with a port) and `path`.
@@ -93,6 +100,7 @@ mod tests {
             host: host.map(Into::into),
             path: path.into(),
             backends: Arc::new(BackendSet::new(Balance::RoundRobin)),
+            split: None,
         }
     }
 

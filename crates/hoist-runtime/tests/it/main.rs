@@ -9,6 +9,7 @@
 mod container_driver;
 mod process_driver;
 mod proxy;
+mod proxy_canary;
 mod proxy_early_answer;
 
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ async fn start_proxy(app: &str, backends: Vec<Arc<Backend>>) -> (Arc<Proxy>, Soc
         host: None,
         path: "/".into(),
         backends: set,
+        split: None,
     }]));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

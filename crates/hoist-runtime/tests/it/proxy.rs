@@ -170,6 +170,7 @@ async fn no_ready_replica_is_503_and_unknown_host_404() {
         host: Some("hello.test".into()),
         path: "/".into(),
         backends: Arc::new(BackendSet::new(Balance::RoundRobin)),
+        split: None,
     }]));
     assert_eq!(get(addr, "/").await.0, 404);
 }

@@ -203,3 +203,43 @@ fn an_unknown_variable_in_args_is_warned_about() {
         );
     }
 }
+
+/// A canary is checked and shown by `hoist config`, and refused (not rolled out as a rolling
+/// update without its analysis) by `hoist deploy` until the steps are walked.
+#[test]
+fn a_canary_strategy_is_shown_and_deploy_refuses_it() {
+    let p = Project::example("hello");
+    let toml = p.read("hoist.toml");
+    p.write(
+        "hoist.toml",
+        &format!("{toml}\n[run.rollout]\nstrategy = \"canary\"\nsteps = [5, 50]\n"),
+    );
+    let config = toml_output(&p, &[]);
+    assert_eq!(
+        config["run"]["rollout"]["steps"],
+        toml::Value::from(vec![5, 50, 100]),
+        "{config:#?}"
+    );
+    assert_eq!(
+        config["run"]["rollout"]["slo"]["p99"],
+        toml::Value::from(vec!["+100ms"]),
+        "{config:#?}"
+    );
+    let state = tempfile::tempdir().unwrap();
+    let stderr = hoist_test::cli::failure(
+        p.hoist(&["deploy", "--state-dir", state.path().to_str().unwrap()])
+            .current_dir(&p.dir),
+    );
+    assert_mentions(
+        &stderr,
+        &[
+            "strategy = \"canary\"",
+            "not supported by `hoist deploy` yet",
+            "nothing was deployed",
+        ],
+    );
+    assert!(
+        std::fs::read_dir(state.path()).unwrap().next().is_none(),
+        "no agent was started"
+    );
+}

@@ -66,6 +66,23 @@ fn three_replicas_all_answer(driver: Driver) {
         (Some(3), Some(3))
     );
     assert_eq!(s["serving"]["number"], 1);
+    // The proxy counted them for the revision, as canary analysis reads them.
+    let traffic = std::process::Command::new("curl")
+        .args(["-sf", "--unix-socket"])
+        .arg(agent.state_dir().join("agent.sock"))
+        .arg("http://agent/v1/apps/webapp/traffic")
+        .output()
+        .unwrap();
+    assert!(traffic.status.success(), "{traffic:?}");
+    let traffic: serde_json::Value = serde_json::from_slice(&traffic.stdout).unwrap();
+    let rev = &traffic["revisions"]["1"];
+    assert_eq!(rev["sample"]["requests"], 30, "{traffic}");
+    assert_eq!(rev["sample"]["errors"], 0, "{traffic}");
+    assert!(
+        rev["p99_seconds"].as_f64().is_some_and(|p| p > 0.0),
+        "{traffic}"
+    );
+    assert_eq!(traffic["canary"], serde_json::Value::Null);
 }
 
 fn rolling_update_under_load_drops_nothing(driver: Driver) {

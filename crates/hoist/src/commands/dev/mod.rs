@@ -204,12 +204,16 @@ impl Session {
             eprintln!("{what}: the binary is unchanged; nothing to roll out");
             return serving;
         }
+        let mut run = self.app.run.clone();
+        // The inner loop swaps the revision as soon as it is ready: a canary's analysis needs
+        // minutes of traffic a developer's saves never give it.
+        run.rollout.strategy = hoist_core::Strategy::Rolling;
         let spec = AppSpec {
             name: self.app.app.name.clone(),
             version,
             port: self.app.app.port,
             args: self.app.app.args.clone(),
-            run: self.app.run.clone(),
+            run,
             artifact: Artifact::Binary { path: binary },
         };
         let rollout_started = Instant::now();
