@@ -53,6 +53,7 @@ pub fn run(args: &DevArgs) -> anyhow::Result<ExitCode> {
         client,
         proxy,
         store: super::build::open_store()?,
+        cgo_checked: std::cell::Cell::new(false),
     };
     let watch = watch::Watch::start(&module)
         .with_context(|| format!("cannot watch `{}`", module.display()))?;
@@ -121,6 +122,8 @@ struct Session {
     client: AgentClient,
     proxy: String,
     store: hoist_image::BlobStore,
+    /// Whether a build of this session has passed the cgo check.
+    cgo_checked: std::cell::Cell<bool>,
 }
 
 /// Set once the log stream runs.
@@ -131,9 +134,9 @@ impl Session {
     /// (`None` when the build or the rollout failed and nothing of this session serves).
     ///
     /// `check_cgo`: run the pipeline's check for packages that need cgo (an unset `build.cgo`).
-    /// It lists every dependency beside the compiler, on the same cores, so it runs at the start
-    /// and when go.mod, go.sum or go.work changed (a new module is where such a package comes
-    /// from), not on every save.
+    /// It lists every dependency beside the compiler, on the same cores, so it runs until a
+    /// build has passed it and then when go.mod, go.sum or go.work changed (a new module is
+    /// where such a package comes from), not on every save.
     fn cycle(
         &self,
         rt: &tokio::runtime::Runtime,
@@ -143,6 +146,8 @@ impl Session {
         check_cgo: bool,
     ) -> Option<String> {
         let build_started = Instant::now();
+        // Until one build has passed the check (the first may fail to compile), every build runs it.
+        let check_cgo = check_cgo || !self.cgo_checked.get();
         let unchecked;
         let project = if check_cgo || self.project.app.build.cgo.is_some() {
             &self.project
@@ -170,7 +175,10 @@ impl Session {
             Ok((bin.path, stamp.version))
         });
         let (binary, version) = match built {
-            Ok(b) => b,
+            Ok(b) => {
+                self.cgo_checked.set(true);
+                b
+            }
             Err(e) => {
                 eprintln!(
                     "{what}: the build failed; {}",
