@@ -124,10 +124,12 @@ fn listen_flag(text: &str) -> Option<Found> {
         Regex::new(r#"\b\w*flag\.AddFlags\(\s*[\w.]+\s*,\s*"([^"]*:\d+)"\s*\)"#)
             .expect("valid regex")
     });
-    // kingpin: .Flag("name", "help")….Default("value")
-    static KINGPIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\.Flag\(\s*"([\w.\-]+)"\s*,[^\n]*?\.Default\(\s*"([^"]*)"\s*\)"#)
-            .expect("valid regex")
+    // kingpin: .Flag("name", "help")….Default("value"), the chain often over several lines:
+    // each flag's `.Default` is looked for between its `.Flag(` and the next one.
+    static KINGPIN_FLAG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\.Flag\(\s*"([\w.\-]+)"\s*,"#).expect("valid regex"));
+    static KINGPIN_DEFAULT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"^[^;]*?\.\s*Default\(\s*"([^"]*)"\s*\)"#).expect("valid regex")
     });
     // flag / pflag: String("name", "value", …), StringVar(&v, "name", "value", …), and the
     // P forms with a shorthand before the value; the Int forms for a port number.
@@ -147,8 +149,16 @@ fn listen_flag(text: &str) -> Option<Found> {
         ));
     }
     let mut found = Vec::new();
-    for c in KINGPIN.captures_iter(text) {
-        found.push((c.get(0)?, c[1].to_owned(), c[2].to_owned()));
+    let flags: Vec<regex::Captures<'_>> = KINGPIN_FLAG.captures_iter(text).collect();
+    for (i, c) in flags.iter().enumerate() {
+        let m = c.get(0)?;
+        let end = flags
+            .get(i + 1)
+            .and_then(|n| n.get(0))
+            .map_or(text.len(), |n| n.start());
+        if let Some(d) = KINGPIN_DEFAULT.captures(&text[m.end()..end]) {
+            found.push((m, c[1].to_owned(), d[1].to_owned()));
+        }
     }
     for c in STD.captures_iter(text) {
         found.push((
@@ -293,6 +303,15 @@ mod tests {
             ),
             Some((Some(9115), Some("--web.listen=:$(PORT)".into())))
         );
+    }
+
+    #[test]
+    fn kingpin_chains_over_several_lines_keep_their_own_default() {
+        let text = "var (\n\tname = kingpin.Flag(\"name\", \"Name.\").\n\t\tString()\n\tlisten = kingpin.Flag(\"web.listen-address\", \"Address.\").\n\t\tDefault(\":9115\").String()\n)\n";
+        let l = in_dir(&[("main.go", text)]).unwrap();
+        assert_eq!(l.port, Some(9115));
+        assert_eq!(l.arg.as_deref(), Some("--web.listen-address=:$(PORT)"));
+        assert!(l.evidence.starts_with("main.go:4: "), "{}", l.evidence);
     }
 
     #[test]
