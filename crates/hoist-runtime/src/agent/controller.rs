@@ -24,9 +24,7 @@ use crate::proxy::{BackendSet, Balance, Route};
 use crate::rollout::Rollout;
 use crate::store::RevisionState;
 
-/// How often the controller looks at its replicas when nothing happens. Messages (a replica
-/// started, probed or stopped; a deploy) are acted on at once, and a probe due sooner wakes it
-/// sooner: the tick only bounds how late a timer (a deadline, a back-off) is noticed.
+/// How often the controller looks at its replicas.
 pub(crate) const TICK: Duration = Duration::from_millis(50);
 
 /// A refusal, with the HTTP status the API answers it with.
@@ -182,48 +180,21 @@ impl Controller {
 
     /// Runs until the app is stopped or the agent shuts down.
     pub(crate) async fn run(mut self) {
-        let mut next = Instant::now();
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            // Each step of a rollout (started → probed → ready → the next replica) follows the
-            // message that allows it, not the next tick: a local rollout of three replicas
-            // takes a few tens of milliseconds instead of ten ticks.
-            let wake = self
-                .next_probe_due()
-                .map_or(next, |due| due.min(next))
-                // Never a busy loop, even if a due probe cannot be started.
-                .max(Instant::now() + Duration::from_millis(1));
             tokio::select! {
                 msg = self.rx.recv() => match msg {
-                    Some(msg) => {
-                        self.handle(msg);
-                        self.reconcile(Instant::now());
-                    }
+                    Some(msg) => self.handle(msg),
                     None => break,
                 },
-                () = tokio::time::sleep_until(wake.into()) => {
-                    let now = Instant::now();
-                    self.reconcile(now);
-                    if now >= next {
-                        next = now + TICK;
-                    }
-                }
+                _ = tick.tick() => self.reconcile(Instant::now()),
             }
             if self.finished() {
                 break;
             }
         }
         tracing::debug!(app = %self.app, "controller done");
-    }
-
-    /// The earliest time a probe of a running replica is due that is not running already.
-    fn next_probe_due(&self) -> Option<Instant> {
-        self.replicas
-            .iter()
-            .filter(|r| {
-                matches!(r.phase, super::replica::Phase::Running(_)) && r.probing.is_empty()
-            })
-            .filter_map(|r| r.health.next_due())
-            .min()
     }
 
     fn handle(&mut self, msg: Msg) {
