@@ -172,34 +172,26 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// An array of strings, each element with its own location.
     pub(crate) fn strings(&self, name: &str) -> Result<Opt<Vec<Field<String>>>> {
-        let Some((value, field)) = self.get(name) else {
-            return Ok(None);
-        };
-        let DeValue::Array(items) = value else {
-            return Err(wrong_type(&field, "an array of strings", value));
-        };
-        let items = items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let at = Field {
-                    value: (),
-                    key: format!("{}[{i}]", field.key),
-                    at: self.src.locate(&item.span()),
-                };
-                string(&at, item.get_ref())
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(field.with(items)))
+        self.array(name, "an array of strings", string)
     }
 
     /// An array of integers, each element with its own location.
     pub(crate) fn integers(&self, name: &str) -> Result<Opt<Vec<Field<i64>>>> {
+        self.array(name, "an array of integers", integer)
+    }
+
+    /// An array whose elements `each` reads, each at its own location (`key[i]`).
+    fn array<T>(
+        &self,
+        name: &str,
+        what: &'static str,
+        each: impl Fn(&Field<()>, &DeValue<'_>) -> Result<Field<T>>,
+    ) -> Result<Opt<Vec<Field<T>>>> {
         let Some((value, field)) = self.get(name) else {
             return Ok(None);
         };
         let DeValue::Array(items) = value else {
-            return Err(wrong_type(&field, "an array of integers", value));
+            return Err(wrong_type(&field, what, value));
         };
         let items = items
             .iter()
@@ -210,7 +202,7 @@ impl<'a, 'i> Table<'a, 'i> {
                     key: format!("{}[{i}]", field.key),
                     at: self.src.locate(&item.span()),
                 };
-                integer(&at, item.get_ref())
+                each(&at, item.get_ref())
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(field.with(items)))
