@@ -99,10 +99,13 @@ fn a_never_ready_revision_exits_3_and_says_why_per_replica() {
     let first = lines
         .iter()
         .position(|l| {
+            // `unready`, or `starting` when its liveness probe (the same path) restarted it
+            // just before the deadline: either way the probe's own result is the reason.
             l.starts_with("replica ")
-                && l.contains("(unready): readiness GET /healthz → 404 Not Found")
+                && (l.contains("(unready): ") || l.contains("(starting): "))
+                && l.contains("readiness GET /healthz → 404 Not Found")
         })
-        .unwrap_or_else(|| panic!("no `replica N (unready): readiness …` block:\n{err}"));
+        .unwrap_or_else(|| panic!("no `replica N (unready|starting): readiness …` block:\n{err}"));
     let block: Vec<&str> = lines[first + 1..]
         .iter()
         .take_while(|l| !l.starts_with("replica "))
