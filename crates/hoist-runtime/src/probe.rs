@@ -10,10 +10,10 @@
 //! passed, for the other two), then every `period`. A probe that times out has failed.
 //!
 //! One deliberate difference from the kubelet: until a replica's readiness probe has passed for
-//! the first time, a failed check is retried after 100 ms, doubling up to `period`, instead of
+//! the first time, a failed check is retried after 10 ms, doubling up to `period`, instead of
 //! after a whole `period`. A replica that starts listening 30 ms after it was started is in
-//! rotation within ~100 ms, not 10 s later, which is what makes a local rollout take about a
-//! second. Failures are counted the same way (readiness starts as failing anyway), so the
+//! rotation within ~40 ms, not 10 s later, which is what makes a local rollout take a fraction
+//! of a second (a slow starter is probed about ten times in its first ten seconds). Failures are counted the same way (readiness starts as failing anyway), so the
 //! thresholds mean what they mean in Kubernetes.
 
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub enum RestartReason {
 }
 
 /// The first retry of a readiness probe that has never passed.
-const FIRST_RETRY: Duration = Duration::from_millis(100);
+const FIRST_RETRY: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone)]
 struct Tracker {
@@ -311,18 +311,15 @@ mod tests {
         let ms = |m| t0 + Duration::from_millis(m);
         let mut h = ReplicaHealth::new(&health, t0);
         h.record(&health, ProbeKind::Readiness, false, t0);
-        assert_eq!(h.next_due(), Some(ms(100)));
-        h.record(&health, ProbeKind::Readiness, false, ms(100));
-        assert_eq!(h.next_due(), Some(ms(300)), "the retry doubles");
+        assert_eq!(h.next_due(), Some(ms(10)));
+        h.record(&health, ProbeKind::Readiness, false, ms(10));
+        assert_eq!(h.next_due(), Some(ms(30)), "the retry doubles");
         assert_eq!(
-            h.record(&health, ProbeKind::Readiness, true, ms(300))
+            h.record(&health, ProbeKind::Readiness, true, ms(30))
                 .ready_changed,
             Some(true)
         );
-        assert_eq!(
-            h.next_due(),
-            Some(secs(t0, 10) + Duration::from_millis(300))
-        );
+        assert_eq!(h.next_due(), Some(secs(t0, 10) + Duration::from_millis(30)));
         // Once it has passed, a failure waits a whole period, as the kubelet does.
         h.record(&health, ProbeKind::Readiness, false, secs(t0, 11));
         assert_eq!(h.next_due(), Some(secs(t0, 21)));

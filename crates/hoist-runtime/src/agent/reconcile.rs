@@ -165,6 +165,7 @@ impl Controller {
             ignores_port: false,
             started: Instant::now(),
             next_port_check: Instant::now() + PORT_CHECK_AFTER,
+            ready_since: None,
         });
         let i = self.replicas.len() - 1;
         self.launch(i);
@@ -485,6 +486,7 @@ impl Controller {
             ignores_port: false,
             started: now,
             next_port_check: now + PORT_CHECK_AFTER,
+            ready_since: None,
         });
         let r = self.replicas.last_mut().expect("just pushed");
         if r.health.ready() {
@@ -501,6 +503,7 @@ fn enter_rotation(r: &mut Replica) {
         SocketAddr::from((Ipv4Addr::LOCALHOST, r.port)),
         r.revision.to_string(),
     ));
+    r.ready_since = Some(Instant::now());
     r.last_error = None;
 }
 

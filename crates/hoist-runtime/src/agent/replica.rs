@@ -30,6 +30,14 @@ pub(crate) enum Handle {
     },
 }
 
+/// How long a replica is ready before a rollout counts it. A replica that passes its first
+/// probe 10 ms after its start and crashes 50 ms after it (a bad config read late, a panic in
+/// the first request) would otherwise let a fast local rollout retire the old replicas it
+/// replaces; a crash within this time keeps the old ones serving, and the crash loop rolls the
+/// revision back. It costs a rollout this long per step, not the time to serve: the replica is
+/// in the proxy's rotation as soon as it is ready.
+pub(crate) const MIN_READY: Duration = Duration::from_millis(100);
+
 /// How often a container's state is asked for.
 const CONTAINER_WATCH: Duration = Duration::from_millis(200);
 
@@ -350,12 +358,30 @@ pub(crate) struct Replica {
     pub(crate) started: Instant,
     /// When to look next at the ports it listens on.
     pub(crate) next_port_check: Instant,
+    /// When it last entered the proxy's rotation.
+    pub(crate) ready_since: Option<Instant>,
 }
 
 impl Replica {
     /// Whether it is in the proxy's rotation.
     pub(crate) fn ready(&self) -> bool {
         self.backend.is_some()
+    }
+
+    /// Whether it has been ready for [`MIN_READY`] without a break: only then does it count as
+    /// progress of a rollout (an old replica is retired for it), while it serves as soon as it
+    /// is ready. Kubernetes' `minReadySeconds`, for the same reason.
+    pub(crate) fn available(&self, now: Instant) -> bool {
+        self.ready()
+            && self
+                .ready_since
+                .is_some_and(|since| now.saturating_duration_since(since) >= MIN_READY)
+    }
+
+    /// When it becomes available if it stays ready, while it is ready and not yet available.
+    pub(crate) fn available_at(&self, now: Instant) -> Option<Instant> {
+        let at = self.ready_since.filter(|_| self.ready())? + MIN_READY;
+        (at > now).then_some(at)
     }
 
     /// `starting`, `ready`, `unready`, `restarting`, `crash_loop_back_off`.

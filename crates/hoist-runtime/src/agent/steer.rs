@@ -17,10 +17,13 @@ impl Controller {
         };
         let target = active.target;
         let mut counts = Counts::default();
+        // New replicas that serve but are not yet available (see `MIN_READY`).
+        let mut new_serving = 0;
         for r in &self.replicas {
             if r.revision == target {
                 counts.new_total += 1;
-                counts.new_ready += u32::from(r.ready());
+                counts.new_ready += u32::from(r.available(now));
+                new_serving += u32::from(r.ready() && !r.available(now));
             } else {
                 counts.old_total += 1;
                 counts.old_ready += u32::from(r.ready());
@@ -40,7 +43,7 @@ impl Controller {
         // No replica ready (or none left once this step retires the ready old ones) while one
         // served before: hold requests — the proxy waits for the new replica — from before the
         // last old one leaves, and measure the gap.
-        let ready_after = (counts.old_ready + counts.new_ready).saturating_sub(
+        let ready_after = (counts.old_ready + counts.new_ready + new_serving).saturating_sub(
             step.stop_ready_old * u32::from(step.phase == RolloutPhase::Progressing),
         );
         let unserved = ready_after == 0 && self.serving.is_some();
