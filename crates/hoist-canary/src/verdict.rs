@@ -211,11 +211,17 @@ pub fn judge(slo: &Slo, min_sample: u64, canary: &Sample, stable: &Sample) -> Ve
     }
     let mut findings = Vec::new();
     error_rate(slo, canary, stable, &mut findings);
-    latency(Objective::P50, 0.5, slo.p50, canary, stable, &mut findings);
-    latency(Objective::P99, 0.99, slo.p99, canary, stable, &mut findings);
+    let unbounded = [
+        latency(Objective::P50, 0.5, slo.p50, canary, stable, &mut findings),
+        latency(Objective::P99, 0.99, slo.p99, canary, stable, &mut findings),
+    ];
     if findings.iter().any(|f| f.breached) {
         findings.sort_by_key(|f| !f.breached);
         Verdict::Fail { findings }
+    } else if let Some(why) = unbounded.into_iter().flatten().next() {
+        // A bound that could not be checked is not a pass: a p99 relative to the stable
+        // revision needs some 700 of its answers before its p99 is bounded at all.
+        Verdict::Inconclusive { why }
     } else {
         Verdict::Pass { findings }
     }
@@ -257,6 +263,8 @@ fn error_rate(slo: &Slo, canary: &Sample, stable: &Sample, out: &mut Vec<Finding
     }
 }
 
+/// Checks one latency quantile's bounds; the shortfall when the stable revision has too few
+/// answers to bound its quantile (so the relative bound cannot be checked yet).
 fn latency(
     objective: Objective,
     q: f64,
@@ -264,14 +272,14 @@ fn latency(
     canary: &Sample,
     stable: &Sample,
     out: &mut Vec<Finding>,
-) {
+) -> Option<Shortfall> {
     if slo.is_empty() {
-        return;
+        return None;
     }
     let c = &canary.latency;
     let Some(estimate) = c.quantile(q) else {
         // Nothing answered at all: every request failed, which the error rate reports.
-        return;
+        return None;
     };
     // The canary's quantile is at least this (confidence 1 − α).
     let (lower_rank, _) = stats::quantile_ranks(c.count(), q);
@@ -299,8 +307,23 @@ fn latency(
             (s.rank_upper(upper_rank), s.quantile(q))
         {
             finding(rel.bound(stable_at_most), Some(stable_estimate));
+        } else {
+            return Some(Shortfall {
+                revision: Side::Stable,
+                requests: s.count(),
+                min_sample: answers_to_bound(q).max(s.count() + 1),
+            });
         }
     }
+    None
+}
+
+/// The fewest answers whose `q` quantile can be bounded from above (see
+/// [`stats::quantile_ranks`]): about 700 for a p99, a dozen for a median.
+fn answers_to_bound(q: f64) -> u64 {
+    (1..10_000_000)
+        .find(|&n| stats::quantile_ranks(n, q).1 <= n)
+        .unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -117,6 +117,16 @@ impl Walk {
         self.last.as_ref()
     }
 
+    /// The current step's figures so far, canary then stable, from the cumulative figures now
+    /// (what `hoist status` shows beside the verdict).
+    #[must_use]
+    pub fn window(&self, canary: &Sample, stable: &Sample) -> (Sample, Sample) {
+        (
+            canary.since(&self.baseline.0),
+            stable.since(&self.baseline.1),
+        )
+    }
+
     /// The decision on entering the current step: its weight, or promotion at 100%.
     fn entered(&self) -> Decision {
         if self.weight() >= 100 {

@@ -550,7 +550,12 @@ revision measured over the same interval, so a slow or noisy app is held to itse
 | `p50`, `p99` | `\"300ms\"` | `\"1.5x\"`: at most 1.5 times the stable revision's; `\"+50ms\"`: at most 50 ms above it |
 
 A bound without a unit (`p99 = \"300\"`, `error_rate = 1`) is an error. A key not given keeps its
-default; `[]` switches that SLO off; switching every SLO off is an error.",
+default; `[]` switches that SLO off; switching every SLO off is an error.
+
+Each step is judged on its own requests (at least `min_sample` per revision). A relative p99
+also needs the stable revision's p99 bounded from above, which takes about 700 of its answers
+in the step; until then the step is \"inconclusive\" (it waits, up to `max_wait`), never passed.
+A breach of another SLO fails the canary at once all the same.",
         keys: &[
             Key {
                 name: "`error_rate`",

@@ -148,6 +148,9 @@ pub struct AppStatus {
     pub route: Option<String>,
     /// Every replica.
     pub replicas: Vec<ReplicaStatus>,
+    /// The canary in progress, if the rollout is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryReport>,
 }
 
 /// One replica, as `status` shows it.
@@ -174,7 +177,7 @@ pub struct ReplicaStatus {
 }
 
 /// One revision, as `history` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RevisionInfo {
     /// 1, 2, … per app.
     pub number: u64,
@@ -193,6 +196,9 @@ pub struct RevisionInfo {
     /// What each replica that kept it from getting ready showed, if it failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replica_reports: Vec<ReplicaReport>,
+    /// Its canary analysis, if it was rolled out as a canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryReport>,
     /// Seconds since the epoch.
     pub created_at: i64,
     /// When its rollout ended.
@@ -251,6 +257,37 @@ impl RevisionTraffic {
             sample,
         }
     }
+}
+
+/// A canary rollout: where it stands (`status`) or how it ended (`history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CanaryReport {
+    /// The canary revision.
+    pub revision: u64,
+    /// The revision it is compared with (serving before it).
+    pub stable: u64,
+    /// The configured steps, in percent.
+    pub steps: Vec<u8>,
+    /// `starting` (its replicas are getting ready), `analysing`, `promoted` or `rolled_back`.
+    pub phase: String,
+    /// The canary's share of the requests now, in percent.
+    pub weight: u8,
+    /// The current step's last verdict.
+    pub verdict: Option<hoist_canary::Verdict>,
+    /// The steps that ended, with their verdicts.
+    pub done: Vec<hoist_canary::walk::StepRecord>,
+    /// Why it was rolled back, if it was.
+    pub reason: Option<String>,
+    /// The current step's figures so far, canary then stable (live, for `status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<[RevisionTraffic; 2]>,
+}
+
+/// The answer to `hoist promote` and `hoist abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intervened {
+    /// What was done, for the user.
+    pub message: String,
 }
 
 /// A canary split as the proxy applies it.

@@ -12,8 +12,9 @@ use hoist_core::ReplicaReport;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-/// Schema version, checked with SQLite's `user_version`. 2 added `revisions.replicas`.
-const SCHEMA_VERSION: i64 = 2;
+/// Schema version, checked with SQLite's `user_version`. 2 added `revisions.replicas`, 3
+/// `revisions.canary`.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS revisions (
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     state       TEXT    NOT NULL,
     reason      TEXT,
     replicas    TEXT,
+    canary      TEXT,
     created_at  INTEGER NOT NULL,
     finished_at INTEGER,
     PRIMARY KEY (app, number)
@@ -112,6 +114,8 @@ pub struct Revision {
     pub created_at: i64,
     /// When its rollout ended.
     pub finished_at: Option<i64>,
+    /// Its canary analysis (JSON written by the agent), if it was rolled out as a canary.
+    pub canary: Option<String>,
 }
 
 /// A replica the agent started, so a restarted agent can adopt or stop it.
@@ -159,9 +163,12 @@ impl Store {
             )));
         }
         db.execute_batch(SCHEMA)?;
+        // `CREATE TABLE IF NOT EXISTS` left an older table as it was (0: a new store).
         if version == 1 {
-            // `CREATE TABLE IF NOT EXISTS` left a version-1 table as it was.
             db.execute_batch("ALTER TABLE revisions ADD COLUMN replicas TEXT")?;
+        }
+        if (1..3).contains(&version) {
+            db.execute_batch("ALTER TABLE revisions ADD COLUMN canary TEXT")?;
         }
         db.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(Self { db })
@@ -235,6 +242,19 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps the canary analysis of revision `number` (its steps and verdicts, as JSON opaque
+    /// to the store), for `history`.
+    ///
+    /// # Errors
+    /// SQLite's error.
+    pub fn set_canary(&mut self, app: &str, number: u64, json: &str) -> rusqlite::Result<()> {
+        self.db.execute(
+            "UPDATE revisions SET canary = ?3 WHERE app = ?1 AND number = ?2",
+            params![app, number, json],
+        )?;
+        Ok(())
+    }
+
     /// The revision serving `app`, if any.
     ///
     /// # Errors
@@ -259,7 +279,7 @@ impl Store {
     pub fn revision(&self, app: &str, number: u64) -> rusqlite::Result<Option<Revision>> {
         self.db
             .query_row(
-                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 AND number = ?2",
+                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas, canary FROM revisions WHERE app = ?1 AND number = ?2",
                 params![app, number],
                 revision_row,
             )
@@ -272,7 +292,7 @@ impl Store {
     /// SQLite's error.
     pub fn history(&self, app: &str) -> rusqlite::Result<Vec<Revision>> {
         let mut q = self.db.prepare(
-            "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 ORDER BY number DESC",
+            "SELECT app, number, spec, state, reason, created_at, finished_at, replicas, canary FROM revisions WHERE app = ?1 ORDER BY number DESC",
         )?;
         q.query_map([app], revision_row)?.collect()
     }
@@ -284,7 +304,7 @@ impl Store {
     pub fn rolling_out(&self, app: &str) -> rusqlite::Result<Option<Revision>> {
         self.db
             .query_row(
-                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas FROM revisions WHERE app = ?1 AND state = 'rolling_out' ORDER BY number DESC LIMIT 1",
+                "SELECT app, number, spec, state, reason, created_at, finished_at, replicas, canary FROM revisions WHERE app = ?1 AND state = 'rolling_out' ORDER BY number DESC LIMIT 1",
                 [app],
                 revision_row,
             )
@@ -447,6 +467,7 @@ fn revision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revision> {
             .get::<_, Option<String>>(7)?
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
+        canary: r.get(8)?,
     })
 }
 
@@ -562,8 +583,12 @@ mod tests {
         let path = dir.path().join("hoist.db");
         {
             let db = Connection::open(&path).unwrap();
-            db.execute_batch(&SCHEMA.replace("    replicas    TEXT,\n", ""))
-                .unwrap();
+            db.execute_batch(
+                &SCHEMA
+                    .replace("    replicas    TEXT,\n", "")
+                    .replace("    canary      TEXT,\n", ""),
+            )
+            .unwrap();
             db.execute(
                 "INSERT INTO revisions (app, number, spec, state, created_at) VALUES ('a', 1, '{}', 'failed', 0)",
                 [],
@@ -582,7 +607,12 @@ mod tests {
         s.set_replica_reports("a", 1, std::slice::from_ref(&report))
             .unwrap();
         drop(s);
-        let s = Store::open(&path).unwrap();
+        let mut s = Store::open(&path).unwrap();
         assert_eq!(s.history("a").unwrap()[0].replicas, [report]);
+        s.set_canary("a", 1, r#"{"steps":[]}"#).unwrap();
+        assert_eq!(
+            s.revision("a", 1).unwrap().unwrap().canary.as_deref(),
+            Some(r#"{"steps":[]}"#)
+        );
     }
 }

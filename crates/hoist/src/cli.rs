@@ -51,6 +51,10 @@ pub enum Command {
     History(HistoryArgs),
     /// Roll the app back to the previous revision (or `--to REV`).
     Rollback(RollbackArgs),
+    /// End the current step of the app's canary as passed (the last step promotes it).
+    Promote(StopArgs),
+    /// Roll the app's canary back: the stable revision serves every request again.
+    Abort(StopArgs),
     /// Show the output of the app's replicas on this machine.
     Logs(LogsArgs),
     /// Stop the app on this machine: drain and stop its replicas, remove its route.

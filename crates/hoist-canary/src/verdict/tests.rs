@@ -178,6 +178,39 @@ fn two_hundred_ms_slower_fails_the_default_p99() {
     );
 }
 
+/// Defect: with a stable revision of a few hundred answers, its p99 has no upper bound, and
+/// the relative p99 check was left out of the verdict, so a canary 200 ms slower passed on its
+/// error rate alone. Unchecked is inconclusive, saying how many answers the bound needs.
+#[test]
+fn a_p99_that_cannot_be_bounded_yet_is_inconclusive_not_a_pass() {
+    let slo = Slo::default_for_canary();
+    let mut rng = Rng(7);
+    let stable = healthy(&mut rng, 300);
+    let canary = sample(&mut rng, 100, 0.0, MS, MS, Duration::from_millis(200));
+    let v = judge(&slo, 50, &canary, &stable);
+    let Verdict::Inconclusive { why } = &v else {
+        panic!("{v}")
+    };
+    assert_eq!(why.revision, Side::Stable, "{v}");
+    assert!(
+        why.min_sample > 600 && why.min_sample < 900,
+        "a p99's upper bound needs about 700 answers: {v}"
+    );
+    // With enough of them, the same canary fails on its p99.
+    let stable = healthy(&mut rng, 1000);
+    let v = judge(&slo, 50, &canary, &stable);
+    assert_eq!(
+        v.breaches().first().map(|f| f.objective),
+        Some(Objective::P99),
+        "{v}"
+    );
+    // A breach shown by another check fails at once, bounded p99 or not.
+    let stable = healthy(&mut rng, 300);
+    let failing = sample(&mut rng, 300, 0.1, MS, MS, Duration::ZERO);
+    let v = judge(&slo, 50, &failing, &stable);
+    assert!(matches!(v, Verdict::Fail { .. }), "{v}");
+}
+
 #[test]
 fn ratios_and_p50() {
     let slo = Slo {
@@ -289,7 +322,7 @@ fn a_bad_canary_is_caught_at_min_sample_or_soon_after() {
 fn verdicts_serialize_with_their_numbers() {
     let slo = Slo::default_for_canary();
     let mut rng = Rng(8);
-    let v = judge(&slo, 10, &healthy(&mut rng, 100), &healthy(&mut rng, 100));
+    let v = judge(&slo, 10, &healthy(&mut rng, 100), &healthy(&mut rng, 1000));
     let json = serde_json::to_value(&v).unwrap();
     assert_eq!(json["verdict"], "pass");
     assert_eq!(json["findings"][0]["objective"], "error_rate");

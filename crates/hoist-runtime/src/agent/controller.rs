@@ -20,7 +20,7 @@ use crate::RuntimeError;
 use crate::api::{ApiError, AppSpec, AppStatus, Done, Event, Outcome, ReplicaStatus};
 use crate::driver::process::Exit;
 use crate::probe::ProbeKind;
-use crate::proxy::{BackendSet, Balance, Route};
+use crate::proxy::{BackendSet, Balance};
 use crate::rollout::Rollout;
 use crate::store::RevisionState;
 
@@ -68,6 +68,11 @@ pub(crate) enum Msg {
     },
     /// Report.
     Status { reply: oneshot::Sender<AppStatus> },
+    /// `hoist promote` or `hoist abort` on a canary.
+    Intervene {
+        what: super::canary::Intervention,
+        reply: oneshot::Sender<Result<String, Refused>>,
+    },
     /// `hoist stop`: stop every replica and forget the app's desired state.
     Stop { reply: oneshot::Sender<()> },
     /// The agent is stopping: stop every replica, keep the desired state for the next start.
@@ -120,6 +125,8 @@ pub(crate) struct Active {
     /// Since when no replica at all is ready (a `recreate` update), and the longest such gap.
     pub(crate) unserved: Option<Instant>,
     pub(crate) longest_gap: Option<Duration>,
+    /// The canary side, when the rollout is a canary beside a serving revision.
+    pub(crate) canary: Option<super::canary::CanaryRun>,
 }
 
 /// What the controller is doing when it is winding down.
@@ -252,6 +259,9 @@ impl Controller {
             Msg::Status { reply } => {
                 let _ = reply.send(self.status());
             }
+            Msg::Intervene { what, reply } => {
+                let _ = reply.send(self.intervene(what));
+            }
             Msg::Stop { reply } => self.end(Ending::Stop(vec![reply])),
             Msg::Shutdown { reply } => self.end(Ending::Shutdown(vec![reply])),
             Msg::Started {
@@ -337,6 +347,7 @@ impl Controller {
                 )),
             ));
         }
+        let stored_note_none = note.is_none();
         let stored = Stored { spec, note };
         let json = stored.to_json();
         let n = self
@@ -354,6 +365,7 @@ impl Controller {
             started: Instant::now(),
             unserved: None,
             longest_gap: None,
+            canary: None,
         });
         if self.serving.is_none() {
             self.set_route(&spec);
@@ -370,6 +382,10 @@ impl Controller {
                 if spec.run.replicas == 1 { "" } else { "s" }
             ),
         );
+        // `hoist rollback` (a note) goes back at once: the revision it restores has served.
+        if stored_note_none {
+            self.begin_canary(n, &spec);
+        }
         Ok(n)
     }
 
@@ -394,6 +410,7 @@ impl Controller {
             started: Instant::now(),
             unserved: None,
             longest_gap: None,
+            canary: None,
         });
         if self.serving.is_none() {
             self.set_route(&spec);
@@ -402,6 +419,7 @@ impl Controller {
             Some(n),
             format!("revision {n}: resuming the rollout after an agent restart"),
         );
+        self.begin_canary(n, &spec);
     }
 
     /// `hoist rollback`: a new revision with the spec of `to` (default: the revision that
@@ -533,21 +551,7 @@ impl Controller {
 
     /// The proxy route of the app, as `spec` asks.
     pub(crate) fn set_route(&self, spec: &AppSpec) {
-        let (host, path) = spec
-            .run
-            .ingress
-            .as_ref()
-            .map_or((None, "/".to_owned()), |i| (i.host.clone(), i.path.clone()));
-        self.ctx.set_route(
-            &self.app,
-            Some(Route {
-                app: self.app.clone(),
-                host,
-                path,
-                backends: Arc::clone(&self.backends),
-                split: None,
-            }),
-        );
+        self.route_with(spec, None);
     }
 
     fn status(&mut self) -> AppStatus {
@@ -616,6 +620,7 @@ impl Controller {
                 .unwrap_or(u32::MAX),
             route,
             replicas,
+            canary: self.canary_report(),
         }
     }
 

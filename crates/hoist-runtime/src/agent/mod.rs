@@ -13,6 +13,7 @@
 //! own it had started but not recorded), restarts what is missing, and resumes a rollout that
 //! was in progress ([`recover`]).
 
+mod canary;
 mod check;
 mod context;
 mod controller;

@@ -439,12 +439,23 @@ impl Controller {
             return;
         }
         self.rotation_dirty = false;
-        let live: Vec<Arc<Backend>> = self
+        // During a canary its replicas are the split's, the others the route's own.
+        let canary = self
+            .active
+            .as_ref()
+            .and_then(|a| a.canary.as_ref().map(|c| (a.target, Arc::clone(&c.split))));
+        let (ours, theirs): (Vec<_>, Vec<_>) = self
             .replicas
             .iter()
-            .filter_map(|r| r.backend.clone())
-            .collect();
-        self.backends.set(live);
+            .filter(|r| r.backend.is_some())
+            .partition(|r| canary.as_ref().is_none_or(|(t, _)| r.revision != *t));
+        let own = |rs: Vec<&super::replica::Replica>| -> Vec<Arc<Backend>> {
+            rs.into_iter().filter_map(|r| r.backend.clone()).collect()
+        };
+        if let Some((_, split)) = canary {
+            split.backends.set(own(theirs));
+        }
+        self.backends.set(own(ours));
     }
 
     fn rotate_logs(&self) {

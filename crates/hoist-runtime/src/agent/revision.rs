@@ -50,6 +50,11 @@ impl Stored {
             replicas: self.spec.run.replicas,
             reason: rev.reason.clone().or_else(|| self.note.clone()),
             replica_reports: rev.replicas.clone(),
+            // Written by this agent only; one it cannot read is left out.
+            canary: rev
+                .canary
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
             created_at: rev.created_at,
             finished_at: rev.finished_at,
         }

@@ -17,8 +17,8 @@ use super::Agent;
 use super::controller::{Msg, Refused};
 use super::revision::Stored;
 use crate::api::{
-    AgentInfo, AppSpec, AppState, AppStatus, Artifact, CanarySplit, Event, RevisionInfo,
-    RevisionTraffic, RollbackRequest, TrafficReport,
+    AgentInfo, AppSpec, AppState, AppStatus, Artifact, CanarySplit, Event, Intervened,
+    RevisionInfo, RevisionTraffic, RollbackRequest, TrafficReport,
 };
 
 /// Serves the API until the task is dropped.
@@ -32,6 +32,8 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
         .route("/v1/apps/{app}/deploy", post(deploy))
         .route("/v1/apps/{app}/rollback", post(rollback))
         .route("/v1/apps/{app}/stop", post(stop))
+        .route("/v1/apps/{app}/promote", post(promote))
+        .route("/v1/apps/{app}/abort", post(abort))
         .route("/v1/apps/{app}/logs", get(super::logs_api::logs))
         .route("/v1/apps/{app}/traffic", get(traffic))
         .with_state(agent);
@@ -115,6 +117,7 @@ fn resting_status(agent: &Agent, app: &str) -> Option<AppStatus> {
         ready: 0,
         route: None,
         replicas: Vec::new(),
+        canary: None,
     })
 }
 
@@ -273,6 +276,42 @@ async fn rollback(
     Ok(stream(rx))
 }
 
+/// `hoist promote`: the canary's current step ends as passed.
+async fn promote(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<Intervened>, Refused> {
+    intervene(&agent, &app, super::canary::Intervention::Promote).await
+}
+
+/// `hoist abort`: the canary is rolled back.
+async fn abort(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+) -> Result<Json<Intervened>, Refused> {
+    intervene(&agent, &app, super::canary::Intervention::Abort).await
+}
+
+async fn intervene(
+    agent: &Agent,
+    app: &str,
+    what: super::canary::Intervention,
+) -> Result<Json<Intervened>, Refused> {
+    let Some(tx) = agent.running_controller(app) else {
+        return Err(if resting_status(agent, app).is_some() {
+            Refused::new(409, format!("`{app}` has no canary in progress"), None)
+        } else {
+            unknown_app(app)
+        });
+    };
+    let (reply, wait) = oneshot::channel();
+    tx.send(Msg::Intervene { what, reply })
+        .await
+        .map_err(|_| controller_gone())?;
+    let message = wait.await.map_err(|_| controller_gone())??;
+    Ok(Json(Intervened { message }))
+}
+
 async fn stop(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
@@ -297,6 +336,7 @@ async fn stop(
         ready: 0,
         route: None,
         replicas: Vec::new(),
+        canary: None,
     }))
 }
 

@@ -15,6 +15,10 @@ impl Controller {
         let Some(active) = &self.active else {
             return;
         };
+        if active.canary.is_some() {
+            self.step_canary(now);
+            return;
+        }
         let target = active.target;
         let mut counts = Counts::default();
         // New replicas that serve but are not yet available (see `MIN_READY`).
@@ -91,7 +95,7 @@ impl Controller {
         }
     }
 
-    fn complete(&mut self, target: u64) {
+    pub(crate) fn complete(&mut self, target: u64) {
         let Some(active) = &self.active else {
             return;
         };

@@ -205,9 +205,10 @@ fn an_unknown_variable_in_args_is_warned_about() {
 }
 
 /// A canary is checked and shown by `hoist config`, and refused (not rolled out as a rolling
-/// update without its analysis) by `hoist deploy` until the steps are walked.
+/// update without its analysis) by `hoist deploy --target kubernetes`, which does not walk the
+/// steps yet (the local agent does: `canary::`).
 #[test]
-fn a_canary_strategy_is_shown_and_deploy_refuses_it() {
+fn a_canary_strategy_is_shown_and_a_kubernetes_deploy_refuses_it() {
     let p = Project::example("hello");
     let toml = p.read("hoist.toml");
     p.write(
@@ -227,14 +228,20 @@ fn a_canary_strategy_is_shown_and_deploy_refuses_it() {
     );
     let state = tempfile::tempdir().unwrap();
     let stderr = hoist_test::cli::failure(
-        p.hoist(&["deploy", "--state-dir", state.path().to_str().unwrap()])
-            .current_dir(&p.dir),
+        p.hoist(&[
+            "deploy",
+            "--target",
+            "kubernetes",
+            "--state-dir",
+            state.path().to_str().unwrap(),
+        ])
+        .current_dir(&p.dir),
     );
     assert_mentions(
         &stderr,
         &[
             "strategy = \"canary\"",
-            "not supported by `hoist deploy` yet",
+            "not supported on Kubernetes yet",
             "nothing was deployed",
         ],
     );

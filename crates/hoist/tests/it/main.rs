@@ -13,6 +13,7 @@
 
 mod build_errors;
 mod build_image;
+mod canary;
 mod ci;
 mod ci_workflow;
 mod config_cli;

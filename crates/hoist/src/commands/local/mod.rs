@@ -1,6 +1,8 @@
-//! The local target: `deploy`, `status`, `history`, `rollback`, `logs` and `stop` as clients
+//! The local target: `deploy`, `status`, `history`, `rollback`, `logs`, `stop`, `promote` and
+//! `abort` as clients
 //! of this machine's agent (`hoist-runtime`), which `deploy` starts when none runs.
 
+pub(crate) mod canary;
 pub(crate) mod connect;
 pub(crate) mod deploy;
 pub(crate) mod show;

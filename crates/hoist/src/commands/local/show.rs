@@ -89,6 +89,11 @@ fn print_status(out: &mut impl std::io::Write, s: &AppStatus) -> std::io::Result
             r.last_error.as_deref().unwrap_or("")
         )?;
     }
+    if let Some(c) = &s.canary {
+        for line in super::canary::lines(c) {
+            writeln!(out, "  {line}")?;
+        }
+    }
     Ok(())
 }
 
@@ -130,6 +135,11 @@ pub fn history(app: &str, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         )?;
         for report in &r.replica_reports {
             writeln!(out, "{}", indent(&report.to_string(), "     "))?;
+        }
+        if let Some(c) = &r.canary {
+            for line in super::canary::lines(c) {
+                writeln!(out, "     {line}")?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

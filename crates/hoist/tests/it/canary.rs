@@ -1,0 +1,236 @@
+//! `run.rollout.strategy = "canary"` on this machine, end to end: the real `hoist` binary and
+//! agent, replicas of the webapp fixture (built by the machine's Go) behind the agent's proxy,
+//! and a load through the proxy. A canary that answers errors or slowly is rolled back with the
+//! stable revision untouched; a good one is promoted through every step; one without traffic is
+//! inconclusive, never passed; `hoist promote` and `hoist abort` step in.
+
+use std::time::{Duration, Instant};
+
+use hoist_test::agent::{Agent, Driver};
+use hoist_test::cli::code;
+use hoist_test::fixtures::label;
+use hoist_test::load::Load;
+use hoist_test::process::text;
+use serde_json::Value;
+
+use crate::webapp;
+
+/// The webapp with revision 1 (`v1`) serving and the canary strategy configured: steps 20% and
+/// 50% (then 100%), analysed every second, on at least `min_sample` requests per revision;
+/// `extra` adds keys to `run.rollout`.
+fn with_v1_serving(min_sample: u32, extra: &str) -> Agent {
+    let agent = webapp(Driver::Process);
+    agent.project.edit(
+        "hoist.toml",
+        "deadline = \"10s\" }",
+        &format!(
+            "deadline = \"10s\", strategy = \"canary\", steps = [20, 50], interval = \"1s\", min_sample = {min_sample}{extra} }}"
+        ),
+    );
+    let first = agent.deploy_ok(&[]);
+    assert!(
+        text(&first.stderr).contains("no revision serves yet"),
+        "a first deploy has nothing to compare with:\n{}",
+        text(&first.stderr)
+    );
+    agent
+}
+
+/// Every replica the status shows is of `revision`.
+fn only_revision(status: &Value, revision: u64) -> bool {
+    status["replicas"]
+        .as_array()
+        .is_some_and(|rs| !rs.is_empty() && rs.iter().all(|r| r["revision"] == revision))
+}
+
+/// The canary record `history` keeps for the newest revision.
+fn last_canary(agent: &Agent) -> Value {
+    let history = agent.history("webapp");
+    history[0]["canary"].clone()
+}
+
+#[test]
+fn a_canary_answering_errors_is_rolled_back_at_its_first_analysis_and_the_stable_revision_serves() {
+    let agent = with_v1_serving(50, "");
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 4, Duration::from_mins(1), 2_000_000);
+    std::thread::sleep(Duration::from_millis(300));
+    let out = agent.deploy(&[
+        "--set",
+        "run.env.LABEL=v2",
+        "--set",
+        "run.env.ERROR_PERCENT=10",
+    ]);
+    let ended = Instant::now();
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 3, "rolled back:\n{err}");
+    std::thread::sleep(Duration::from_millis(500));
+    let report = load.finish();
+
+    assert!(err.contains("canary step 1 of 3: 20%"), "{err}");
+    assert!(
+        !err.contains("inconclusive"),
+        "a load of hundreds of requests a second gives the first analysis its sample:\n{err}"
+    );
+    assert!(
+        err.contains("broke its SLOs") && err.contains("error rate"),
+        "the reason names the SLO:\n{err}"
+    );
+    // Clients saw errors only from the canary, and only while it had a share.
+    let failures = report.failures();
+    assert!(
+        !failures.is_empty(),
+        "the canary's errors reached no client?"
+    );
+    for f in &failures {
+        assert_eq!(f.status, Some(500), "{}", f.body);
+        assert_eq!(label(&f.body), "v2", "{}", f.body);
+        assert!(f.at < ended, "an error after the rollback: {}", f.body);
+    }
+    let v2 = report
+        .samples
+        .iter()
+        .filter(|s| label(&s.body) == "v2")
+        .count();
+    let share = v2 as f64 / report.samples.len() as f64;
+    assert!(
+        share < 0.2,
+        "the canary had its 20% share only while it lived: {share:.3} of {}",
+        report.samples.len()
+    );
+
+    let canary = last_canary(&agent);
+    assert_eq!(canary["phase"], "rolled_back", "{canary:#}");
+    assert_eq!(canary["weight"], 0, "{canary:#}");
+    let status = agent.settled("webapp");
+    assert_eq!(status["serving"]["number"], 1, "{status:#}");
+    assert!(only_revision(&status, 1), "{status:#}");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
+}
+
+#[test]
+fn a_canary_200_ms_slower_is_rolled_back_on_its_p99() {
+    let agent = with_v1_serving(30, "");
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
+    let out = agent.deploy(&["--set", "run.env.LABEL=v2", "--set", "run.env.DELAY=200ms"]);
+    let err = text(&out.stderr);
+    let report = load.finish();
+    assert_eq!(code(&out), 3, "rolled back:\n{err}");
+    assert!(
+        err.contains("broke its SLOs") && err.contains("p99"),
+        "the reason names the p99 bound (default: the stable revision's + 100 ms):\n{err}"
+    );
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(only_revision(&agent.settled("webapp"), 1));
+}
+
+#[test]
+fn a_good_canary_is_promoted_through_every_step_without_a_failed_request() {
+    let agent = with_v1_serving(50, "");
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 4, Duration::from_mins(1), 2_000_000);
+    let out = agent.deploy(&["--set", "run.env.LABEL=v2"]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 0, "promoted:\n{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    let report = load.finish();
+    assert!(report.failures().is_empty(), "{}", report.summary());
+
+    let canary = last_canary(&agent);
+    assert_eq!(canary["phase"], "promoted", "{canary:#}");
+    let steps = canary["done"].as_array().expect("steps");
+    let weights: Vec<&Value> = steps.iter().map(|s| &s["weight"]).collect();
+    assert_eq!(weights, [20, 50], "{canary:#}");
+    for s in steps {
+        assert_eq!(s["verdict"]["verdict"], "pass", "{canary:#}");
+        assert_eq!(s["promoted_by_hand"], false, "{canary:#}");
+    }
+    let status = agent.settled("webapp");
+    assert_eq!(status["serving"]["number"], 2, "{status:#}");
+    assert!(only_revision(&status, 2), "{status:#}");
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
+    // The text history shows the steps and their verdicts.
+    let history = agent.hoist(&["history", "webapp"]).output().unwrap();
+    let history = text(&history.stdout);
+    assert!(
+        history.contains("canary: promoted") && history.contains("step 20%"),
+        "{history}"
+    );
+}
+
+#[test]
+fn a_canary_without_traffic_is_inconclusive_and_never_passed() {
+    let agent = with_v1_serving(50, ", max_wait = \"3s\"");
+    let out = agent.deploy(&["--set", "run.env.LABEL=v2"]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 3, "rolled back:\n{err}");
+    assert!(err.contains("inconclusive: too few requests"), "{err}");
+    assert!(err.contains("too little evidence is never a pass"), "{err}");
+    let canary = last_canary(&agent);
+    assert_eq!(canary["verdict"]["verdict"], "inconclusive", "{canary:#}");
+    assert!(only_revision(&agent.settled("webapp"), 1));
+}
+
+#[test]
+fn promote_and_abort_step_in() {
+    // No traffic and a long wait: the walk waits for the user.
+    let agent = with_v1_serving(50, ", max_wait = \"5m\"");
+    let none = agent.hoist(&["promote", "webapp"]).output().unwrap();
+    assert_ne!(code(&none), 0);
+    assert!(
+        text(&none.stderr).contains("no canary in progress"),
+        "{}",
+        text(&none.stderr)
+    );
+
+    let dir = agent.project.dir.to_str().unwrap().to_owned();
+    let deploy = agent
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--driver",
+            "process",
+            "--set",
+            "run.env.LABEL=v2",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let at = |weight: u64| {
+        move |s: &Value| s["canary"]["phase"] == "analysing" && s["canary"]["weight"] == weight
+    };
+    agent.wait_status("webapp", Duration::from_secs(30), at(20));
+    let promoted = agent.hoist(&["promote", "webapp"]).output().unwrap();
+    assert_eq!(code(&promoted), 0, "{}", text(&promoted.stderr));
+    assert!(
+        text(&promoted.stderr).contains("50%"),
+        "{}",
+        text(&promoted.stderr)
+    );
+    let status = agent.wait_status("webapp", Duration::from_secs(10), at(50));
+    assert_eq!(
+        status["canary"]["done"][0]["promoted_by_hand"], true,
+        "{status:#}"
+    );
+    let shown = agent.hoist(&["status", "webapp"]).output().unwrap();
+    assert!(
+        text(&shown.stdout).contains("canary: revision 2 at 50% (step 2 of 3"),
+        "{}",
+        text(&shown.stdout)
+    );
+
+    let aborted = agent.hoist(&["abort", "webapp"]).output().unwrap();
+    assert_eq!(code(&aborted), 0, "{}", text(&aborted.stderr));
+    let out = deploy.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(
+        code(&out),
+        3,
+        "the waiting deploy reports the rollback:\n{err}"
+    );
+    assert!(err.contains("aborted by `hoist abort`"), "{err}");
+    assert!(only_revision(&agent.settled("webapp"), 1));
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
+}
