@@ -283,6 +283,36 @@ pub struct CanaryReport {
     pub window: Option<[RevisionTraffic; 2]>,
 }
 
+/// `hoist chaos`: faults injected into one revision for a while.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChaosRequest {
+    /// The revision (default: the canary's while one is in progress, else the serving one).
+    pub revision: Option<u64>,
+    /// How long the faults last, in seconds (at most an hour).
+    pub seconds: u64,
+    /// Kill -9 one of its ready replicas (once, at the start).
+    #[serde(default)]
+    pub kill: bool,
+    /// Pause its replicas for this share of every 100 ms, as CPU pressure would (process
+    /// driver).
+    #[serde(default)]
+    pub cpu_percent: u8,
+    /// What its requests go through in the proxy.
+    #[serde(default)]
+    pub proxy: crate::proxy::faults::ProxyFault,
+}
+
+/// What `hoist chaos` injected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChaosReport {
+    /// The revision the faults are scoped to.
+    pub revision: u64,
+    /// What was done, one line each.
+    pub injected: Vec<String>,
+    /// How long until they are removed, in seconds.
+    pub seconds: u64,
+}
+
 /// The answer to `hoist promote` and `hoist abort`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Intervened {

@@ -55,6 +55,9 @@ pub enum Command {
     Promote(StopArgs),
     /// Roll the app's canary back: the stable revision serves every request again.
     Abort(StopArgs),
+    /// Inject faults into one revision on this machine for a while: kill a replica, add
+    /// latency, abort or reset a share of requests, starve its replicas of CPU.
+    Chaos(ChaosArgs),
     /// Show the output of the app's replicas on this machine.
     Logs(LogsArgs),
     /// Stop the app on this machine: drain and stop its replicas, remove its route.
@@ -369,6 +372,43 @@ pub struct RollbackArgs {
     #[command(flatten)]
     pub agent: AgentConnArgs,
     /// Print a JSON report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `hoist chaos`.
+#[derive(Debug, Args)]
+pub struct ChaosArgs {
+    /// Which app.
+    #[command(flatten)]
+    pub app: AppArgs,
+    /// The revision (default: the canary's while one is in progress, else the serving one).
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<u64>,
+    /// How long the faults last (they are removed by themselves), e.g. `30s`.
+    #[arg(long = "for", value_name = "DURATION", default_value = "30s")]
+    pub duration: String,
+    /// Kill -9 one of its ready replicas (the agent restarts it, as after any crash).
+    #[arg(long)]
+    pub kill: bool,
+    /// Add this much latency to each of its requests, in the proxy, e.g. `200ms`.
+    #[arg(long, value_name = "DURATION")]
+    pub latency: Option<String>,
+    /// Answer this share of its requests with an error in the proxy: `10%`, or `10%:500`
+    /// for another status than 503.
+    #[arg(long, value_name = "PERCENT[:STATUS]")]
+    pub abort: Option<String>,
+    /// Close this share of its client connections without an answer, e.g. `5%`.
+    #[arg(long, value_name = "PERCENT")]
+    pub reset: Option<String>,
+    /// Pause its replicas for this share of every 100 ms, as CPU pressure would, e.g. `50%`
+    /// (process driver).
+    #[arg(long, value_name = "PERCENT")]
+    pub cpu: Option<String>,
+    /// The local agent.
+    #[command(flatten)]
+    pub agent: AgentConnArgs,
+    /// Print what was injected as JSON.
     #[arg(long)]
     pub json: bool,
 }

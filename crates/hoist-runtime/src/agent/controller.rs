@@ -68,6 +68,11 @@ pub(crate) enum Msg {
     },
     /// Report.
     Status { reply: oneshot::Sender<AppStatus> },
+    /// `hoist chaos`.
+    Chaos {
+        req: crate::api::ChaosRequest,
+        reply: oneshot::Sender<Result<crate::api::ChaosReport, Refused>>,
+    },
     /// `hoist promote` or `hoist abort` on a canary.
     Intervene {
         what: super::canary::Intervention,
@@ -258,6 +263,9 @@ impl Controller {
             }
             Msg::Status { reply } => {
                 let _ = reply.send(self.status());
+            }
+            Msg::Chaos { req, reply } => {
+                let _ = reply.send(self.chaos(&req));
             }
             Msg::Intervene { what, reply } => {
                 let _ = reply.send(self.intervene(what));

@@ -14,6 +14,7 @@
 //! was in progress ([`recover`]).
 
 mod canary;
+mod chaos;
 mod check;
 mod context;
 mod controller;

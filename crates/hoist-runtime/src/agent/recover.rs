@@ -35,6 +35,8 @@ pub(crate) async fn recover(ctx: &Arc<Ctx>) -> Vec<(String, mpsc::Sender<Msg>)> 
             (Some(pid), Some(ticks), _) => {
                 ProcessReplica::adopt(pid, ticks, rec.port, uptime).map(|p| {
                     groups.insert(p.pid());
+                    // An agent killed while it starved this replica of CPU left it stopped.
+                    super::chaos::continue_adopted(p.pid());
                     Handle::Process(p)
                 })
             }

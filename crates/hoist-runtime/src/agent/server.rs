@@ -17,8 +17,8 @@ use super::Agent;
 use super::controller::{Msg, Refused};
 use super::revision::Stored;
 use crate::api::{
-    AgentInfo, AppSpec, AppState, AppStatus, Artifact, CanarySplit, Event, Intervened,
-    RevisionInfo, RevisionTraffic, RollbackRequest, TrafficReport,
+    AgentInfo, AppSpec, AppState, AppStatus, Artifact, CanarySplit, ChaosReport, ChaosRequest,
+    Event, Intervened, RevisionInfo, RevisionTraffic, RollbackRequest, TrafficReport,
 };
 
 /// Serves the API until the task is dropped.
@@ -34,6 +34,7 @@ pub(crate) async fn serve(agent: Arc<Agent>, listener: UnixListener) {
         .route("/v1/apps/{app}/stop", post(stop))
         .route("/v1/apps/{app}/promote", post(promote))
         .route("/v1/apps/{app}/abort", post(abort))
+        .route("/v1/apps/{app}/chaos", post(chaos))
         .route("/v1/apps/{app}/logs", get(super::logs_api::logs))
         .route("/v1/apps/{app}/traffic", get(traffic))
         .with_state(agent);
@@ -290,6 +291,22 @@ async fn abort(
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<Intervened>, Refused> {
     intervene(&agent, &app, super::canary::Intervention::Abort).await
+}
+
+/// `hoist chaos`: faults injected into one revision for a while.
+async fn chaos(
+    State(agent): State<Arc<Agent>>,
+    UrlPath(app): UrlPath<String>,
+    Json(req): Json<ChaosRequest>,
+) -> Result<Json<ChaosReport>, Refused> {
+    let Some(tx) = agent.running_controller(&app) else {
+        return Err(unknown_app(&app));
+    };
+    let (reply, wait) = oneshot::channel();
+    tx.send(Msg::Chaos { req, reply })
+        .await
+        .map_err(|_| controller_gone())?;
+    Ok(Json(wait.await.map_err(|_| controller_gone())??))
 }
 
 async fn intervene(

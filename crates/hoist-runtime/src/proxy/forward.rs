@@ -24,6 +24,7 @@ use tokio::net::TcpStream;
 
 use super::Route;
 use super::backends::{InFlight, Upstream};
+use super::faults::{Injected, ResetConnection};
 use super::io::UpstreamIo;
 use super::metrics::Metrics;
 
@@ -122,6 +123,8 @@ pub async fn forward(
     let mut body = Some(body);
     let mut tried = Vec::new();
     let mut held = false;
+    // A fault is injected once per request, on its first replica, not again on a retry.
+    let mut faulted = false;
     loop {
         let Some(flight) = pick(route, canary, &tried) else {
             // A `recreate` update: wait for the new replica rather than fail the request.
@@ -139,6 +142,31 @@ pub async fn forward(
             return status(code, &format!("{reason} for app {}\n", route.app));
         };
         let addr = flight.backend().addr;
+        if !faulted {
+            faulted = true;
+            let injected = metrics.injected(&route.app, flight.backend());
+            if let Injected::Forward(Some(d))
+            | Injected::Abort(Some(d), _)
+            | Injected::Reset(Some(d)) = injected
+            {
+                tokio::time::sleep(d).await;
+            }
+            match injected {
+                Injected::Forward(_) => {}
+                Injected::Abort(_, code) => {
+                    let code =
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                    metrics.observe(&route.app, flight.backend(), code, started.elapsed());
+                    return status(code, "fault injected by `hoist chaos`\n");
+                }
+                Injected::Reset(_) => {
+                    metrics.failed_attempt(&route.app, flight.backend());
+                    let mut r = status(StatusCode::BAD_GATEWAY, "");
+                    r.extensions_mut().insert(ResetConnection);
+                    return r;
+                }
+            }
+        }
         // Only a replayable request may ride a pooled connection: if the replica closed it
         // meanwhile, the request is retried, which a consumed body could not be.
         let pooled = if replayable {

@@ -141,6 +141,11 @@ impl Metrics {
         self.revision_traffic(app, backend).failed();
     }
 
+    /// What a fault injected into `backend`'s revision does to the next request.
+    pub(crate) fn injected(&self, app: &str, backend: &Backend) -> super::faults::Injected {
+        self.revision_traffic(app, backend).fault.decide()
+    }
+
     fn revision_traffic<'b>(&self, app: &str, backend: &'b Backend) -> &'b RevisionTraffic {
         backend
             .traffic

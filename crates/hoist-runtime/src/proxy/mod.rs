@@ -19,6 +19,7 @@
 //!   ([`traffic`]: requests, 5xx and connection failures, latency histograms, lock-free).
 
 pub mod backends;
+pub mod faults;
 pub mod forward;
 mod io;
 pub mod metrics;
@@ -87,7 +88,13 @@ impl Proxy {
             let io = io::ClientIo::new(stream, Arc::clone(&client));
             let service = service_fn(move |req| {
                 let (proxy, client) = (Arc::clone(&self), Arc::clone(&client));
-                async move { Ok::<_, std::convert::Infallible>(proxy.handle(req, &client).await) }
+                async move {
+                    let resp = proxy.handle(req, &client).await;
+                    match resp.extensions().get::<faults::ResetConnection>() {
+                        Some(reset) => Err(*reset),
+                        None => Ok(resp),
+                    }
+                }
             });
             let conn = http1::Builder::new()
                 .serve_connection(TokioIo::new(io), service)

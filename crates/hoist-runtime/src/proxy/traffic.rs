@@ -18,6 +18,9 @@ pub struct RevisionTraffic {
     requests: AtomicU64,
     errors: AtomicU64,
     latency: Box<[AtomicU64]>,
+    /// Faults injected into the revision's requests (`hoist chaos`): kept beside its counters,
+    /// since every backend of the revision already holds this handle.
+    pub(crate) fault: super::faults::FaultSlot,
 }
 
 impl RevisionTraffic {
@@ -26,6 +29,7 @@ impl RevisionTraffic {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             latency: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            fault: super::faults::FaultSlot::default(),
         }
     }
 
@@ -86,6 +90,29 @@ impl Traffic {
                 .entry((app.to_owned(), revision.to_owned()))
                 .or_insert_with(|| Arc::new(RevisionTraffic::new())),
         )
+    }
+
+    /// Injects `fault` into `app`'s `revision` until `until` (`None` removes it).
+    pub fn set_fault(
+        &self,
+        app: &str,
+        revision: &str,
+        fault: Option<super::faults::ProxyFault>,
+        until: std::time::Instant,
+    ) {
+        self.revision(app, revision).fault.set(fault, until);
+    }
+
+    /// The faults in force on `app`'s revisions, with their ends.
+    pub fn faults(
+        &self,
+        app: &str,
+    ) -> BTreeMap<String, (super::faults::ProxyFault, std::time::Instant)> {
+        self.map()
+            .iter()
+            .filter(|((a, _), _)| a == app)
+            .filter_map(|((_, revision), t)| Some((revision.clone(), t.fault.current()?)))
+            .collect()
     }
 
     /// Snapshots of `app`'s revisions that have seen traffic since the agent started, by

@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Logs(a) => local::logs(&target::local_app_name(&a.app)?, &a),
         Command::Stop(a) => local::stop(&target::local_app_name(&a.app)?, &a),
+        Command::Chaos(a) => local::chaos::run(&target::local_app_name(&a.app)?, &a),
         Command::Promote(a) => local::canary::intervene(&target::local_app_name(&a.app)?, &a, true),
         Command::Abort(a) => local::canary::intervene(&target::local_app_name(&a.app)?, &a, false),
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),

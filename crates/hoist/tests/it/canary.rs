@@ -234,3 +234,75 @@ fn promote_and_abort_step_in() {
     assert!(only_revision(&agent.settled("webapp"), 1));
     assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
 }
+
+/// `hoist deploy` of `LABEL=v2` in the background; the canary's first step reached.
+fn canary_at_first_step(agent: &Agent) -> std::process::Child {
+    let dir = agent.project.dir.to_str().unwrap().to_owned();
+    let deploy = agent
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--driver",
+            "process",
+            "--set",
+            "run.env.LABEL=v2",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    agent.wait_status("webapp", Duration::from_secs(30), |s| {
+        s["canary"]["phase"] == "analysing"
+    });
+    deploy
+}
+
+#[test]
+fn a_canary_slowed_by_injected_latency_is_rolled_back() {
+    // Steps long enough for the fault to land in the first one.
+    let agent = with_v1_serving(30, ", max_wait = \"1m\"");
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
+    let deploy = canary_at_first_step(&agent);
+    let chaos = agent
+        .hoist(&["chaos", "webapp", "--latency", "300ms", "--for", "1m"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&chaos), 0, "{}", text(&chaos.stderr));
+    assert!(
+        text(&chaos.stderr).starts_with("revision 2 of `webapp`"),
+        "the canary is the default target: {}",
+        text(&chaos.stderr)
+    );
+    let out = deploy.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    let report = load.finish();
+    assert_eq!(code(&out), 3, "rolled back:\n{err}");
+    assert!(err.contains("p99"), "the latency SLO broke:\n{err}");
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(only_revision(&agent.settled("webapp"), 1));
+}
+
+#[test]
+fn a_canary_that_survives_a_replica_kill_under_load_is_promoted() {
+    let agent = with_v1_serving(50, "");
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 4, Duration::from_mins(1), 2_000_000);
+    let deploy = canary_at_first_step(&agent);
+    let chaos = agent
+        .hoist(&["chaos", "webapp", "--kill"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&chaos), 0, "{}", text(&chaos.stderr));
+    let out = deploy.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    std::thread::sleep(Duration::from_millis(300));
+    let report = load.finish();
+    assert_eq!(code(&out), 0, "promoted:\n{err}");
+    assert!(
+        err.contains("killed (-9)") || err.contains("exited"),
+        "{err}"
+    );
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(only_revision(&agent.settled("webapp"), 2));
+}

@@ -14,6 +14,7 @@
 mod build_errors;
 mod build_image;
 mod canary;
+mod chaos;
 mod ci;
 mod ci_workflow;
 mod config_cli;

@@ -77,7 +77,7 @@ async fn targets(app: &App, kube: &KubeArgs) -> anyhow::Result<Vec<Target>> {
 }
 
 /// `10m`, `90s`, `1h30m`, `500ms`.
-fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+pub(crate) fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     let bad = || {
         anyhow::anyhow!("invalid duration `{text}`: write a number and a unit, like `90s` or `10m`")
     };

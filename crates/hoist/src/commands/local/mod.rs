@@ -3,6 +3,7 @@
 //! of this machine's agent (`hoist-runtime`), which `deploy` starts when none runs.
 
 pub(crate) mod canary;
+pub(crate) mod chaos;
 pub(crate) mod connect;
 pub(crate) mod deploy;
 pub(crate) mod show;
