@@ -51,10 +51,12 @@ impl Controller {
                 None,
             ));
         }
-        if req.cpu_percent > 95 || req.proxy.abort_percent > 100 || req.proxy.reset_percent > 100 {
+        if req.cpu_percent > 95
+            || u16::from(req.proxy.abort_percent) + u16::from(req.proxy.reset_percent) > 100
+        {
             return Err(Refused::new(
                 400,
-                "shares are percentages: abort and reset up to 100, cpu up to 95 (a replica stopped all the time is a kill)".to_owned(),
+                "shares are percentages: abort and reset up to 100 together, cpu up to 95 (a replica stopped all the time is a kill)".to_owned(),
                 None,
             ));
         }

@@ -93,9 +93,9 @@ impl FaultSlot {
         (Instant::now() < a.until).then(|| (a.fault.clone(), a.until))
     }
 
-    /// The decision for the next request: aborted and reset ones are spread evenly (request n
-    /// is hit when n × percent crosses a multiple of 100), not drawn at random, so a short
-    /// window sees its share.
+    /// The decision for the next request. Request n draws the ticket 37 n mod 100: every 100
+    /// requests in a row hold each ticket once, spread out, so a short window sees its shares
+    /// exactly; tickets below `reset_percent` are reset, the next `abort_percent` aborted.
     pub(crate) fn decide(&self) -> Injected {
         let guard = self.active.load();
         let Some(a) = guard.as_ref() else {
@@ -104,15 +104,12 @@ impl FaultSlot {
         if Instant::now() >= a.until {
             return Injected::Forward(None);
         }
-        let n = self.turn.fetch_add(1, Ordering::Relaxed) + 1;
-        let hit = |percent: u8| {
-            let p = u64::from(percent.min(100));
-            p > 0 && n * p / 100 != (n - 1) * p / 100
-        };
+        let ticket = self.turn.fetch_add(1, Ordering::Relaxed).wrapping_mul(37) % 100;
         let f = &a.fault;
-        if hit(f.reset_percent) {
+        let reset = u64::from(f.reset_percent.min(100));
+        if ticket < reset {
             Injected::Reset(f.latency)
-        } else if hit(f.abort_percent) {
+        } else if ticket < reset + u64::from(f.abort_percent) {
             Injected::Abort(f.latency, f.abort_status.unwrap_or(503))
         } else {
             Injected::Forward(f.latency)
@@ -178,9 +175,7 @@ mod tests {
                 Injected::Reset(_) => counts.2 += 1,
             }
         }
-        // Resets are decided first; aborts on the rest (a request both would hit is reset).
-        assert_eq!(counts.2, 10);
-        assert!(counts.1 >= 17 && counts.1 <= 20, "{counts:?}");
+        assert_eq!(counts, (70, 20, 10), "each share exactly, in 100 requests");
         slot.set(
             Some(ProxyFault {
                 abort_percent: 100,
