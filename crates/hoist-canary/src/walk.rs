@@ -230,6 +230,7 @@ mod tests {
             max_wait: Duration::from_mins(1),
             sticky: None,
             slo: Slo::default_for_canary(),
+            chaos: None,
         }
     }
 

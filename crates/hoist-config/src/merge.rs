@@ -7,8 +7,9 @@
 
 use crate::field::Opt;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
+    AppPart, AutoscalePart, BuildPart, ChaosPart, DaprPart, HealthPart, ImagePart, IngressPart,
     KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
+    VerifyPart,
 };
 use crate::walk::StrMap;
 
@@ -66,7 +67,35 @@ impl Merge for Partial {
             dapr: merge_table(b.dapr, o.dapr),
             kubernetes: merge_table(b.kubernetes, o.kubernetes),
             // Overlays and `--set` cannot hold `[ci]` (the parser refuses it there).
-            ci: o.ci.or(b.ci)
+            ci: o.ci.or(b.ci),
+            verify: merge_table(b.verify, o.verify)
+        )
+    }
+}
+
+impl Merge for VerifyPart {
+    fn merge(self, o: Self) -> Self {
+        VerifyPart {
+            chaos: merge_table(self.chaos, o.chaos),
+        }
+    }
+}
+
+impl Merge for ChaosPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(
+            b,
+            o,
+            ChaosPart {
+                step,
+                kill,
+                latency,
+                abort,
+                reset,
+                cpu
+            },
+            at: o.at
         )
     }
 }

@@ -8,9 +8,9 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, CiPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
-    StickyPart,
+    AppPart, AutoscalePart, BuildPart, ChaosPart, CiPart, DaprPart, HealthPart, ImagePart,
+    IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart,
+    StatePart, StickyPart, VerifyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -26,6 +26,7 @@ const ROOT_KEYS: &[&str] = &[
     "dapr",
     "kubernetes",
     "ci",
+    "verify",
     "environments",
 ];
 const OVERLAY_KEYS: &[&str] = &[
@@ -36,6 +37,7 @@ const OVERLAY_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "verify",
 ];
 const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
 const BUILD_KEYS: &[&str] = &[
@@ -107,12 +109,14 @@ const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
+const VERIFY_KEYS: &[&str] = &["chaos"];
+const CHAOS_KEYS: &[&str] = &["step", "kill", "latency", "abort", "reset", "cpu"];
 
 /// Every key the parser accepts, as `(table, key)`: what the reference must document (a test
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 15] = [
+    let tables: [(&str, &[&str]); 16] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -128,6 +132,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("dapr", DAPR_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
         ("ci", CI_KEYS),
+        ("verify.chaos", CHAOS_KEYS),
     ];
     debug_assert!(PROBE_KEYS.iter().all(|k| HEALTH_KEYS.contains(k)));
     tables
@@ -215,7 +220,28 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
         .map(|k| kubernetes_part(&k))
         .transpose()?;
     p.ci = t.table("ci")?.map(|c| ci_part(&c)).transpose()?;
+    p.verify = t.table("verify")?.map(|v| verify_part(&v)).transpose()?;
     Ok(p)
+}
+
+fn verify_part(t: &Table<'_, '_>) -> Result<VerifyPart> {
+    t.check_keys(VERIFY_KEYS)?;
+    Ok(VerifyPart {
+        chaos: t.table("chaos")?.map(|c| chaos_part(&c)).transpose()?,
+    })
+}
+
+fn chaos_part(t: &Table<'_, '_>) -> Result<ChaosPart> {
+    t.check_keys(CHAOS_KEYS)?;
+    Ok(ChaosPart {
+        at: t.as_field(),
+        step: t.integer("step")?,
+        kill: t.boolean("kill")?,
+        latency: t.duration("latency")?,
+        abort: t.string("abort")?,
+        reset: t.string("reset")?,
+        cpu: t.string("cpu")?,
+    })
 }
 
 fn ci_part(t: &Table<'_, '_>) -> Result<CiPart> {

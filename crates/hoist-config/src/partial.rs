@@ -22,6 +22,25 @@ pub(crate) struct Partial {
     pub(crate) dapr: Option<DaprPart>,
     pub(crate) kubernetes: Option<KubernetesPart>,
     pub(crate) ci: Option<CiPart>,
+    pub(crate) verify: Option<VerifyPart>,
+}
+
+/// `[verify]`: how a canary is checked beyond its own traffic.
+#[derive(Debug, Clone)]
+pub(crate) struct VerifyPart {
+    pub(crate) chaos: Option<ChaosPart>,
+}
+
+/// `[verify.chaos]`; `at` is where the table is written.
+#[derive(Debug, Clone)]
+pub(crate) struct ChaosPart {
+    pub(crate) at: Field<()>,
+    pub(crate) step: Opt<i64>,
+    pub(crate) kill: Opt<bool>,
+    pub(crate) latency: Opt<Duration>,
+    pub(crate) abort: Opt<String>,
+    pub(crate) reset: Opt<String>,
+    pub(crate) cpu: Opt<String>,
 }
 
 /// `[ci]`, in the base file only (an overlay cannot say which refs deploy it).

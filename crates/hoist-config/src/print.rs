@@ -29,6 +29,33 @@ pub fn to_toml(app: &App) -> String {
     image(&mut out, app);
     run(&mut out, app);
     out.map_table("config", &app.config);
+    match app
+        .run
+        .rollout
+        .strategy
+        .canary()
+        .and_then(|c| c.chaos.as_ref())
+    {
+        Some(c) => {
+            out.header("verify.chaos");
+            out.kv("step", &c.step.to_string());
+            out.kv("kill", &c.kill.to_string());
+            if let Some(l) = c.latency {
+                out.kv("latency", &quote(&duration::format(l)));
+            }
+            if c.abort_percent > 0 {
+                let status = c.abort_status.map_or_else(String::new, |s| format!(":{s}"));
+                out.kv("abort", &quote(&format!("{}%{status}", c.abort_percent)));
+            }
+            if c.reset_percent > 0 {
+                out.kv("reset", &quote(&format!("{}%", c.reset_percent)));
+            }
+            if c.cpu_percent > 0 {
+                out.kv("cpu", &quote(&format!("{}%", c.cpu_percent)));
+            }
+        }
+        None => out.line("\n# [verify.chaos] is not set: no faults during a canary's steps"),
+    }
     match &app.dapr {
         Some(d) => {
             out.header("dapr");

@@ -743,6 +743,64 @@ FEATURE_FLAGS = "beta=false"
         outro: "",
     },
     Section {
+        title: "`[verify.chaos]`",
+        intro: r#"Faults the agent injects into a canary (`run.rollout.strategy = "canary"`) while one of its
+steps runs, and removes when the step ends, so the step's verdict says whether the new revision
+holds its SLOs under them. The same faults as `hoist chaos` (see docs/local.md); this machine's
+agent only. At least one fault; the table without a canary strategy is an error."#,
+        keys: &[
+            Key {
+                name: "`step`",
+                ty: "integer",
+                default: "`1`",
+                allowed: "1 to the number of steps below 100%",
+                example: "`2`",
+                why: "the step whose analysis runs under the faults",
+            },
+            Key {
+                name: "`kill`",
+                ty: "boolean",
+                default: "`false`",
+                allowed: "`true`, `false`",
+                example: "`true`",
+                why: "kill -9 one canary replica as the step begins (the agent restarts it; the proxy retries)",
+            },
+            Key {
+                name: "`latency`",
+                ty: "duration",
+                default: "none",
+                allowed: "a duration",
+                example: r#"`"200ms"`"#,
+                why: "added by the proxy to each of the canary's requests",
+            },
+            Key {
+                name: "`abort`",
+                ty: "string",
+                default: "none",
+                allowed: r#"`"P%"` or `"P%:STATUS"`, P from 1 to 100, STATUS 400–599 (default 503)"#,
+                example: r#"`"5%:500"`"#,
+                why: "that share of the canary's requests answered by the proxy with an error",
+            },
+            Key {
+                name: "`reset`",
+                ty: "string",
+                default: "none",
+                allowed: r#"`"P%"`; with `abort`, at most 100% together"#,
+                example: r#"`"2%"`"#,
+                why: "that share of the canary's client connections closed without an answer",
+            },
+            Key {
+                name: "`cpu`",
+                ty: "string",
+                default: "none",
+                allowed: r#"`"P%"`, P from 1 to 95"#,
+                example: r#"`"50%"`"#,
+                why: "the canary's replicas paused that share of every 100 ms, as CPU pressure would (process driver)",
+            },
+        ],
+        outro: "",
+    },
+    Section {
         title: "`[dapr]`",
         intro: r#"Runs the app with a [Dapr](https://dapr.io) sidecar: `hoist render` adds the pod annotations
 `dapr.io/enabled: "true"`, `dapr.io/app-id` and `dapr.io/app-port` (`app.port`), which Dapr's

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 /// How an update replaces the serving revision.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per app spec, read rarely; a box would only complicate every match"
+)]
 pub enum Strategy {
     /// Replace replicas one batch at a time (`max_surge`, `max_unavailable`) as soon as the new
     /// ones are ready: the Deployment controller's rolling update. The default.
@@ -55,6 +59,30 @@ pub struct Canary {
     pub sticky: Option<Sticky>,
     /// The service levels the canary must hold.
     pub slo: Slo,
+    /// Faults injected into the canary during one step (`[verify.chaos]`), so its verdict says
+    /// whether it holds its SLOs under them.
+    #[serde(default)]
+    pub chaos: Option<ChaosStep>,
+}
+
+/// `[verify.chaos]`: what the agent injects into the canary while one of its steps runs, and
+/// removes when the step ends. The same faults as `hoist chaos`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChaosStep {
+    /// The step (1 = the first) during which the faults are on.
+    pub step: u8,
+    /// Kill -9 one canary replica as the step begins.
+    pub kill: bool,
+    /// Added to each of the canary's requests by the proxy.
+    pub latency: Option<Duration>,
+    /// Percent of the canary's requests the proxy answers with `abort_status`.
+    pub abort_percent: u8,
+    /// The status of an aborted request (503 when unset).
+    pub abort_status: Option<u16>,
+    /// Percent of the canary's client connections closed without an answer.
+    pub reset_percent: u8,
+    /// Percent of every 100 ms the canary's replicas are paused, as CPU pressure would.
+    pub cpu_percent: u8,
 }
 
 impl Canary {
@@ -195,6 +223,7 @@ mod tests {
             max_wait: Duration::from_mins(5),
             sticky: Some(Sticky::Header("x-user-id".into())),
             slo: Slo::default_for_canary(),
+            chaos: None,
         });
         let json = serde_json::to_string(&canary).unwrap();
         assert!(

@@ -73,6 +73,8 @@ fn canary(p: &RolloutPart) -> Result<Canary> {
             .slo
             .as_ref()
             .map_or_else(|| Ok(Slo::default_for_canary()), slo)?,
+        // `[verify.chaos]`, set by `chaos_step` once the whole file is read.
+        chaos: None,
     })
 }
 

@@ -5,6 +5,7 @@
 
 mod build;
 mod canary;
+mod chaos;
 mod ci;
 mod health;
 mod numbers;
@@ -31,7 +32,10 @@ type Result<T> = std::result::Result<T, ConfigError>;
 /// are missing from a file without the table that would hold them.
 pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> Result<App> {
     let app = app_section(p.app, start)?;
-    let run = run::run_section(p.run, app.port)?;
+    let mut run = run::run_section(p.run, app.port)?;
+    if let Some(c) = p.verify.as_ref().and_then(|v| v.chaos.as_ref()) {
+        chaos::chaos_step(c, &mut run.rollout.strategy)?;
+    }
     Ok(App {
         build: build::build_section(p.build)?,
         image: build::image_section(p.image)?,

@@ -284,3 +284,74 @@ fn sticky_timing_and_state_rules() {
         "{e}"
     );
 }
+
+#[test]
+fn verify_chaos_puts_its_faults_on_a_step_of_the_canary() {
+    let body = "[run.rollout]\nstrategy = \"canary\"\nsteps = [10, 50]\n\n[verify.chaos]\nstep = 2\nkill = true\nlatency = \"200ms\"\nabort = \"5%:500\"\nreset = \"2%\"\ncpu = \"50%\"\n";
+    let c = canary(body, None);
+    let chaos = c.chaos.expect("[verify.chaos] read");
+    assert_eq!(
+        chaos,
+        hoist_core::ChaosStep {
+            step: 2,
+            kill: true,
+            latency: Some(Duration::from_millis(200)),
+            abort_percent: 5,
+            abort_status: Some(500),
+            reset_percent: 2,
+            cpu_percent: 50,
+        }
+    );
+    // Printed and loaded back, and per environment like every table.
+    let src = format!("[app]\nname = \"hello\"\n{body}");
+    let app = load_str("hoist.toml", &src, None).unwrap();
+    let printed = to_toml(&app);
+    assert_eq!(
+        load_str("printed.toml", &printed, None).unwrap(),
+        app,
+        "{printed}"
+    );
+    let overlay = "[run.rollout]\nstrategy = \"canary\"\n\n[environments.prod.verify.chaos]\nlatency = \"1s\"\n";
+    assert_eq!(canary(overlay, None).chaos, None);
+    let prod = canary(overlay, Some("prod")).chaos.unwrap();
+    assert_eq!((prod.step, prod.latency), (1, Some(Duration::from_secs(1))));
+}
+
+#[test]
+fn verify_chaos_mistakes_say_where() {
+    assert_eq!(
+        error("[verify.chaos]\nkill = true\n"),
+        "hoist.toml:3:1: verify.chaos: `[verify.chaos]` injects faults into a canary's step: set `run.rollout.strategy = \"canary\"`, or remove the table"
+    );
+    let canary = "[run.rollout]\nstrategy = \"canary\"\nsteps = [10, 50]\n\n";
+    assert_eq!(
+        error(&format!("{canary}[verify.chaos]\nstep = 3\nkill = true\n")),
+        "hoist.toml:8:8: verify.chaos.step: must be from 1 to 2, found 3"
+    );
+    assert_eq!(
+        error(&format!("{canary}[verify.chaos]\nabort = \"5\"\n")),
+        "hoist.toml:8:9: verify.chaos.abort: must be a share like \"10%\" (1% to 100%), found \"5\""
+    );
+    assert_eq!(
+        error(&format!("{canary}[verify.chaos]\nabort = \"5%:200\"\n")),
+        "hoist.toml:8:9: verify.chaos.abort: `200` is not an HTTP error status (400 to 599)"
+    );
+    assert_eq!(
+        error(&format!("{canary}[verify.chaos]\ncpu = \"99%\"\n")),
+        "hoist.toml:8:7: verify.chaos.cpu: must be a share like \"10%\" (1% to 95%), found \"99%\""
+    );
+    assert_eq!(
+        error(&format!(
+            "{canary}[verify.chaos]\nabort = \"60%\"\nreset = \"50%\"\n"
+        )),
+        "hoist.toml:9:9: verify.chaos.reset: `abort` and `reset` share the requests: together at most 100%"
+    );
+    assert_eq!(
+        error(&format!("{canary}[verify.chaos]\nstep = 1\n")),
+        "hoist.toml:7:1: verify.chaos: no fault given: set one or more of `kill = true`, `latency = \"200ms\"`, `abort = \"10%\"`, `reset = \"5%\"`, `cpu = \"50%\"`"
+    );
+    assert!(
+        error(&format!("{canary}[verify.chaos]\nkil = true\n"))
+            .contains("unknown key `kil` (did you mean `kill`?)")
+    );
+}

@@ -11,14 +11,16 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use hoist_canary::walk::{Decision, Reason};
 use hoist_canary::{Sample, Walk};
-use hoist_core::Canary;
+use hoist_core::{Canary, ChaosStep};
 
 use super::controller::{Controller, Refused};
 use crate::api::{AppSpec, CanaryReport, Outcome, RevisionTraffic};
+use crate::proxy::faults::ProxyFault;
 use crate::proxy::{BackendSet, Balance, Route, Split};
 use crate::store::RevisionState;
 
@@ -33,6 +35,8 @@ pub(crate) struct CanaryRun {
     walk: Option<Walk>,
     /// When the current step is analysed next.
     next_look: Instant,
+    /// The `[verify.chaos]` faults of the current step, while they are on.
+    faults: Option<Arc<AtomicBool>>,
 }
 
 impl CanaryRun {
@@ -102,6 +106,7 @@ impl Controller {
             split,
             walk: None,
             next_look: Instant::now(),
+            faults: None,
         });
         let steps: Vec<String> = config.steps.iter().map(|w| format!("{w}%")).collect();
         self.progress(
@@ -273,15 +278,30 @@ impl Controller {
         run.next_look = now + run.config.interval;
         let last = run.config.steps.len();
         let step = run.walk.as_ref().map_or(0, |w| w.history().len()) + 1;
+        if !matches!(decision, Decision::Wait(_)) {
+            self.end_step_faults(target);
+        }
+        let Some(run) = self.canary_mut() else {
+            return;
+        };
         match decision {
             Decision::Weight(w) => {
                 run.split.set_weight(w);
+                let chaos = run
+                    .config
+                    .chaos
+                    .clone()
+                    .filter(|c| usize::from(c.step) == step);
+                let until = now + run.config.max_wait + run.config.interval;
                 self.progress(
                     Some(target),
                     format!(
                         "canary step {step} of {last}: {w}% of the requests to revision {target}"
                     ),
                 );
+                if let Some(chaos) = chaos {
+                    self.step_faults(target, &chaos, until);
+                }
             }
             Decision::Wait(verdict) => {
                 let w = run.split.weight();
@@ -304,6 +324,7 @@ impl Controller {
 
     /// The canary serves everything: the stable replicas leave, the split goes.
     fn promote_canary(&mut self, target: u64) {
+        self.end_step_faults(target);
         let Some(run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
             return;
         };
@@ -349,6 +370,7 @@ impl Controller {
     /// The canary is rolled back: no share, its replicas drained and stopped, the stable
     /// revision's route as it was.
     fn canary_failed(&mut self, target: u64, reason: String) {
+        self.end_step_faults(target);
         let Some(run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
             return;
         };
@@ -379,6 +401,37 @@ impl Controller {
             ),
         );
         self.done(Outcome::RolledBack, Some(reason), reports);
+    }
+
+    /// Injects `[verify.chaos]` into the canary for the step that begins.
+    fn step_faults(&mut self, target: u64, chaos: &ChaosStep, until: Instant) {
+        let ready: Vec<usize> = (0..self.replicas.len())
+            .filter(|&i| self.replicas[i].revision == target && self.replicas[i].ready())
+            .collect();
+        let proxy = ProxyFault {
+            latency: chaos.latency,
+            abort_percent: chaos.abort_percent,
+            abort_status: chaos.abort_status,
+            reset_percent: chaos.reset_percent,
+        };
+        let (injected, ends) =
+            self.inject(target, &ready, chaos.kill, chaos.cpu_percent, &proxy, until);
+        if let Some(run) = self.canary_mut() {
+            run.faults = Some(ends);
+        }
+        self.progress(
+            Some(target),
+            format!("[verify.chaos] during this step: {}", injected.join("; ")),
+        );
+    }
+
+    /// Removes the current step's `[verify.chaos]` faults, if any are on.
+    fn end_step_faults(&mut self, target: u64) {
+        let Some(ends) = self.canary_mut().and_then(|r| r.faults.take()) else {
+            return;
+        };
+        self.end_faults(target, &ends);
+        self.progress(Some(target), "[verify.chaos] faults removed".to_owned());
     }
 
     fn keep_report(&self, target: u64, report: &CanaryReport) {

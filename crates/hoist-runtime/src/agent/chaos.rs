@@ -9,6 +9,8 @@
 //!   ends with SIGCONT; an agent killed mid-fault leaves a replica stopped, so a starting agent
 //!   continues every replica it adopts ([`continue_adopted`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -17,6 +19,7 @@ use super::controller::{Controller, Refused};
 use super::replica::{Handle, Phase};
 use crate::api::{ChaosReport, ChaosRequest};
 use crate::driver::process::kill_group;
+use crate::proxy::faults::ProxyFault;
 
 /// The longest a fault may last.
 const MAX_CHAOS: Duration = Duration::from_hours(1);
@@ -73,14 +76,11 @@ impl Controller {
                 Some("`hoist status` shows its replicas"),
             ));
         }
-        let pids: Vec<u32> = ready
+        let processes = ready
             .iter()
-            .filter_map(|&i| match &self.replicas[i].phase {
-                Phase::Running(h) => h.pid(),
-                _ => None,
-            })
-            .collect();
-        if req.cpu_percent > 0 && pids.len() != ready.len() {
+            .filter(|&&i| matches!(self.replicas[i].phase, Phase::Running(Handle::Process(_))))
+            .count();
+        if req.cpu_percent > 0 && processes != ready.len() {
             return Err(Refused::new(
                 409,
                 "CPU starvation pauses the replicas' processes: the process driver only".to_owned(),
@@ -88,57 +88,14 @@ impl Controller {
             ));
         }
         let until = Instant::now() + seconds;
-        let mut injected = Vec::new();
-        if !req.proxy.is_empty() {
-            self.ctx.proxy.metrics().traffic().set_fault(
-                &self.app,
-                &revision.to_string(),
-                Some(req.proxy.clone()),
-                until,
-            );
-            if let Some(d) = req.proxy.latency {
-                injected.push(format!("+{} ms on each request", d.as_millis()));
-            }
-            if req.proxy.abort_percent > 0 {
-                injected.push(format!(
-                    "{}% of requests answered {} by the proxy",
-                    req.proxy.abort_percent,
-                    req.proxy.abort_status.unwrap_or(503)
-                ));
-            }
-            if req.proxy.reset_percent > 0 {
-                injected.push(format!(
-                    "{}% of connections reset before an answer",
-                    req.proxy.reset_percent
-                ));
-            }
-        }
-        if req.cpu_percent > 0 {
-            tokio::spawn(starve(pids.clone(), req.cpu_percent, until));
-            injected.push(format!(
-                "{} replica{} paused {}% of every 100 ms",
-                pids.len(),
-                if pids.len() == 1 { "" } else { "s" },
-                req.cpu_percent
-            ));
-        }
-        if req.kill {
-            let victim = &self.replicas[ready[0]];
-            let id = victim.id;
-            match &victim.phase {
-                Phase::Running(Handle::Process(p)) => {
-                    let _ = kill_group(p.pid(), Signal::SIGKILL);
-                }
-                Phase::Running(Handle::Container { replica, .. }) => {
-                    let replica = std::sync::Arc::clone(replica);
-                    tokio::spawn(async move {
-                        let _ = replica.stop(Duration::ZERO).await;
-                    });
-                }
-                _ => {}
-            }
-            injected.push(format!("replica {id} killed (-9)"));
-        }
+        let (injected, _ends) = self.inject(
+            revision,
+            &ready,
+            req.kill,
+            req.cpu_percent,
+            &req.proxy,
+            until,
+        );
         if injected.is_empty() {
             return Err(Refused::new(
                 400,
@@ -160,18 +117,104 @@ impl Controller {
             seconds: seconds.as_secs(),
         })
     }
+
+    /// Injects the faults into `revision`, whose ready replicas are `ready` (indexes), until
+    /// `until` or until the returned flag is set; what was injected, one line each.
+    pub(crate) fn inject(
+        &mut self,
+        revision: u64,
+        ready: &[usize],
+        kill: bool,
+        cpu_percent: u8,
+        proxy: &ProxyFault,
+        until: Instant,
+    ) -> (Vec<String>, Arc<AtomicBool>) {
+        let ends = Arc::new(AtomicBool::new(false));
+        let pids: Vec<u32> = ready
+            .iter()
+            .filter_map(|&i| match &self.replicas[i].phase {
+                Phase::Running(h) => h.pid(),
+                _ => None,
+            })
+            .collect();
+        let req_proxy = proxy;
+        let mut injected = Vec::new();
+        if !req_proxy.is_empty() {
+            self.ctx.proxy.metrics().traffic().set_fault(
+                &self.app,
+                &revision.to_string(),
+                Some(req_proxy.clone()),
+                until,
+            );
+            if let Some(d) = req_proxy.latency {
+                injected.push(format!("+{} ms on each request", d.as_millis()));
+            }
+            if req_proxy.abort_percent > 0 {
+                injected.push(format!(
+                    "{}% of requests answered {} by the proxy",
+                    req_proxy.abort_percent,
+                    req_proxy.abort_status.unwrap_or(503)
+                ));
+            }
+            if req_proxy.reset_percent > 0 {
+                injected.push(format!(
+                    "{}% of connections reset before an answer",
+                    req_proxy.reset_percent
+                ));
+            }
+        }
+        if cpu_percent > 0 && !pids.is_empty() {
+            tokio::spawn(starve(pids.clone(), cpu_percent, until, Arc::clone(&ends)));
+            injected.push(format!(
+                "{} replica{} paused {}% of every 100 ms",
+                pids.len(),
+                if pids.len() == 1 { "" } else { "s" },
+                cpu_percent
+            ));
+        }
+        if kill && let Some(&first) = ready.first() {
+            let victim = &self.replicas[first];
+            let id = victim.id;
+            match &victim.phase {
+                Phase::Running(Handle::Process(p)) => {
+                    let _ = kill_group(p.pid(), Signal::SIGKILL);
+                }
+                Phase::Running(Handle::Container { replica, .. }) => {
+                    let replica = std::sync::Arc::clone(replica);
+                    tokio::spawn(async move {
+                        let _ = replica.stop(Duration::ZERO).await;
+                    });
+                }
+                _ => {}
+            }
+            injected.push(format!("replica {id} killed (-9)"));
+        }
+        (injected, ends)
+    }
+
+    /// Ends faults injected with [`Self::inject`] before their time: the proxy's at once, the
+    /// starvation at its next period.
+    pub(crate) fn end_faults(&self, revision: u64, ends: &AtomicBool) {
+        ends.store(true, Ordering::Relaxed);
+        self.ctx.proxy.metrics().traffic().set_fault(
+            &self.app,
+            &revision.to_string(),
+            None,
+            Instant::now(),
+        );
+    }
 }
 
 /// Pauses the process groups `pids` for `percent` of every [`STARVE_PERIOD`] until `until`,
 /// then continues them for good.
-async fn starve(pids: Vec<u32>, percent: u8, until: Instant) {
+async fn starve(pids: Vec<u32>, percent: u8, until: Instant, ends: Arc<AtomicBool>) {
     let stopped = STARVE_PERIOD * u32::from(percent) / 100;
     let signal_all = |s: Signal| {
         for pid in &pids {
             let _ = kill_group(*pid, s);
         }
     };
-    while Instant::now() < until {
+    while Instant::now() < until && !ends.load(Ordering::Relaxed) {
         signal_all(Signal::SIGSTOP);
         tokio::time::sleep(stopped).await;
         signal_all(Signal::SIGCONT);

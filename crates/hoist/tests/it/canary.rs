@@ -306,3 +306,32 @@ fn a_canary_that_survives_a_replica_kill_under_load_is_promoted() {
     assert!(report.failures().is_empty(), "{}", report.summary());
     assert!(only_revision(&agent.settled("webapp"), 2));
 }
+
+#[test]
+fn verify_chaos_faults_the_canary_during_its_step_and_the_verdict_says_it_broke() {
+    let agent = with_v1_serving(30, "");
+    let toml = agent.project.read("hoist.toml");
+    agent.project.write(
+        "hoist.toml",
+        &format!("{toml}\n[verify.chaos]\nstep = 1\nlatency = \"300ms\"\n"),
+    );
+    let _turn = hoist_test::load::one_at_a_time();
+    let load = Load::start(agent.proxy, "/", 8, Duration::from_mins(1), 2_000_000);
+    let out = agent.deploy(&["--set", "run.env.LABEL=v2"]);
+    let err = text(&out.stderr);
+    let report = load.finish();
+    assert_eq!(code(&out), 3, "rolled back:\n{err}");
+    let injected = err
+        .find("[verify.chaos] during this step: +300 ms on each request")
+        .unwrap_or_else(|| panic!("the faults are announced:\n{err}"));
+    let removed = err
+        .find("[verify.chaos] faults removed")
+        .unwrap_or_else(|| panic!("and removed:\n{err}"));
+    let verdict = err.find("broke its SLOs").expect("a verdict");
+    // Removed as the step ends, before the rollback is reported.
+    assert!(injected < removed && removed < verdict, "{err}");
+    assert!(err.contains("p99"), "{err}");
+    assert!(report.failures().is_empty(), "{}", report.summary());
+    assert!(only_revision(&agent.settled("webapp"), 1));
+    assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v1");
+}
