@@ -284,8 +284,12 @@ async function json(path) {
   return r.json();
 }
 
+/** Says whether the page is live. The status is a polite live region, so it changes only when
+ *  the state does (a screen reader hears "live" once, not every second); a script error stays
+ *  shown until the page is reloaded. */
 function setStatus(state, text) {
   const el = document.getElementById("status");
+  if (el.dataset.state === "script-error" || (el.dataset.state === state && state !== "error")) return;
   el.dataset.state = state;
   el.textContent = text;
 }
@@ -302,8 +306,9 @@ async function poll() {
   } else {
     main.replaceChildren(...overview.apps.map((a, i) => appSection(a, reports[i])));
   }
-  const at = new Date(overview.now_ms).toLocaleTimeString();
-  setStatus("live", `Live · updated ${at}`);
+  document.getElementById("updated").textContent =
+    "updated " + new Date(overview.now_ms).toLocaleTimeString();
+  setStatus("live", "Live");
 }
 
 async function loop() {
