@@ -4,8 +4,8 @@
 //! What it holds: real services started per test (a `docker-registry` with or without auth, a
 //! token issuer, faults in front of them), the engines and the Kubernetes control plane that
 //! `scripts/test` starts, the Go fixtures built once per source, the `hoist` binary's command
-//! with a private cache, scratch projects, OCI layouts, plain HTTP, a bounded HTTP load, and the
-//! local agent driven through the binary.
+//! with a private cache, scratch projects, OCI layouts, plain HTTP, a bounded HTTP load, the
+//! local agent driven through the binary, and headless Chromium for the pages it serves.
 //!
 //! What it does not do: depend on any hoist crate (it is their dev-dependency; a dependency back
 //! would compile a second copy of their types), build the `hoist` binary (the caller passes the
@@ -18,6 +18,7 @@
 
 pub mod agent;
 pub mod archive;
+pub mod browser;
 pub mod certs;
 pub mod cli;
 pub mod elf;

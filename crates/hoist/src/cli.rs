@@ -456,7 +456,7 @@ pub struct AgentArgs {
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// The admin address (Prometheus metrics at `/metrics`).
+    /// The admin address (Prometheus metrics at `/metrics`, the dashboard at `/`).
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_ADMIN_ADDR, default_value = "127.0.0.1:9180")]
     pub admin: String,
     /// The local agent.

@@ -47,8 +47,8 @@ pub const HOIST_STATE_DIR: &str = "HOIST_STATE_DIR";
 /// `hoist agent` (or `hoist deploy`, starting the agent) runs.
 pub const HOIST_PROXY_ADDR: &str = "HOIST_PROXY_ADDR";
 
-/// The local agent's admin address, serving Prometheus metrics at `/metrics` (default
-/// `127.0.0.1:9180`).
+/// The local agent's admin address, serving Prometheus metrics at `/metrics` and the
+/// read-only dashboard at `/` (default `127.0.0.1:9180`).
 pub const HOIST_ADMIN_ADDR: &str = "HOIST_ADMIN_ADDR";
 
 /// The Docker Engine API the `container` driver talks to (`unix:///var/run/docker.sock` by

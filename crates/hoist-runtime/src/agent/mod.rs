@@ -4,7 +4,8 @@
 //! (`agent.lock`, one agent per directory), replica logs (`logs/APP/replica-N.log`) and the
 //! deployed binaries (`artifacts/sha256-…`) — and runs:
 //! - one controller task per app ([`controller`]), which owns the app's replicas and rollout;
-//! - the ingress proxy and its admin listener (metrics);
+//! - the ingress proxy, and its admin listener ([`admin`]): metrics, and a read-only dashboard
+//!   of the apps with per-revision error rate and latency over time ([`series`]);
 //! - the JSON API on the Unix socket ([`server`]), which the CLI's commands are clients of.
 //!
 //! Crash safety: everything the agent decides is in the store before it acts on it, and every
@@ -13,11 +14,13 @@
 //! own it had started but not recorded), restarts what is missing, and resumes a rollout that
 //! was in progress ([`recover`]).
 
+mod admin;
 mod canary;
 mod chaos;
 mod check;
 mod context;
 mod controller;
+mod dashboard;
 mod diagnose;
 mod logs_api;
 mod reconcile;
@@ -25,6 +28,7 @@ mod recover;
 mod replica;
 mod retire;
 mod revision;
+mod series;
 mod server;
 mod steer;
 
@@ -62,7 +66,7 @@ pub struct AgentConfig {
     pub state_dir: PathBuf,
     /// The ingress proxy's address.
     pub proxy: String,
-    /// The admin (metrics) address.
+    /// The admin address: metrics (`/metrics`) and the dashboard (`/`).
     pub admin: String,
     /// Restart back-off for crashing replicas.
     pub backoff: BackoffPolicy,
@@ -239,10 +243,9 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         agent.insert(&app, tx);
     }
     let proxy_task = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
-    let admin_task = tokio::spawn(crate::proxy::serve_admin(
-        Arc::clone(&proxy),
-        admin_listener,
-    ));
+    let series = series::shared();
+    let sampler_task = tokio::spawn(series::run(Arc::clone(&proxy), Arc::clone(&series)));
+    let admin_task = tokio::spawn(admin::serve(Arc::clone(&agent), series, admin_listener));
     let api_task = tokio::spawn(server::serve(Arc::clone(&agent), api));
     tracing::info!(proxy = %config.proxy, admin = %config.admin, state = %dir.display(), "agent ready");
     ready(&config);
@@ -265,6 +268,7 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
     api_task.abort();
     proxy_task.abort();
     admin_task.abort();
+    sampler_task.abort();
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(dir.join("agent.pid"));
     Ok(())

@@ -72,6 +72,11 @@ async fn shutdown(State(agent): State<Arc<Agent>>) -> Json<AgentInfo> {
 /// Every app the agent knows: those it runs, then the stopped and failed ones (until
 /// `hoist forget`).
 async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
+    Json(apps(&agent).await)
+}
+
+/// Every app the agent knows (what `GET /v1/apps` answers, and the dashboard lists), by name.
+pub(super) async fn apps(agent: &Agent) -> Vec<AppStatus> {
     let mut out = Vec::new();
     for (app, _) in agent.running() {
         if let Some(s) = agent.status_of(&app).await
@@ -86,13 +91,18 @@ async fn list(State(agent): State<Arc<Agent>>) -> Json<Vec<AppStatus>> {
         .unwrap_or_default();
     for app in known {
         if !out.iter().any(|s| s.name == app)
-            && let Some(s) = resting_status(&agent, &app)
+            && let Some(s) = resting_status(agent, &app)
         {
             out.push(s);
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
-    Json(out)
+    out
+}
+
+/// Whether the agent knows `app`: it runs, or is stopped or failed (until `hoist forget`).
+pub(super) async fn knows(agent: &Agent, app: &str) -> bool {
+    agent.status_of(app).await.is_some() || resting_status(agent, app).is_some()
 }
 
 /// The status of an app with no replica running: stopped, or failed (its last rollout failed
@@ -142,7 +152,7 @@ async fn traffic(
     State(agent): State<Arc<Agent>>,
     UrlPath(app): UrlPath<String>,
 ) -> Result<Json<TrafficReport>, Refused> {
-    if agent.status_of(&app).await.is_none() && resting_status(&agent, &app).is_none() {
+    if !knows(&agent, &app).await {
         return Err(unknown_app(&app));
     }
     let proxy = &agent.ctx.proxy;
@@ -198,7 +208,8 @@ fn controller_gone() -> Refused {
     Refused::new(503, "the app's controller is gone", None)
 }
 
-fn unknown_app(app: &str) -> Refused {
+/// The refusal of a request about an app the agent never had.
+pub(super) fn unknown_app(app: &str) -> Refused {
     Refused::new(
         404,
         format!("the agent knows no app `{app}`"),

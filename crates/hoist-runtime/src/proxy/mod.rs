@@ -15,8 +15,9 @@
 //!   stable and the canary revision by a weight the agent turns, optionally sticky by a cookie
 //!   or header.
 //! - Metrics ([`metrics`]): requests, errors and latency by app and revision, in Prometheus'
-//!   text format on the admin listener; and per-revision counters for canary analysis
-//!   ([`traffic`]: requests, 5xx and connection failures, latency histograms, lock-free).
+//!   text format on the admin listener; and per-revision counters for canary analysis and the
+//!   agent's dashboard ([`traffic`]: requests, 5xx and connection failures, latency
+//!   histograms, lock-free).
 
 pub mod backends;
 pub mod faults;
@@ -124,7 +125,9 @@ impl Proxy {
     }
 }
 
-/// Serves the metrics in Prometheus' text format on `listener` (`GET /metrics`).
+/// Serves the metrics in Prometheus' text format on `listener` (`GET /metrics`): the proxy on
+/// its own (`examples/proxy.rs`, the benchmarks). The agent serves the same text on its admin
+/// address beside its dashboard (`agent::admin`).
 pub async fn serve_admin(proxy: Arc<Proxy>, listener: TcpListener) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {

@@ -124,6 +124,15 @@ impl Traffic {
             .map(|((_, revision), t)| (revision.clone(), t.sample()))
             .collect()
     }
+
+    /// Snapshots of every app's revisions that have seen traffic since the agent started, by
+    /// `(app, revision)`: what the dashboard's sampler reads once a second.
+    pub fn all_samples(&self) -> BTreeMap<(String, String), Sample> {
+        self.map()
+            .iter()
+            .map(|(key, t)| (key.clone(), t.sample()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +151,7 @@ mod tests {
         t.revision("b", "1").failed();
         let samples = t.samples("a");
         assert_eq!(samples.len(), 2);
+        assert_eq!(t.all_samples().len(), 3, "every app's revisions");
         let s = &samples["1"];
         assert_eq!((s.requests, s.errors, s.latency.count()), (3, 2, 2));
         let p50 = samples["2"].latency.quantile(0.5).unwrap();

@@ -6,10 +6,11 @@
 //! `init`, `render` and `tags` nothing more; `ci` the linters of scripts/ci-tools; `dev`,
 //! `first_hour`, `local_runtime`, `noninteractive` and `doctor` an agent or nothing (and for
 //! local_runtime's docker and podman cases, two first_hour tests and three doctor tests, the
-//! engines, a registry or the cluster); `engines`, `dockerfile`, `registry_*`, `ci_workflow`
-//! and `corpus` the engines or `docker-registry` (and `corpus` the Go module proxy); `kube_*`
-//! the test cluster. `scripts/test --fast` runs the ones that need no service; `scripts/test`
-//! runs them all, and a missing service fails the test that needs it.
+//! engines, a registry or the cluster); `dashboard` an agent and headless Chromium (a tool, not
+//! a service); `engines`, `dockerfile`, `registry_*`, `ci_workflow` and `corpus` the engines or
+//! `docker-registry` (and `corpus` the Go module proxy); `kube_*` the test cluster.
+//! `scripts/test --fast` runs the ones that need no service; `scripts/test` runs them all, and a
+//! missing service fails the test that needs it.
 
 mod build_errors;
 mod build_image;
@@ -19,6 +20,7 @@ mod ci;
 mod ci_workflow;
 mod config_cli;
 mod corpus;
+mod dashboard;
 mod dev;
 mod dockerfile;
 mod docs;
