@@ -221,6 +221,7 @@ mod tests {
             replicas: 2,
             reason: None,
             replica_reports: Vec::new(),
+            canary: None,
             created_at: 1_700_000_000 + i64::try_from(number).unwrap(),
             finished_at: None,
         }
@@ -275,6 +276,7 @@ mod tests {
                 // The store has lost it, yet it runs: it shows.
                 replica(4, 1, "terminating"),
             ],
+            canary: None,
         };
         let view = app_view(status, &history, None);
         let numbers: Vec<u64> = view.revisions.iter().map(|r| r.number).collect();
@@ -318,6 +320,7 @@ mod tests {
             ready: 2,
             route: None,
             replicas: vec![replica(1, 1, "ready"), replica(2, 2, "ready")],
+            canary: None,
         };
         let split = CanarySplit {
             revision: "2".to_owned(),
