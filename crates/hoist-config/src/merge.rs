@@ -7,7 +7,7 @@
 
 use crate::field::Opt;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, ImagePart, IngressPart,
+    AppPart, AutoscalePart, BuildPart, DaprPart, HealthPart, HostsPart, ImagePart, IngressPart,
     KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
 };
 use crate::walk::StrMap;
@@ -65,8 +65,26 @@ impl Merge for Partial {
             },
             dapr: merge_table(b.dapr, o.dapr),
             kubernetes: merge_table(b.kubernetes, o.kubernetes),
+            hosts: merge_table(b.hosts, o.hosts),
             // Overlays and `--set` cannot hold `[ci]` (the parser refuses it there).
             ci: o.ci.or(b.ci)
+        )
+    }
+}
+
+impl Merge for HostsPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(
+            b,
+            o,
+            HostsPart {
+                targets,
+                user,
+                port,
+                identity,
+                parallel
+            }
         )
     }
 }

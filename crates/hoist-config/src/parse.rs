@@ -8,9 +8,9 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, CiPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
-    StickyPart,
+    AppPart, AutoscalePart, BuildPart, CiPart, DaprPart, HealthPart, HostsPart, ImagePart,
+    IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart,
+    StatePart, StickyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -25,6 +25,7 @@ const ROOT_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "hosts",
     "ci",
     "environments",
 ];
@@ -36,6 +37,7 @@ const OVERLAY_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "hosts",
 ];
 const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
 const BUILD_KEYS: &[&str] = &[
@@ -106,13 +108,14 @@ const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
+const HOSTS_KEYS: &[&str] = &["targets", "user", "port", "identity", "parallel"];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 
 /// Every key the parser accepts, as `(table, key)`: what the reference must document (a test
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 15] = [
+    let tables: [(&str, &[&str]); 16] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -127,6 +130,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("run.ingress", INGRESS_KEYS),
         ("dapr", DAPR_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
+        ("hosts", HOSTS_KEYS),
         ("ci", CI_KEYS),
     ];
     debug_assert!(PROBE_KEYS.iter().all(|k| HEALTH_KEYS.contains(k)));
@@ -214,8 +218,20 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
         .table("kubernetes")?
         .map(|k| kubernetes_part(&k))
         .transpose()?;
+    p.hosts = t.table("hosts")?.map(|h| hosts_part(&h)).transpose()?;
     p.ci = t.table("ci")?.map(|c| ci_part(&c)).transpose()?;
     Ok(p)
+}
+
+fn hosts_part(t: &Table<'_, '_>) -> Result<HostsPart> {
+    t.check_keys(HOSTS_KEYS)?;
+    Ok(HostsPart {
+        targets: t.strings("targets")?,
+        user: t.string("user")?,
+        port: t.integer("port")?,
+        identity: t.string("identity")?,
+        parallel: t.int_or_percent("parallel")?,
+    })
 }
 
 fn ci_part(t: &Table<'_, '_>) -> Result<CiPart> {
