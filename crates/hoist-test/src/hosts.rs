@@ -21,7 +21,7 @@ pub struct Host {
     pub netns: String,
     /// The user sshd lets in there.
     pub user: String,
-    /// The root namespace's end of its veth pair: `ip link set VETH down` cuts the host off.
+    /// The root namespace's end of its veth pair (the host's end is `VETHn`).
     pub veth: String,
     /// Its user's home directory (network namespaces share the filesystem).
     pub home: PathBuf,
@@ -90,10 +90,16 @@ impl TestHosts {
         std::fs::read_to_string(self.dir.join("id_ed25519")).expect("the run's key")
     }
 
-    /// Takes host `i`'s link down (`ip link set VETH down`): the host stops answering, as a
-    /// server whose network went away does.
+    /// Takes host `i`'s link down on the host's side (`ip link set VETHn down` in its
+    /// namespace): packets to it are dropped and a connection times out, as with a server whose
+    /// network went away. The root side stays up, so its route stays and nothing to 10.213.x
+    /// ever takes the machine's default route.
     pub fn link_down(&self, i: usize) {
-        ip(&["link", "set", &self.hosts[i].veth, "down"]);
+        let h = &self.hosts[i];
+        let peer = format!("{}n", h.veth);
+        ip(&[
+            "netns", "exec", &h.netns, "ip", "link", "set", &peer, "down",
+        ]);
     }
 
     /// Gives host `i` a new host key and restarts its sshd, as a reinstalled (or impostor)

@@ -19,6 +19,9 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     if args.stop {
         return rt.block_on(stop(&dir));
     }
+    if args.ping {
+        return rt.block_on(ping(&dir));
+    }
     let config = AgentConfig {
         state_dir: dir,
         proxy: args.listen.clone(),
@@ -37,6 +40,24 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--ping`: the pid and version of the agent that answers on the socket of `dir`, exit 0; or
+/// exit 1 when none does.
+async fn ping(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match super::local::connect::running(dir).await {
+        Ok((_, info)) => {
+            println!(
+                "{}",
+                serde_json::json!({ "pid": info.pid, "version": info.version })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("no agent answers for `{}`: {e}", dir.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 pub(crate) async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
