@@ -27,15 +27,39 @@ pub struct Host {
     pub home: PathBuf,
 }
 
-/// A running set of test hosts, removed on drop.
+/// A running set of test hosts, removed on drop when this test started it.
 pub struct TestHosts {
     /// The run's directory (ssh_config, known_hosts, the client key, per-host sshd files).
     pub dir: PathBuf,
     /// The hosts, in order.
     pub hosts: Vec<Host>,
+    /// Whether this value started the hosts (and so stops them).
+    owned: bool,
 }
 
 impl TestHosts {
+    /// The hosts `scripts/test` started (`HOIST_TEST_HOSTS_DIR`), for a test that only reads
+    /// from them; else `n` of its own, as [`TestHosts::start`]. Shared hosts are left running.
+    pub fn shared_or_start(n: usize) -> Self {
+        match std::env::var_os("HOIST_TEST_HOSTS_DIR") {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                let hosts = read_hosts(&dir);
+                assert!(
+                    hosts.len() >= n,
+                    "HOIST_TEST_HOSTS_DIR has {} hosts, this test needs {n}",
+                    hosts.len()
+                );
+                Self {
+                    dir,
+                    hosts,
+                    owned: false,
+                }
+            }
+            None => Self::start(n),
+        }
+    }
+
     /// Starts `n` hosts with `scripts/test-hosts start N` in a new temporary directory.
     pub fn start(n: usize) -> Self {
         let dir = tempfile::Builder::new()
@@ -57,22 +81,12 @@ impl TestHosts {
             ],
             &out,
         );
-        let hosts = std::fs::read_to_string(dir.join("hosts"))
-            .expect("the run's hosts file")
-            .lines()
-            .map(|line| {
-                let f: Vec<&str> = line.split(' ').collect();
-                Host {
-                    alias: f[0].to_owned(),
-                    addr: f[1].to_owned(),
-                    netns: f[2].to_owned(),
-                    user: f[3].to_owned(),
-                    veth: f[4].to_owned(),
-                    home: PathBuf::from(f[5]),
-                }
-            })
-            .collect();
-        Self { dir, hosts }
+        let hosts = read_hosts(&dir);
+        Self {
+            dir,
+            hosts,
+            owned: true,
+        }
     }
 
     /// The run's ssh_config, for `ssh -F`: aliases, the run's key, strict host key checking.
@@ -183,11 +197,33 @@ impl TestHosts {
 
 impl Drop for TestHosts {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let _ = Command::new(repo_root().join("scripts/test-hosts"))
             .arg("stop")
             .env("HOIST_TEST_HOSTS_DIR", &self.dir)
             .status();
     }
+}
+
+/// The run's `hosts` file: `alias address namespace user veth home` per line.
+fn read_hosts(dir: &Path) -> Vec<Host> {
+    std::fs::read_to_string(dir.join("hosts"))
+        .expect("the run's hosts file")
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            Host {
+                alias: f[0].to_owned(),
+                addr: f[1].to_owned(),
+                netns: f[2].to_owned(),
+                user: f[3].to_owned(),
+                veth: f[4].to_owned(),
+                home: PathBuf::from(f[5]),
+            }
+        })
+        .collect()
 }
 
 fn ip(args: &[&str]) {

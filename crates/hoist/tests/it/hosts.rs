@@ -1,7 +1,8 @@
 //! `hoist hosts check` and `hoist hosts setup` against real hosts: network namespaces with
 //! their own sshd, user and home (`hoist_test::hosts`, `scripts/test-hosts`), reached with the
-//! machine's own OpenSSH through the run's ssh_config. Each test starts its own three hosts, so
-//! one that takes a link down or changes a host key disturbs no other; they need root and
+//! machine's own OpenSSH through the run's ssh_config. Each test that changes a host starts its
+//! own three, so one that takes a link down or changes a host key disturbs no other (the
+//! read-only check uses the ones `scripts/test` started, when it did); they need root and
 //! openssh-server, and fail (never skip) without them.
 
 use std::path::Path;
@@ -78,7 +79,8 @@ fn assert_no_key_material(hosts: &TestHosts, texts: &[&str]) {
 
 #[test]
 fn check_reports_every_host_with_its_platform_and_disk() {
-    let hosts = TestHosts::start(3);
+    // Read only: the three hosts scripts/test started, when it did.
+    let hosts = TestHosts::shared_or_start(3);
     let dir = project(&hosts);
     let stdout = success(&mut hosts_cmd(&hosts, dir.path(), "check", &["--json"]));
     let reports = by_host(&stdout);
@@ -254,6 +256,28 @@ fn setup_installs_hoist_and_its_agent_and_a_second_run_copies_nothing() {
         assert_eq!(r["agent_up"], true, "{r}");
     }
     assert_no_key_material(&hosts, &[&stdout, &stderr]);
+}
+
+#[test]
+fn a_missing_ssh_program_is_said_per_host() {
+    let hosts = TestHosts::start(3);
+    let dir = project(&hosts);
+    let missing = dir.path().join("no-such-ssh");
+    let mut cmd = hosts_cmd(
+        &hosts,
+        dir.path(),
+        "check",
+        &["--json", "--host", "hoist-h1"],
+    );
+    cmd.env("HOIST_SSH", &missing);
+    let (stdout, stderr) = run(cmd, 1);
+    let reports = by_host(&stdout);
+    assert_eq!(reports.len(), 1, "only --host: {stdout}");
+    assert_eq!(reports[0]["error_kind"], "ssh_missing", "{stdout}");
+    assert!(
+        stderr.contains(&format!("cannot run `{}`", missing.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
