@@ -256,6 +256,41 @@ fn setup_installs_hoist_and_its_agent_and_a_second_run_copies_nothing() {
         assert_eq!(r["agent_up"], true, "{r}");
     }
     assert_no_key_material(&hosts, &[&stdout, &stderr]);
+
+    // An agent that died (kill -9) is found down by the next check and started again by the
+    // next setup, which still copies nothing; the other hosts' agents are left alone.
+    let pidfile = hosts.hosts[0].home.join(".local/state/hoist/agent.pid");
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(hoist_test::process::kill(pid, "KILL"));
+    hoist_test::process::wait_gone(pid);
+    let (stdout, stderr) = run(hosts_cmd(&hosts, dir.path(), "check", &["--json"]), 1);
+    let reports = by_host(&stdout);
+    assert_eq!(reports[0]["agent_up"], false, "{stdout}");
+    assert_eq!(reports[0]["ok"], false, "{stdout}");
+    assert_eq!(reports[1]["ok"], true, "{stdout}");
+    assert!(stderr.contains("FAIL hoist-h1: linux/"), "{stderr}");
+    assert!(stderr.contains("agent down"), "{stderr}");
+    let stdout = success(&mut hosts_cmd(&hosts, dir.path(), "setup", &["--json"]));
+    let reports = by_host(&stdout);
+    assert_eq!(reports[0]["setup"]["agent"], "detached", "{stdout}");
+    assert_eq!(reports[0]["setup"]["copied_bytes"], 0, "{stdout}");
+    assert_eq!(reports[1]["setup"]["agent"], "already_running", "{stdout}");
+    let restarted: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_ne!(restarted, pid);
+    let out = hosts.exec(0, "$HOME/.local/share/hoist/bin/hoist agent --ping");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
