@@ -127,8 +127,27 @@ pub async fn setup_all(
 /// Sends the file to `dest.tmp`, checks the host's sha256 of it, then renames it into place.
 async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Result<u64, HostError> {
     let tmp = format!("{dest}.tmp");
-    let script =
-        format!("set -e; mkdir -p \"$(dirname \"{dest}\")\"; cat > \"{tmp}\"; sha256sum \"{tmp}\"");
+    let sent = stream_verified(conn, src, &tmp, expected).await?;
+    conn.sh(
+        "install hoist",
+        &format!("chmod 755 \"{tmp}\" && mv -f \"{tmp}\" \"{dest}\""),
+    )
+    .await?;
+    Ok(sent)
+}
+
+/// Streams the file `src` over the connection to `dest` on the host (its directory created)
+/// and checks the host's own sha256 of what arrived against `expected` (hex); a copy that
+/// differs is removed. Returns the bytes sent.
+pub(crate) async fn stream_verified(
+    conn: &Connection,
+    src: &Path,
+    dest: &str,
+    expected: &str,
+) -> Result<u64, HostError> {
+    let script = format!(
+        "set -e; mkdir -p \"$(dirname \"{dest}\")\"; cat > \"{dest}\"; sha256sum \"{dest}\""
+    );
     let mut child = conn
         .session()
         .command("sh")
@@ -157,13 +176,13 @@ async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Resu
         .await
         .map_err(|source| session(conn, source))?;
     if !out.status.success() {
-        return Err(conn.remote("copy hoist", &out.status.to_string(), &out.stderr));
+        return Err(conn.remote("copy a file", &out.status.to_string(), &out.stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let found = first_word(&stdout).unwrap_or_default();
     if found != expected {
         let _ = conn
-            .sh("remove the bad copy", &format!("rm -f \"{tmp}\""))
+            .sh("remove the bad copy", &format!("rm -f \"{dest}\""))
             .await;
         return Err(HostError::Checksum {
             host: conn.host.clone(),
@@ -172,11 +191,6 @@ async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Resu
             expected: expected.to_owned(),
         });
     }
-    conn.sh(
-        "install hoist",
-        &format!("chmod 755 \"{tmp}\" && mv -f \"{tmp}\" \"{dest}\""),
-    )
-    .await?;
     Ok(sent)
 }
 

@@ -10,15 +10,20 @@
 //! - bootstraps a host ([`setup`]): this hoist binary copied to `~/.local/share/hoist/bin`
 //!   (sha256 verified there, nothing sent when it is already there) and its agent started.
 //!
-//! What it does not do (yet): send blobs or roll out (docs/hosts.md says what is next), read
+//! - tells which blobs a host's agent store lacks and sends only those ([`missing`], [`send`]),
+//!   each verified by digest on the host before the store sees it.
+//!
+//! What it does not do (yet): compress blobs, or roll out (docs/hosts.md says what is next), read
 //! a private key (paths are handed to ssh), or talk to a host without ssh.
 
+mod blobs;
 mod bootstrap;
 mod check;
 mod error;
 mod facts;
 mod ssh;
 
+pub use blobs::{missing, send};
 pub use bootstrap::{AgentStart, Binary, Setup, setup, setup_all};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;

@@ -416,6 +416,10 @@ pub struct AgentArgs {
     /// (what `hoist hosts check` asks on a host).
     #[arg(long, conflicts_with = "stop")]
     pub ping: bool,
+    /// Print which of these blobs (`sha256:…`) the agent's store lacks, one per line, and exit
+    /// (what hoist asks a host before sending it only the missing ones).
+    #[arg(long, value_name = "DIGEST", num_args = 1.., conflicts_with_all = ["stop", "ping"])]
+    pub has: Vec<String>,
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,

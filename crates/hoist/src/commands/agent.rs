@@ -12,6 +12,9 @@ use crate::cli::AgentArgs;
 /// Runs (or stops) the agent.
 pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let dir = super::local::state_dir(args.conn.state_dir.as_deref())?;
+    if !args.has.is_empty() {
+        return missing(&dir, &args.has);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,6 +42,18 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
             c.state_dir.display()
         );
     }))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--has`: the digests among `digests` that the store of `dir` lacks, on stdout.
+fn missing(dir: &std::path::Path, digests: &[String]) -> anyhow::Result<ExitCode> {
+    for d in digests {
+        let digest: hoist_core::Digest =
+            d.parse().map_err(|e| anyhow::anyhow!("--has {d}: {e}"))?;
+        if !hoist_runtime::agent::artifact_dir(dir, &digest).is_dir() {
+            println!("{digest}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -291,6 +291,59 @@ fn setup_installs_hoist_and_its_agent_and_a_second_run_copies_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    a_host_store_lists_missing_blobs_and_takes_a_sent_one(&hosts);
+}
+
+/// After setup, the host's agent store says which blobs it lacks (`hoist agent --has` there),
+/// and a blob sent by the library lands in it byte for byte, after which it is no longer
+/// missing: the base of sending a host only what it lacks.
+fn a_host_store_lists_missing_blobs_and_takes_a_sent_one(hosts: &TestHosts) {
+    let blob_dir = tempfile::tempdir().unwrap();
+    let blob = blob_dir.path().join("app");
+    let bytes = b"\x7fELF pretend binary, one revision".repeat(1000);
+    std::fs::write(&blob, &bytes).unwrap();
+    let digest = hoist_core::Digest::of(&bytes);
+    let other = hoist_core::Digest::of(b"never sent");
+    let opts = hoist_hosts::SshOptions {
+        config: Some(hosts.ssh_config()),
+        timeout: std::time::Duration::from_secs(3),
+        ..hoist_hosts::SshOptions::default()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let conn = hoist_hosts::Connection::open(&hosts.hosts[0].alias, &opts)
+            .await
+            .unwrap();
+        let wanted = [digest.clone(), other.clone()];
+        let before = hoist_hosts::missing(&conn, &wanted).await.unwrap();
+        assert_eq!(before, wanted);
+        let sent = hoist_hosts::send(&conn, &blob, &digest, "app")
+            .await
+            .unwrap();
+        assert_eq!(sent, bytes.len() as u64);
+        let after = hoist_hosts::missing(&conn, &wanted).await.unwrap();
+        assert_eq!(
+            after,
+            std::slice::from_ref(&other),
+            "only the blob never sent is missing"
+        );
+        conn.close().await;
+    });
+    let stored = hosts.hosts[0].home.join(format!(
+        ".local/state/hoist/artifacts/sha256-{}/app",
+        digest.hex()
+    ));
+    assert!(
+        std::fs::read(&stored).unwrap() == bytes,
+        "the stored blob differs"
+    );
+    // The other hosts were not touched.
+    let elsewhere = hosts.hosts[1].home.join(format!(
+        ".local/state/hoist/artifacts/sha256-{}",
+        digest.hex()
+    ));
+    assert!(!elsewhere.exists());
 }
 
 #[test]
