@@ -7,9 +7,9 @@
 
 use crate::field::Opt;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, ChaosPart, DaprPart, HealthPart, ImagePart, IngressPart,
-    KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart, StatePart,
-    VerifyPart,
+    AppPart, AutoscalePart, BuildPart, ChaosPart, DaprPart, HealthPart, HostsPart, ImagePart,
+    IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart,
+    StatePart, VerifyPart,
 };
 use crate::walk::StrMap;
 
@@ -66,6 +66,7 @@ impl Merge for Partial {
             },
             dapr: merge_table(b.dapr, o.dapr),
             kubernetes: merge_table(b.kubernetes, o.kubernetes),
+            hosts: merge_table(b.hosts, o.hosts),
             // Overlays and `--set` cannot hold `[ci]` (the parser refuses it there).
             ci: o.ci.or(b.ci),
             verify: merge_table(b.verify, o.verify)
@@ -96,6 +97,23 @@ impl Merge for ChaosPart {
                 cpu
             },
             at: o.at
+        )
+    }
+}
+
+impl Merge for HostsPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(
+            b,
+            o,
+            HostsPart {
+                targets,
+                user,
+                port,
+                identity,
+                parallel
+            }
         )
     }
 }

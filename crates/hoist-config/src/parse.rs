@@ -8,9 +8,9 @@ use crate::error::ConfigError;
 use crate::field::Field;
 use crate::names;
 use crate::partial::{
-    AppPart, AutoscalePart, BuildPart, ChaosPart, CiPart, DaprPart, HealthPart, ImagePart,
-    IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart,
-    StatePart, StickyPart, VerifyPart,
+    AppPart, AutoscalePart, BuildPart, ChaosPart, CiPart, DaprPart, HealthPart, HostsPart,
+    ImagePart, IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart,
+    RunPart, SloPart, StatePart, StickyPart, VerifyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -25,6 +25,7 @@ const ROOT_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "hosts",
     "ci",
     "verify",
     "environments",
@@ -37,6 +38,7 @@ const OVERLAY_KEYS: &[&str] = &[
     "config",
     "dapr",
     "kubernetes",
+    "hosts",
     "verify",
 ];
 const APP_KEYS: &[&str] = &["name", "main", "port", "args"];
@@ -108,6 +110,7 @@ const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
+const HOSTS_KEYS: &[&str] = &["targets", "user", "port", "identity", "parallel"];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 const VERIFY_KEYS: &[&str] = &["chaos"];
 const CHAOS_KEYS: &[&str] = &["step", "kill", "latency", "abort", "reset", "cpu"];
@@ -116,7 +119,7 @@ const CHAOS_KEYS: &[&str] = &["step", "kill", "latency", "abort", "reset", "cpu"
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 16] = [
+    let tables: [(&str, &[&str]); 17] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -131,6 +134,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("run.ingress", INGRESS_KEYS),
         ("dapr", DAPR_KEYS),
         ("kubernetes", KUBERNETES_KEYS),
+        ("hosts", HOSTS_KEYS),
         ("ci", CI_KEYS),
         ("verify.chaos", CHAOS_KEYS),
     ];
@@ -219,6 +223,7 @@ fn partial(t: &Table<'_, '_>) -> Result<Partial> {
         .table("kubernetes")?
         .map(|k| kubernetes_part(&k))
         .transpose()?;
+    p.hosts = t.table("hosts")?.map(|h| hosts_part(&h)).transpose()?;
     p.ci = t.table("ci")?.map(|c| ci_part(&c)).transpose()?;
     p.verify = t.table("verify")?.map(|v| verify_part(&v)).transpose()?;
     Ok(p)
@@ -241,6 +246,17 @@ fn chaos_part(t: &Table<'_, '_>) -> Result<ChaosPart> {
         abort: t.string("abort")?,
         reset: t.string("reset")?,
         cpu: t.string("cpu")?,
+    })
+}
+
+fn hosts_part(t: &Table<'_, '_>) -> Result<HostsPart> {
+    t.check_keys(HOSTS_KEYS)?;
+    Ok(HostsPart {
+        targets: t.strings("targets")?,
+        user: t.string("user")?,
+        port: t.integer("port")?,
+        identity: t.string("identity")?,
+        parallel: t.int_or_percent("parallel")?,
     })
 }
 

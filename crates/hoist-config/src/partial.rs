@@ -21,6 +21,7 @@ pub(crate) struct Partial {
     pub(crate) config: StrMap,
     pub(crate) dapr: Option<DaprPart>,
     pub(crate) kubernetes: Option<KubernetesPart>,
+    pub(crate) hosts: Option<HostsPart>,
     pub(crate) ci: Option<CiPart>,
     pub(crate) verify: Option<VerifyPart>,
 }
@@ -41,6 +42,16 @@ pub(crate) struct ChaosPart {
     pub(crate) abort: Opt<String>,
     pub(crate) reset: Opt<String>,
     pub(crate) cpu: Opt<String>,
+}
+
+/// `[hosts]`.
+#[derive(Debug, Clone)]
+pub(crate) struct HostsPart {
+    pub(crate) targets: Opt<Vec<Field<String>>>,
+    pub(crate) user: Opt<String>,
+    pub(crate) port: Opt<i64>,
+    pub(crate) identity: Opt<String>,
+    pub(crate) parallel: Opt<IntOrPercent>,
 }
 
 /// `[ci]`, in the base file only (an overlay cannot say which refs deploy it).

@@ -80,6 +80,35 @@ pub fn to_toml(app: &App) -> String {
             out.line("\n# [kubernetes] is not set: `hoist deploy` runs the app on this machine");
         }
     }
+    match &app.hosts {
+        Some(h) => {
+            out.header("hosts");
+            out.kv("targets", &array(&h.targets));
+            out.opt(
+                "user",
+                h.user.as_deref().map(quote).as_deref(),
+                "ssh's, from its config",
+            );
+            out.opt(
+                "port",
+                h.port.map(|p| p.to_string()).as_deref(),
+                "ssh's, from its config",
+            );
+            out.opt(
+                "identity",
+                h.identity.as_deref().map(quote).as_deref(),
+                "ssh's identities and agent",
+            );
+            out.kv(
+                "parallel",
+                &match h.parallel {
+                    hoist_core::IntOrPercent::Int(n) => n.to_string(),
+                    hoist_core::IntOrPercent::Percent(p) => quote(&format!("{p}%")),
+                },
+            );
+        }
+        None => out.line("\n# [hosts] is not set: no servers of your own over SSH"),
+    }
     // As comments: `ci.deploy` names environments, which this merged view does not print, so
     // the output stays a file that loads on its own.
     match &app.ci {

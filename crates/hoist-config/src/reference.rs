@@ -873,6 +873,64 @@ create_namespace = true
 ```"#,
     },
     Section {
+        title: "`[hosts]`",
+        intro: "Your own servers, reached over SSH with your own OpenSSH (`hoist hosts check`, `hoist hosts
+setup`; see docs/hosts.md). Every value is what `ssh` would be given, so `~/.ssh/config` aliases,
+`ProxyJump`, the SSH agent and `known_hosts` keep working; a value left out is left to that
+config. Host keys are checked strictly: an unknown or changed key is refused. Like every table it
+can be given per environment (`[environments.prod.hosts]`).",
+        keys: &[
+            Key {
+                name: "`targets`",
+                ty: "array of strings",
+                default: "`[]`: no hosts",
+                allowed: "`[user@]host[:port]` (an IPv6 address in brackets when it has a port) or a `~/.ssh/config` alias; not starting with `-`; no duplicates",
+                example: r#"`["deploy@10.0.0.5", "edge-1"]`"#,
+                why: "the servers to check, bootstrap and (later) deploy to, in this order",
+            },
+            Key {
+                name: "`user`",
+                ty: "string",
+                default: "ssh's (its config, else your login name)",
+                allowed: "a login name without `@`, `:`, spaces or a leading `-`",
+                example: r#"`"deploy"`"#,
+                why: "the login of targets that do not name one (`ssh -l`)",
+            },
+            Key {
+                name: "`port`",
+                ty: "integer",
+                default: "ssh's (its config, else 22)",
+                allowed: "1–65535",
+                example: "`2222`",
+                why: "the SSH port of targets that do not name one (`ssh -p`)",
+            },
+            Key {
+                name: "`identity`",
+                ty: "string",
+                default: "ssh's identities and agent",
+                allowed: "a private key file's path (`~/` is your home); hoist passes the path to ssh and never reads the key",
+                example: r#"`"~/.ssh/deploy_ed25519"`"#,
+                why: "the key to log in with (`ssh -i`, with `IdentitiesOnly=yes`)",
+            },
+            Key {
+                name: "`parallel`",
+                ty: "integer or string",
+                default: "`1`",
+                allowed: r#"1 or more, or a percentage `"1%"`–`"100%"` of the targets (rounded up)"#,
+                example: r#"`"25%"`"#,
+                why: "how many hosts a deploy wave updates at once",
+            },
+        ],
+        outro: r#"```toml
+[hosts]
+user = "deploy"
+
+[environments.prod.hosts]
+targets = ["10.0.0.5", "10.0.0.6", "edge-1"]
+parallel = "50%"
+```"#,
+    },
+    Section {
         title: "`[ci]`",
         intro: "What `hoist ci github` and `hoist ci gitlab` write into the pipeline. Every step that matters
 is a hoist command, so this table says only which pushes deploy where, where deploy jobs run and
@@ -926,7 +984,7 @@ seconds, as Kubernetes counts them. `hoist config` prints durations in seconds (
     },
     Section {
         title: "Environments and `--env`",
-        intro: r#"`[environments.NAME]` tables hold overlays: any of `app`, `build`, `image`, `run` and `config`,
+        intro: r#"`[environments.NAME]` tables hold overlays: any of `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes` and `hosts`,
 laid over the rest of the file when a command runs with `--env NAME`:
 
 - a key the overlay gives replaces the base's value;

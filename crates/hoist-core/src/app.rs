@@ -29,6 +29,8 @@ pub struct App {
     /// `[kubernetes]`: where `hoist deploy` sends the app when it targets Kubernetes; its
     /// presence makes Kubernetes the default target (none: this machine's agent).
     pub kubernetes: Option<Kubernetes>,
+    /// `[hosts]`: the user's own servers `hoist hosts` reaches over SSH (none: no hosts).
+    pub hosts: Option<Hosts>,
     /// `[ci]`: what `hoist ci` writes into the CI pipeline (none: `hoist ci` uses defaults and
     /// deploys nothing).
     pub ci: Option<Ci>,
@@ -400,6 +402,37 @@ pub struct Kubernetes {
     pub create_namespace: bool,
     /// Revision records kept per app in the cluster (default 10).
     pub history_limit: u32,
+}
+
+/// `[hosts]`: the user's own servers, reached with the user's own OpenSSH: every value here is
+/// what `ssh` would be given, so `~/.ssh/config` aliases, ProxyJump and the SSH agent keep
+/// working, and a value left out is left to that config.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hosts {
+    /// SSH destinations, `[user@]host[:port]` or a `~/.ssh/config` alias, in rollout order.
+    pub targets: Vec<String>,
+    /// The login user for targets that do not name one (default: ssh's, from its config).
+    pub user: Option<String>,
+    /// The SSH port for targets that do not name one (default: ssh's, from its config).
+    pub port: Option<u16>,
+    /// A private key file for `ssh -i` (default: ssh's identities and agent). The path only:
+    /// hoist never reads the key.
+    pub identity: Option<String>,
+    /// How many hosts a wave updates at once: a count, or a percentage of the targets rounded
+    /// up (default 1, one host at a time).
+    pub parallel: IntOrPercent,
+}
+
+impl Hosts {
+    /// The number of hosts in one wave: at least 1, at most every target.
+    pub fn wave_size(&self) -> usize {
+        let n = self.targets.len().max(1);
+        let size = match self.parallel {
+            IntOrPercent::Int(c) => c as usize,
+            IntOrPercent::Percent(p) => (n * p as usize).div_ceil(100),
+        };
+        size.clamp(1, n)
+    }
 }
 
 /// `[ci]`: the pipeline `hoist ci` generates. Every step that matters is a hoist command; this

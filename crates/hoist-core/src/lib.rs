@@ -13,10 +13,11 @@ mod digest;
 pub mod expand;
 mod outcome;
 mod platform;
+mod ssh_target;
 mod tag;
 
 pub use app::{
-    App, AppSection, Autoscale, Base, BuildSection, Ci, Dapr, DeployRule, Driver, Health,
+    App, AppSection, Autoscale, Base, BuildSection, Ci, Dapr, DeployRule, Driver, Health, Hosts,
     ImageSection, Ingress, IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout,
     RunSection, State, StateUpdate, TagPolicy, Writers,
 };
@@ -25,4 +26,5 @@ pub use chain::error_line;
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};
 pub use platform::{Platform, PlatformError};
+pub use ssh_target::SshTarget;
 pub use tag::is_valid_tag;

@@ -68,6 +68,9 @@ pub enum Command {
     Agent(AgentArgs),
     /// Show what `hoist deploy --target kubernetes` would change in the cluster.
     Diff(DiffArgs),
+    /// Your own servers over SSH (`[hosts]`): check them, set hoist up on them.
+    #[command(subcommand)]
+    Hosts(HostsCommand),
     /// Write the CI pipeline (GitHub Actions or GitLab CI) that tests, builds, tags, pushes and
     /// deploys.
     Ci(CiArgs),
@@ -453,6 +456,14 @@ pub struct AgentArgs {
     /// Stop the running agent (draining and stopping its replicas) instead of starting one.
     #[arg(long)]
     pub stop: bool,
+    /// Ask whether the agent answers: print its pid and version and exit 0, else exit 1
+    /// (what `hoist hosts check` asks on a host).
+    #[arg(long, conflicts_with = "stop")]
+    pub ping: bool,
+    /// Print which of these blobs (`sha256:…`) the agent's store lacks, one per line, and exit
+    /// (what hoist asks a host before sending it only the missing ones).
+    #[arg(long, value_name = "DIGEST", num_args = 1.., conflicts_with_all = ["stop", "ping"])]
+    pub has: Vec<String>,
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -462,6 +473,57 @@ pub struct AgentArgs {
     /// The local agent.
     #[command(flatten)]
     pub conn: AgentConnArgs,
+}
+
+/// `hoist hosts …`.
+#[derive(Debug, Subcommand)]
+pub enum HostsCommand {
+    /// Check every host at once: reachable, OS/arch, hoist version, agent up, disk free.
+    Check(HostsArgs),
+    /// Copy this hoist to every host (checksum verified, nothing sent when it is there) and
+    /// start its agent; then check as `hoist hosts check` does.
+    Setup(HostsArgs),
+}
+
+/// Which hosts, and how to reach them.
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// The directory holding hoist.toml (its `[hosts]`).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The environment overlay to apply (`[environments.NAME]`).
+    #[arg(long = "env", short = 'e', value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Only these hosts (repeatable): a target as `hosts.targets` writes it.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// The ssh config file (`ssh -F`; default ssh's own, `~/.ssh/config`).
+    #[arg(long, value_name = "FILE", env = crate::env_vars::HOIST_SSH_CONFIG)]
+    pub ssh_config: Option<PathBuf>,
+    /// How long a host may take to answer before it is reported unreachable, e.g. `10s`.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
+    /// Print one JSON object per host (an array) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `10s`, `2m` or a bare number of seconds.
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let (n, unit) = match s.strip_suffix('s') {
+        Some(n) => (n, 1),
+        None => match s.strip_suffix('m') {
+            Some(n) => (n, 60),
+            None => (s, 1),
+        },
+    };
+    n.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(|n| std::time::Duration::from_secs(n * unit))
+        .ok_or_else(|| {
+            format!("expected whole seconds like `10s` or minutes like `2m`, found `{s}`")
+        })
 }
 
 /// `hoist diff`.

@@ -51,6 +51,12 @@ pub const HOIST_PROXY_ADDR: &str = "HOIST_PROXY_ADDR";
 /// read-only dashboard at `/` (default `127.0.0.1:9180`).
 pub const HOIST_ADMIN_ADDR: &str = "HOIST_ADMIN_ADDR";
 
+/// The ssh config file `hoist hosts` passes to `ssh -F` (default: ssh's own, `~/.ssh/config`).
+pub const HOIST_SSH_CONFIG: &str = "HOIST_SSH_CONFIG";
+
+/// The `ssh` program `hoist hosts` runs (default `ssh` from `PATH`): the user's own OpenSSH.
+pub const HOIST_SSH: &str = "HOIST_SSH";
+
 /// The Docker Engine API the `container` driver talks to (`unix:///var/run/docker.sock` by
 /// default; podman's service is e.g. `unix:///run/podman/podman.sock`). Read by the agent.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";

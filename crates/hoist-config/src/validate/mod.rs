@@ -8,6 +8,7 @@ mod canary;
 mod chaos;
 mod ci;
 mod health;
+mod hosts;
 mod numbers;
 mod run;
 mod state;
@@ -43,6 +44,7 @@ pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> 
         config: string_map(p.config, names::config_key)?,
         dapr: p.dapr.map(|d| dapr(d, &app.name)).transpose()?.flatten(),
         kubernetes: p.kubernetes.map(kubernetes).transpose()?,
+        hosts: p.hosts.map(hosts::hosts).transpose()?,
         ci: p.ci.map(ci::ci).transpose()?,
         app,
         environment,

@@ -35,7 +35,7 @@ fn unknown_keys_list_the_allowed_ones_and_suggest_a_fix() {
     assert_eq!(
         error("[aap]\n"),
         "hoist.toml:3:2: aap: unknown key `aap` (did you mean `app`?); allowed keys here: \
-         `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`, `ci`, `verify`, `environments`"
+         `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`, `hosts`, `ci`, `verify`, `environments`"
     );
     let e = error("[run.health]\npath = \"/\"\nintial_delay = \"1s\"\n");
     assert!(e.starts_with("hoist.toml:5:1: run.health.intial_delay: unknown key `intial_delay` (did you mean `initial_delay`?)"), "{e}");
@@ -404,7 +404,7 @@ fn environment_errors() {
     ));
     assert_eq!(
         error("[environments.prod]\nenvironments = 5\n"),
-        "hoist.toml:4:1: environments.prod.environments: unknown key `environments`; allowed keys here: `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`, `verify`"
+        "hoist.toml:4:1: environments.prod.environments: unknown key `environments`; allowed keys here: `app`, `build`, `image`, `run`, `config`, `dapr`, `kubernetes`, `hosts`, `verify`"
     );
     assert!(error("[environments.Prod]\n").starts_with(
         "hoist.toml:3:15: environments.Prod: bad environment name: `Prod` contains `P`"

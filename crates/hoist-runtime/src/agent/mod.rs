@@ -42,6 +42,18 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use context::LogLimits;
 
+/// The directory of the agent's store that holds the blob `digest` (a binary it runs, named
+/// after its app inside): `STATE/artifacts/sha256-HEX`. Whether it exists is what a host's
+/// agent has; `hoist agent --has` answers from it, so the layout stays the agent's.
+pub fn artifact_dir(
+    state_dir: &std::path::Path,
+    digest: &hoist_core::Digest,
+) -> std::path::PathBuf {
+    state_dir
+        .join("artifacts")
+        .join(format!("sha256-{}", digest.hex()))
+}
+
 use crate::backoff::BackoffPolicy;
 use crate::proxy::Proxy;
 use crate::store::Store;

@@ -454,9 +454,7 @@ fn keep_binary(state_dir: &Path, path: &Path, app: &str) -> Result<PathBuf, Refu
     })?;
     check_elf(&bytes, path)?;
     let digest = hoist_core::Digest::of(&bytes);
-    let dir = state_dir
-        .join("artifacts")
-        .join(format!("sha256-{}", digest.hex()));
+    let dir = super::artifact_dir(state_dir, &digest);
     let dest = dir.join(app);
     if dest.is_file() {
         return Ok(dest);

@@ -12,12 +12,18 @@ use crate::cli::AgentArgs;
 /// Runs (or stops) the agent.
 pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     let dir = super::local::state_dir(args.conn.state_dir.as_deref())?;
+    if !args.has.is_empty() {
+        return missing(&dir, &args.has);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     if args.stop {
         return rt.block_on(stop(&dir));
+    }
+    if args.ping {
+        return rt.block_on(ping(&dir));
     }
     let config = AgentConfig {
         state_dir: dir,
@@ -37,6 +43,36 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--has`: the digests among `digests` that the store of `dir` lacks, on stdout.
+fn missing(dir: &std::path::Path, digests: &[String]) -> anyhow::Result<ExitCode> {
+    for d in digests {
+        let digest: hoist_core::Digest =
+            d.parse().map_err(|e| anyhow::anyhow!("--has {d}: {e}"))?;
+        if !hoist_runtime::agent::artifact_dir(dir, &digest).is_dir() {
+            println!("{digest}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--ping`: the pid and version of the agent that answers on the socket of `dir`, exit 0; or
+/// exit 1 when none does.
+async fn ping(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
+    match super::local::connect::running(dir).await {
+        Ok((_, info)) => {
+            println!(
+                "{}",
+                serde_json::json!({ "pid": info.pid, "version": info.version })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("no agent answers for `{}`: {e}", dir.display());
+            Ok(ExitCode::FAILURE)
+        }
+    }
 }
 
 pub(crate) async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -11,6 +11,7 @@ mod dev;
 mod dockerfile;
 mod docs;
 mod doctor;
+mod hosts;
 mod init;
 mod inspect;
 pub mod kube;
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
+        Command::Hosts(c) => hosts::run(&c),
         Command::Tags(a) => tags::run(&a),
         Command::Ci(a) => ci::run(&a),
         Command::Doctor(a) => doctor::run(&a),

@@ -8,7 +8,8 @@
 //! local_runtime's docker and podman cases, two first_hour tests and three doctor tests, the
 //! engines, a registry or the cluster); `dashboard` an agent and headless Chromium (a tool, not
 //! a service); `engines`, `dockerfile`, `registry_*`, `ci_workflow` and `corpus` the engines or
-//! `docker-registry` (and `corpus` the Go module proxy); `kube_*` the test cluster.
+//! `docker-registry` (and `corpus` the Go module proxy); `kube_*` the test cluster; `hosts` root
+//! and openssh-server (it starts its own namespaces).
 //! `scripts/test --fast` runs the ones that need no service; `scripts/test` runs them all, and a
 //! missing service fails the test that needs it.
 
@@ -27,6 +28,7 @@ mod docs;
 mod doctor;
 mod engines;
 mod first_hour;
+mod hosts;
 mod init;
 mod kube_build_push;
 mod kube_deploy;

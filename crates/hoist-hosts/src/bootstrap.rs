@@ -1,0 +1,278 @@
+//! `hoist hosts setup`: this hoist binary onto a host, per user and without root, and its
+//! agent running there.
+//!
+//! The binary goes to `~/.local/share/hoist/bin/hoist-VERSION` (with `hoist` linking it): sent
+//! over the SSH connection to a temporary name, hashed there, and renamed into place only when
+//! the host's sha256 equals ours, so a broken copy is never run. A host that already has the
+//! same bytes gets nothing (idempotent: the second run copies nothing).
+//!
+//! The agent runs as a systemd user unit where the user has a systemd session (systemd restarts
+//! it), else as a detached process (`setsid`) with a pidfile; either way "up" means its socket
+//! answers `hoist agent --ping`, and the next run starts it again when it does not.
+
+use std::path::Path;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+use crate::check::facts;
+use crate::error::HostError;
+use crate::facts::{Facts, layout, local_platform};
+use crate::ssh::{Connection, SshOptions};
+
+/// What hoist to install: this binary and its version.
+#[derive(Debug, Clone)]
+pub struct Binary<'a> {
+    /// The file to copy (`std::env::current_exe()`).
+    pub path: &'a Path,
+    /// Its version, which names the file on the host.
+    pub version: &'a str,
+}
+
+/// How the agent on a host came to be running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStart {
+    /// It already answered, running this binary: left alone.
+    AlreadyRunning,
+    /// Started (or restarted for a new binary) as the systemd user unit.
+    SystemdUser,
+    /// Started as a detached process with a pidfile.
+    Detached,
+}
+
+/// One host's setup.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setup {
+    /// Where the binary is on the host.
+    pub path: String,
+    /// Its sha256 (the host's own computation, equal to ours).
+    pub sha256: String,
+    /// Bytes sent: 0 when the host already had this binary.
+    pub copied_bytes: u64,
+    /// How the agent runs.
+    pub agent: AgentStart,
+    /// The host's facts before the setup.
+    pub facts: Facts,
+}
+
+/// Installs `bin` on the host and makes sure its agent runs.
+///
+/// # Errors
+///
+/// [`HostError::Platform`] when the host cannot run this binary, [`HostError::Checksum`] when
+/// the copy differs, [`HostError::AgentStart`] when the agent does not answer, and any
+/// [`HostError`] of the connection or a command.
+pub async fn setup(conn: &Connection, bin: &Binary<'_>) -> Result<Setup, HostError> {
+    let facts = facts(conn).await?;
+    let (os, arch) = local_platform();
+    if facts.os != os || facts.arch != arch {
+        return Err(HostError::Platform {
+            host: conn.host.clone(),
+            os: facts.os,
+            arch: facts.arch,
+            local: format!("{os}/{arch}"),
+        });
+    }
+    let expected = sha256_file(bin.path).await?;
+    let name = format!("hoist-{}", bin.version);
+    let path = format!("$HOME/{}/{name}", layout::BIN_DIR);
+    let present = conn
+        .sh(
+            "hash the installed hoist",
+            &format!("if [ -f \"{path}\" ]; then sha256sum \"{path}\"; fi"),
+        )
+        .await?;
+    let copied_bytes = if first_word(&present) == Some(expected.as_str()) {
+        0
+    } else {
+        copy(conn, bin.path, &path, &expected).await?
+    };
+    conn.sh(
+        "link the current hoist",
+        &format!("ln -sfn {name} \"$HOME/{}/hoist\"", layout::BIN_DIR),
+    )
+    .await?;
+    let agent = start_agent(conn, &path, &facts, copied_bytes > 0).await?;
+    Ok(Setup {
+        path: format!("{}/{}/{name}", facts.home, layout::BIN_DIR),
+        sha256: expected,
+        copied_bytes,
+        agent,
+        facts,
+    })
+}
+
+/// [`setup`] on every target at once, each on its own connection: a host that fails or does not
+/// answer holds up no other. Results in the order given.
+pub async fn setup_all(
+    targets: &[String],
+    opts: &SshOptions,
+    bin: &Binary<'_>,
+) -> Vec<(String, Result<Setup, HostError>)> {
+    let all = targets.iter().map(|t| async move {
+        let result = async {
+            let conn = Connection::open(t, opts).await?;
+            let setup = setup(&conn, bin).await;
+            conn.close().await;
+            setup
+        }
+        .await;
+        (t.clone(), result)
+    });
+    futures_util::future::join_all(all).await
+}
+
+/// Sends the file to `dest.tmp`, checks the host's sha256 of it, then renames it into place.
+async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Result<u64, HostError> {
+    let tmp = format!("{dest}.tmp");
+    let sent = stream_verified(conn, src, &tmp, expected).await?;
+    conn.sh(
+        "install hoist",
+        &format!("chmod 755 \"{tmp}\" && mv -f \"{tmp}\" \"{dest}\""),
+    )
+    .await?;
+    Ok(sent)
+}
+
+/// Streams the file `src` over the connection to `dest` on the host (its directory created)
+/// and checks the host's own sha256 of what arrived against `expected` (hex); a copy that
+/// differs is removed. Returns the bytes sent.
+pub(crate) async fn stream_verified(
+    conn: &Connection,
+    src: &Path,
+    dest: &str,
+    expected: &str,
+) -> Result<u64, HostError> {
+    let script = format!(
+        "set -e; mkdir -p \"$(dirname \"{dest}\")\"; cat > \"{dest}\"; sha256sum \"{dest}\""
+    );
+    let mut child = conn
+        .session()
+        .command("sh")
+        .arg("-c")
+        .arg(&script)
+        .stdin(openssh::Stdio::piped())
+        .stdout(openssh::Stdio::piped())
+        .stderr(openssh::Stdio::piped())
+        .spawn()
+        .await
+        .map_err(|source| session(conn, source))?;
+    let mut stdin = child.stdin().take().expect("stdin is piped");
+    let mut file = tokio::fs::File::open(src)
+        .await
+        .map_err(|source| local(src, source))?;
+    let sent = tokio::io::copy(&mut file, &mut stdin)
+        .await
+        .map_err(|source| local(src, source))?;
+    stdin
+        .shutdown()
+        .await
+        .map_err(|source| local(src, source))?;
+    drop(stdin);
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|source| session(conn, source))?;
+    if !out.status.success() {
+        return Err(conn.remote("copy a file", &out.status.to_string(), &out.stderr));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let found = first_word(&stdout).unwrap_or_default();
+    if found != expected {
+        let _ = conn
+            .sh("remove the bad copy", &format!("rm -f \"{dest}\""))
+            .await;
+        return Err(HostError::Checksum {
+            host: conn.host.clone(),
+            path: dest.to_owned(),
+            found: found.to_owned(),
+            expected: expected.to_owned(),
+        });
+    }
+    Ok(sent)
+}
+
+/// Makes sure the agent of `bin` runs; `replaced` says the binary was just (re)installed, so a
+/// running agent runs old code and is restarted.
+async fn start_agent(
+    conn: &Connection,
+    bin: &str,
+    facts: &Facts,
+    replaced: bool,
+) -> Result<AgentStart, HostError> {
+    if facts.agent_up && !replaced {
+        return Ok(AgentStart::AlreadyRunning);
+    }
+    let state = format!("$HOME/{}", layout::STATE_DIR);
+    let how = if facts.systemd_user {
+        let unit = format!(
+            "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
+        );
+        conn.sh(
+            "start the agent's systemd user unit",
+            &format!(
+                "set -e; d=\"$HOME/.config/systemd/user\"; mkdir -p \"$d\"; cat > \"$d/{unit_name}\" <<EOF\n{unit}EOF\nsystemctl --user daemon-reload; systemctl --user enable {unit_name} >/dev/null 2>&1 || true; systemctl --user restart {unit_name}",
+                unit_name = layout::UNIT,
+            ),
+        )
+        .await?;
+        AgentStart::SystemdUser
+    } else {
+        // Stop an agent of an older binary first (it drains its replicas), then start ours,
+        // detached from the SSH session: its own session, no terminal, output to its log.
+        conn.sh(
+            "start the agent",
+            &format!(
+                "set -e; mkdir -p \"{state}\"; \
+                 if [ -f \"$HOME/{pidfile}\" ] && \"{bin}\" agent --ping >/dev/null 2>&1; then \"{bin}\" agent --stop >/dev/null 2>&1 || true; fi; \
+                 cd \"$HOME\"; setsid \"{bin}\" agent >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"",
+                pidfile = layout::PIDFILE,
+            ),
+        )
+        .await?;
+        AgentStart::Detached
+    };
+    // Up means its socket answers; the loop runs on the host, one round trip.
+    let waited = conn
+        .sh(
+            "wait for the agent",
+            &format!(
+                "i=0; while [ $i -lt 300 ]; do \"{bin}\" agent --ping >/dev/null 2>&1 && {{ echo up; exit 0; }}; sleep 0.1; i=$((i+1)); done; tail -n 5 \"{state}/agent.log\" 2>/dev/null"
+            ),
+        )
+        .await?;
+    if waited.trim() != "up" {
+        return Err(HostError::AgentStart {
+            host: conn.host.clone(),
+            log: waited.trim().lines().collect::<Vec<_>>().join(" / "),
+        });
+    }
+    Ok(how)
+}
+
+async fn sha256_file(path: &Path) -> Result<String, HostError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|source| local(path, source))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+fn first_word(s: &str) -> Option<&str> {
+    s.split_whitespace().next()
+}
+
+fn session(conn: &Connection, source: openssh::Error) -> HostError {
+    HostError::Session {
+        host: conn.host.clone(),
+        source,
+    }
+}
+
+fn local(path: &Path, source: std::io::Error) -> HostError {
+    HostError::LocalBinary {
+        path: path.to_owned(),
+        source,
+    }
+}

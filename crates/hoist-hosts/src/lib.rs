@@ -1,0 +1,31 @@
+//! The hosts target's transport: the user's own servers, over the user's own OpenSSH.
+//!
+//! What it does:
+//! - opens one multiplexed connection per host ([`Connection`]) with the user's `ssh`, its
+//!   config (`~/.ssh/config` or a file given with `-F`), its agent and ProxyJump, and host keys
+//!   checked strictly; why a connection failed is a typed [`HostError`] per host (unknown or
+//!   changed host key with the fingerprint, auth failure, unreachable within the timeout);
+//! - checks hosts concurrently ([`check_all`]): reachable, OS and architecture, the hoist
+//!   version there, whether its agent answers, disk free in the home;
+//! - bootstraps a host ([`setup`]): this hoist binary copied to `~/.local/share/hoist/bin`
+//!   (sha256 verified there, nothing sent when it is already there) and its agent started.
+//!
+//! - tells which blobs a host's agent store lacks and sends only those ([`missing`], [`send`]),
+//!   each verified by digest on the host before the store sees it.
+//!
+//! What it does not do (yet): compress blobs, or roll out (docs/hosts.md says what is next), read
+//! a private key (paths are handed to ssh), or talk to a host without ssh.
+
+mod blobs;
+mod bootstrap;
+mod check;
+mod error;
+mod facts;
+mod ssh;
+
+pub use blobs::{missing, send};
+pub use bootstrap::{AgentStart, Binary, Setup, setup, setup_all};
+pub use check::{HostReport, HostReportJson, check_all, facts};
+pub use error::HostError;
+pub use facts::{Facts, go_arch, layout, local_platform, parse_facts};
+pub use ssh::{Connection, SshOptions, classify, expand_home};

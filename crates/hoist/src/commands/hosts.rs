@@ -1,0 +1,187 @@
+//! `hoist hosts check` and `hoist hosts setup`: the `[hosts]` of hoist.toml (or `--host`),
+//! reached with the user's own ssh, every host at once. A report line per host on stderr (or a
+//! JSON array on stdout with `--json`); exit 1 when any host fails.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use console::style;
+use hoist_hosts::{Binary, HostError, HostReport, Setup, SshOptions};
+
+use crate::cli::{HostsArgs, HostsCommand};
+use crate::commands::outcome;
+
+/// Runs `hoist hosts …`.
+pub fn run(cmd: &HostsCommand) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cmd {
+        HostsCommand::Check(a) => {
+            let (targets, opts) = resolve(a)?;
+            let reports = rt.block_on(hoist_hosts::check_all(&targets, &opts));
+            Ok(report_checks(&reports, a.json))
+        }
+        HostsCommand::Setup(a) => {
+            let (targets, opts) = resolve(a)?;
+            let exe = std::env::current_exe().context("cannot find this hoist binary to copy")?;
+            let bin = Binary {
+                path: &exe,
+                version: env!("CARGO_PKG_VERSION"),
+            };
+            let results = rt.block_on(hoist_hosts::setup_all(&targets, &opts, &bin));
+            Ok(report_setups(&results, a.json))
+        }
+    }
+}
+
+/// The targets (`--host`, else `hosts.targets`) and the ssh options from `[hosts]` and flags.
+fn resolve(a: &HostsArgs) -> anyhow::Result<(Vec<String>, SshOptions)> {
+    let app = super::load_app(&a.dir, a.environment.as_deref())?;
+    let hosts = app.hosts.unwrap_or(hoist_core::Hosts {
+        targets: Vec::new(),
+        user: None,
+        port: None,
+        identity: None,
+        parallel: hoist_core::IntOrPercent::Int(1),
+    });
+    let targets = if a.hosts.is_empty() {
+        hosts.targets.clone()
+    } else {
+        for h in &a.hosts {
+            hoist_core::SshTarget::parse(h).map_err(|e| anyhow::anyhow!("--host {h}: {e}"))?;
+        }
+        a.hosts.clone()
+    };
+    if targets.is_empty() {
+        anyhow::bail!(
+            "no hosts: add `[hosts] targets = [\"deploy@10.0.0.5\"]` to hoist.toml (or `[environments.NAME.hosts]`), or give `--host`"
+        );
+    }
+    let home = dirs::home_dir();
+    let opts = SshOptions {
+        program: crate::env_vars::get(crate::env_vars::HOIST_SSH)
+            .map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
+        config: a.ssh_config.clone(),
+        user: hosts.user,
+        port: hosts.port,
+        identity: hosts
+            .identity
+            .map(|i| hoist_hosts::expand_home(&i, home.as_deref())),
+        timeout: a.timeout,
+    };
+    Ok((targets, opts))
+}
+
+fn report_checks(reports: &[HostReport], json: bool) -> ExitCode {
+    if json {
+        let all: Vec<_> = reports.iter().map(HostReport::json).collect();
+        println!("{}", serde_json::to_string_pretty(&all).expect("JSON"));
+    }
+    for r in reports {
+        match &r.result {
+            Ok(f) => {
+                let hoist = f.hoist_version.as_deref().map_or_else(
+                    || "hoist not set up (`hoist hosts setup`)".to_owned(),
+                    |v| {
+                        format!(
+                            "hoist {v}, agent {}",
+                            if f.agent_up { "up" } else { "down" }
+                        )
+                    },
+                );
+                let mark = if r.passed() {
+                    style("ok").green()
+                } else {
+                    style("FAIL").red()
+                };
+                eprintln!(
+                    "{mark} {}: {}/{}, {hoist}, {} free",
+                    r.host,
+                    f.os,
+                    f.arch,
+                    f.disk_free_bytes
+                        .map_or_else(|| "?".to_owned(), human_bytes)
+                );
+            }
+            Err(e) => print_host_error(&r.host, e),
+        }
+    }
+    exit(reports.iter().all(HostReport::passed))
+}
+
+fn report_setups(results: &[(String, Result<Setup, HostError>)], json: bool) -> ExitCode {
+    if json {
+        let all: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(host, r)| match r {
+                Ok(s) => serde_json::json!({ "host": host, "ok": true, "setup": s }),
+                Err(e) => serde_json::json!({
+                    "host": host, "ok": false, "error_kind": e.kind(),
+                    "error": e.to_string(), "hint": e.hint(),
+                }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all).expect("JSON"));
+    }
+    for (host, r) in results {
+        match r {
+            Ok(s) => {
+                let copied = if s.copied_bytes == 0 {
+                    "already there, nothing copied".to_owned()
+                } else {
+                    format!("copied {} (sha256 verified)", human_bytes(s.copied_bytes))
+                };
+                let agent = match s.agent {
+                    hoist_hosts::AgentStart::AlreadyRunning => "agent already up",
+                    hoist_hosts::AgentStart::SystemdUser => "agent started (systemd user unit)",
+                    hoist_hosts::AgentStart::Detached => "agent started (detached, pidfile)",
+                };
+                eprintln!(
+                    "{} {host}: {}: {copied}; {agent}",
+                    style("ok").green(),
+                    s.path
+                );
+            }
+            Err(e) => print_host_error(host, e),
+        }
+    }
+    exit(results.iter().all(|(_, r)| r.is_ok()))
+}
+
+fn print_host_error(host: &str, e: &HostError) {
+    eprintln!("{} {host}: {e}", style("FAIL").red());
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        eprintln!("    caused by: {s}");
+        source = s.source();
+    }
+    if let Some(h) = e.hint() {
+        eprintln!("    {} {h}", style("hint:").cyan().bold());
+    }
+}
+
+fn exit(all_ok: bool) -> ExitCode {
+    if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(outcome::ERROR)
+    }
+}
+
+fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
