@@ -138,6 +138,19 @@ impl Agent {
         self.hoist(&args).output().expect("hoist deploy runs")
     }
 
+    /// `hoist deploy PROJECT --driver D ARGS` started in the background, its stderr piped (for
+    /// `wait_with_output`): a test acts on the agent while the rollout goes on.
+    pub fn deploy_in_background(&self, extra: &[&str]) -> std::process::Child {
+        let dir = self.project.dir.to_str().expect("utf-8 path").to_owned();
+        let mut args = vec!["deploy", dir.as_str(), "--driver", self.driver.flag()];
+        args.extend_from_slice(extra);
+        self.hoist_std(&args)
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("hoist deploy starts")
+    }
+
     /// A deploy that must succeed (exit 0).
     pub fn deploy_ok(&self, extra: &[&str]) -> Output {
         let out = self.deploy(extra);

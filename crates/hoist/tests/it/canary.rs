@@ -184,20 +184,7 @@ fn promote_and_abort_step_in() {
         text(&none.stderr)
     );
 
-    let dir = agent.project.dir.to_str().unwrap().to_owned();
-    let deploy = agent
-        .hoist_std(&[
-            "deploy",
-            &dir,
-            "--driver",
-            "process",
-            "--set",
-            "run.env.LABEL=v2",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let deploy = agent.deploy_in_background(&["--set", "run.env.LABEL=v2"]);
     let at = |weight: u64| {
         move |s: &Value| s["canary"]["phase"] == "analysing" && s["canary"]["weight"] == weight
     };
@@ -237,20 +224,7 @@ fn promote_and_abort_step_in() {
 
 /// `hoist deploy` of `LABEL=v2` in the background; the canary's first step reached.
 fn canary_at_first_step(agent: &Agent) -> std::process::Child {
-    let dir = agent.project.dir.to_str().unwrap().to_owned();
-    let deploy = agent
-        .hoist_std(&[
-            "deploy",
-            &dir,
-            "--driver",
-            "process",
-            "--set",
-            "run.env.LABEL=v2",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let deploy = agent.deploy_in_background(&["--set", "run.env.LABEL=v2"]);
     agent.wait_status("webapp", Duration::from_secs(30), |s| {
         s["canary"]["phase"] == "analysing"
     });

@@ -253,22 +253,12 @@ fn the_dashboard_shows_a_canary_its_step_verdict_and_breach() {
     );
     agent.deploy_ok(&[]);
     let traffic = Traffic::start(agent.proxy);
-    let dir = agent.project.dir.to_str().unwrap().to_owned();
-    let mut deploy = agent
-        .hoist_std(&[
-            "deploy",
-            &dir,
-            "--driver",
-            "process",
-            "--set",
-            "run.env.LABEL=v2",
-            "--set",
-            "run.env.ERROR_PERCENT=25",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let deploy = agent.deploy_in_background(&[
+        "--set",
+        "run.env.LABEL=v2",
+        "--set",
+        "run.env.ERROR_PERCENT=25",
+    ]);
     let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         let s = admin_json(agent.admin, "/api/apps/webapp/series");
@@ -297,7 +287,7 @@ fn the_dashboard_shows_a_canary_its_step_verdict_and_breach() {
     eprintln!("canary screenshot: {}", shot.display());
     let abort = agent.hoist(&["abort", "webapp"]).output().unwrap();
     assert!(abort.status.success());
-    let _ = deploy.wait();
+    let _ = deploy.wait_with_output();
     traffic.finish();
 
     assert_eq!(

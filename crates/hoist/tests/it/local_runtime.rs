@@ -242,26 +242,16 @@ fn a_killed_replica_is_restarted_and_no_request_fails(driver: Driver) {
 fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
     let agent = webapp(driver);
     agent.deploy_ok(&[]);
-    let dir = agent.project.dir.to_str().unwrap().to_owned();
-    let deploy = agent
-        .hoist_std(&[
-            "deploy",
-            &dir,
-            "--driver",
-            driver.flag(),
-            "--set",
-            "run.env.LABEL=v2",
-            "--set",
-            "run.env.READY_AFTER=1500ms",
-            "--set",
-            "run.health.liveness.tcp=true",
-            "--set",
-            "run.rollout.deadline=30s",
-        ])
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let deploy = agent.deploy_in_background(&[
+        "--set",
+        "run.env.LABEL=v2",
+        "--set",
+        "run.env.READY_AFTER=1500ms",
+        "--set",
+        "run.health.liveness.tcp=true",
+        "--set",
+        "run.rollout.deadline=30s",
+    ]);
     agent.wait_status("webapp", Duration::from_secs(30), |s| {
         s["rolling_out"] == 2
             && s["replicas"]
