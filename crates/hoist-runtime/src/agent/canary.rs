@@ -374,8 +374,9 @@ impl Controller {
         let Some(run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
             return;
         };
-        run.split.set_weight(0);
+        // The report keeps the share it had when it was rolled back.
         let mut report = run.report(target, Some("rolled_back"));
+        run.split.set_weight(0);
         report.reason = Some(reason.clone());
         let reports = self.replica_reports(target);
         self.keep_report(target, &report);

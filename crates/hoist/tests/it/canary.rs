@@ -101,7 +101,10 @@ fn a_canary_answering_errors_is_rolled_back_at_its_first_analysis_and_the_stable
 
     let canary = last_canary(&agent);
     assert_eq!(canary["phase"], "rolled_back", "{canary:#}");
-    assert_eq!(canary["weight"], 0, "{canary:#}");
+    assert_eq!(
+        canary["weight"], 20,
+        "rolled back at its first step's share: {canary:#}"
+    );
     let status = agent.settled("webapp");
     assert_eq!(status["serving"]["number"], 1, "{status:#}");
     assert!(only_revision(&status, 1), "{status:#}");
