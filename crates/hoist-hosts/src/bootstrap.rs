@@ -22,12 +22,35 @@ use crate::facts::{Facts, layout, local_platform};
 use crate::ssh::{Connection, SshOptions};
 
 /// What hoist to install: this binary and its version.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Binary<'a> {
     /// The file to copy (`std::env::current_exe()`).
     pub path: &'a Path,
     /// Its version, which names the file on the host.
     pub version: &'a str,
+    /// Its sha256 (hex), computed once for every host of a run.
+    sha256: tokio::sync::OnceCell<String>,
+}
+
+impl<'a> Binary<'a> {
+    /// The binary at `path`, of `version`.
+    pub fn new(path: &'a Path, version: &'a str) -> Self {
+        Self {
+            path,
+            version,
+            sha256: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Its sha256: hashed once per run, and remembered across runs beside the user's cache
+    /// (keyed by the file's size and modification time), since hashing a hoist binary on every
+    /// deploy costs seconds.
+    async fn sha256(&self) -> Result<&str, HostError> {
+        self.sha256
+            .get_or_try_init(|| sha256_cached(self.path))
+            .await
+            .map(String::as_str)
+    }
 }
 
 /// How the agent on a host came to be running.
@@ -75,13 +98,19 @@ pub async fn setup(conn: &Connection, bin: &Binary<'_>) -> Result<Setup, HostErr
             local: format!("{os}/{arch}"),
         });
     }
-    let expected = sha256_file(bin.path).await?;
+    let expected = bin.sha256().await?.to_owned();
     let name = format!("hoist-{}", bin.version);
     let path = format!("$HOME/{}/{name}", layout::BIN_DIR);
+    // The installed binary's hash, from its sidecar `.sha256` when the file's size and time
+    // are still those the sidecar was written for (a file changed since is hashed again).
     let present = conn
         .sh(
             "hash the installed hoist",
-            &format!("if [ -f \"{path}\" ]; then sha256sum \"{path}\"; fi"),
+            &format!(
+                "p=\"{path}\"; if [ -f \"$p\" ]; then st=$(stat -c '%s %Y' \"$p\"); \
+                 if [ -f \"$p.sha256\" ] && [ \"$(cut -d' ' -f2,3 \"$p.sha256\")\" = \"$st\" ]; then cut -d' ' -f1 \"$p.sha256\"; \
+                 else h=$(sha256sum \"$p\" | cut -d' ' -f1); echo \"$h $st\" > \"$p.sha256\"; echo \"$h\"; fi; fi"
+            ),
         )
         .await?;
     let copied_bytes = if first_word(&present) == Some(expected.as_str()) {
@@ -130,7 +159,9 @@ async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Resu
     let sent = stream_verified(conn, src, &tmp, expected).await?;
     conn.sh(
         "install hoist",
-        &format!("chmod 755 \"{tmp}\" && mv -f \"{tmp}\" \"{dest}\""),
+        &format!(
+            "chmod 755 \"{tmp}\" && mv -f \"{tmp}\" \"{dest}\" && echo \"{expected} $(stat -c '%s %Y' \"{dest}\")\" > \"{dest}.sha256\""
+        ),
     )
     .await?;
     Ok(sent)
@@ -257,6 +288,46 @@ async fn sha256_file(path: &Path) -> Result<String, HostError> {
         .await
         .map_err(|source| local(path, source))?;
     Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// [`sha256_file`], remembered in `~/.cache/hoist/self-sha256` as `SIZE MTIME_NS PATH HEX`
+/// lines: a file with the same path, size and modification time is not hashed again.
+async fn sha256_cached(path: &Path) -> Result<String, HostError> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|source| local(path, source))?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let key = format!("{} {mtime} {}", meta.len(), path.display());
+    let cache = dirs::cache_dir().map(|d| d.join("hoist").join("self-sha256"));
+    let known = match &cache {
+        Some(c) => tokio::fs::read_to_string(c).await.unwrap_or_default(),
+        None => String::new(),
+    };
+    if let Some(hex) = known.lines().find_map(|l| {
+        l.rsplit_once(' ')
+            .filter(|(k, _)| *k == key)
+            .map(|(_, h)| h)
+    }) {
+        return Ok(hex.to_owned());
+    }
+    let hex = sha256_file(path).await?;
+    if let Some(c) = &cache {
+        // Best effort: a cache that cannot be written only costs the next run a hash. The
+        // last few entries are kept (one per hoist binary the user runs).
+        let mut lines: Vec<&str> = known.lines().rev().take(7).collect();
+        lines.reverse();
+        let line = format!("{key} {hex}");
+        lines.push(&line);
+        if let Some(dir) = c.parent() {
+            let _ = tokio::fs::create_dir_all(dir).await;
+        }
+        let _ = tokio::fs::write(c, lines.join("\n") + "\n").await;
+    }
+    Ok(hex)
 }
 
 fn first_word(s: &str) -> Option<&str> {

@@ -11,10 +11,12 @@
 //!   (sha256 verified there, nothing sent when it is already there) and its agent started.
 //!
 //! - tells which blobs a host's agent store lacks and sends only those ([`missing`], [`send`]),
-//!   each verified by digest on the host before the store sees it.
+//!   zstd-compressed, each verified by digest on the host before the store sees it;
+//! - forwards the host's agent socket over the connection ([`AgentTunnel`]), so the CLI talks
+//!   to a host's agent with the same client and API as to its own.
 //!
-//! What it does not do (yet): compress blobs, or roll out (docs/hosts.md says what is next), read
-//! a private key (paths are handed to ssh), or talk to a host without ssh.
+//! What it does not do: read a private key (paths are handed to ssh), or talk to a host without
+//! ssh.
 
 mod blobs;
 mod bootstrap;
@@ -22,10 +24,12 @@ mod check;
 mod error;
 mod facts;
 mod ssh;
+mod tunnel;
 
-pub use blobs::{missing, send};
+pub use blobs::{Sent, missing, send};
 pub use bootstrap::{AgentStart, Binary, Setup, setup, setup_all};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;
 pub use facts::{Facts, go_arch, layout, local_platform, parse_facts};
 pub use ssh::{Connection, SshOptions, classify, expand_home};
+pub use tunnel::AgentTunnel;

@@ -212,18 +212,37 @@ pub enum Target {
     Local,
     /// The Kubernetes clusters of the kubeconfig contexts.
     Kubernetes,
+    /// Your own servers over SSH (`[hosts]`), each with its own agent and proxy.
+    Hosts,
 }
 
 /// Which target, and how to reach Kubernetes.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// `local` or `kubernetes` (default: `kubernetes` when hoist.toml has `[kubernetes]`,
-    /// else `local`).
+    /// `local`, `kubernetes` or `hosts` (default: `kubernetes` when hoist.toml has
+    /// `[kubernetes]`, else `hosts` when it has `[hosts]`, else `local`).
     #[arg(long, value_enum, value_name = "TARGET")]
     pub target: Option<Target>,
     /// Kubernetes settings.
     #[command(flatten)]
     pub kube: KubeArgs,
+    /// How hoist reaches hosts.
+    #[command(flatten)]
+    pub hosts: HostTargetArgs,
+}
+
+/// How hoist reaches hosts (with `--target hosts`).
+#[derive(Debug, Args)]
+pub struct HostTargetArgs {
+    /// Only these hosts (repeatable), as `hosts.targets` writes them.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// The ssh config file (`ssh -F`; default ssh's own, `~/.ssh/config`).
+    #[arg(long, value_name = "FILE", env = crate::env_vars::HOIST_SSH_CONFIG)]
+    pub ssh_config: Option<PathBuf>,
+    /// How long a host may take to answer before it is reported unreachable and skipped.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_seconds)]
+    pub ssh_timeout: std::time::Duration,
 }
 
 /// How hoist reaches Kubernetes (with `--target kubernetes`).
@@ -263,6 +282,10 @@ pub struct AgentConnArgs {
 
 /// `hoist deploy`.
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is a command-line flag of its own"
+)]
 pub struct DeployArgs {
     /// The directory holding hoist.toml (and, in it or above, go.mod).
     #[arg(default_value = ".")]
@@ -295,6 +318,10 @@ pub struct DeployArgs {
     /// Clusters deployed to at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// Hosts: go on with the next waves when a host fails (its revision rolled back there),
+    /// instead of stopping and rolling back the hosts already done.
+    #[arg(long)]
+    pub continue_on_error: bool,
     /// Longest wait for one rollout on Kubernetes, beside its progress deadline
     /// (`run.rollout.deadline`), e.g. `10m`.
     #[arg(long, value_name = "DURATION", default_value = "10m")]
@@ -464,6 +491,10 @@ pub struct AgentArgs {
     /// (what hoist asks a host before sending it only the missing ones).
     #[arg(long, value_name = "DIGEST", num_args = 1.., conflicts_with_all = ["stop", "ping"])]
     pub has: Vec<String>,
+    /// Store the blob read on stdin (a zstd stream) as `DIGEST NAME` once its sha256 matches,
+    /// and exit (how hoist sends a host a binary it lacks).
+    #[arg(long, value_names = ["DIGEST", "NAME"], num_args = 2, conflicts_with_all = ["stop", "ping", "has"])]
+    pub receive: Vec<String>,
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,

@@ -23,6 +23,7 @@ mod controller;
 mod dashboard;
 mod diagnose;
 mod logs_api;
+mod receive;
 mod reconcile;
 mod recover;
 mod replica;
@@ -41,6 +42,7 @@ use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 pub use context::LogLimits;
+pub use receive::{ReceiveError, receive_blob};
 
 /// The directory of the agent's store that holds the blob `digest` (a binary it runs, named
 /// after its app inside): `STATE/artifacts/sha256-HEX`. Whether it exists is what a host's

@@ -15,6 +15,9 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     if !args.has.is_empty() {
         return missing(&dir, &args.has);
     }
+    if let [digest, name] = args.receive.as_slice() {
+        return receive(&dir, digest, name);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -54,6 +57,18 @@ fn missing(dir: &std::path::Path, digests: &[String]) -> anyhow::Result<ExitCode
             println!("{digest}");
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--receive DIGEST NAME`: a zstd stream on stdin into the store, verified; the stored path
+/// and size on stdout.
+fn receive(dir: &std::path::Path, digest: &str, name: &str) -> anyhow::Result<ExitCode> {
+    let digest: hoist_core::Digest = digest
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--receive {digest}: {e}"))?;
+    let stdin = std::io::stdin().lock();
+    let (path, size) = hoist_runtime::agent::receive_blob(dir, &digest, name, stdin)?;
+    println!("{} {size}", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,5 @@
-//! `hoist deploy`: load the config, pick the target, and hand over to the local agent or to
-//! Kubernetes.
+//! `hoist deploy`: load the config, pick the target, and hand over to the local agent, to the
+//! hosts or to Kubernetes.
 
 use std::process::ExitCode;
 
@@ -10,6 +10,7 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<ExitCode> {
     let project = super::open_project(&args.dir, args.environment.as_deref(), &args.sets)?;
     match super::target::for_deploy(&args.target, &project.app) {
         Target::Local => super::local::deploy(&project, args),
+        Target::Hosts => super::hosts::deploy(&project, args),
         Target::Kubernetes => {
             // Refused, not ignored: a rolling update in its place would give the revision all
             // the traffic without the analysis the file asks for.

@@ -52,14 +52,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Local(name) => local::status(name.as_deref(), &a),
             target::Resolved::Kubernetes(app) => kube::status(&app, &a),
+            target::Resolved::Hosts(app) => hosts::status(&app, &a),
         },
         Command::History(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Local(name) => local::history(&name_or_err(name)?, &a),
             target::Resolved::Kubernetes(app) => kube::history(&app, &a),
+            target::Resolved::Hosts(app) => hosts::history(&app, &a),
         },
         Command::Rollback(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Local(name) => local::rollback(&name_or_err(name)?, &a),
             target::Resolved::Kubernetes(app) => kube::rollback(&app, &a),
+            target::Resolved::Hosts(app) => hosts::rollback(&app, &a),
         },
         Command::Logs(a) => local::logs(&target::local_app_name(&a.app)?, &a),
         Command::Stop(a) => local::stop(&target::local_app_name(&a.app)?, &a),

@@ -11,12 +11,16 @@ pub enum Resolved {
     Local(Option<String>),
     /// Kubernetes, with the loaded app (its `[kubernetes]` settings and name).
     Kubernetes(Box<App>),
+    /// The hosts, with the loaded app (its `[hosts]` and name).
+    Hosts(Box<App>),
 }
 
-/// The target for `deploy`: the flag, else the config.
+/// The target for `deploy`: the flag, else the config (`[kubernetes]`, then `[hosts]`).
 pub fn for_deploy(target: &TargetArgs, app: &App) -> Target {
     target.target.unwrap_or(if app.kubernetes.is_some() {
         Target::Kubernetes
+    } else if app.hosts.is_some() {
+        Target::Hosts
     } else {
         Target::Local
     })
@@ -34,6 +38,7 @@ pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
     };
     let wanted = target.target.unwrap_or(match &app {
         Some(app) if app.kubernetes.is_some() && a.app.is_none() => Target::Kubernetes,
+        Some(app) if app.hosts.is_some() && a.app.is_none() => Target::Hosts,
         _ => Target::Local,
     });
     match (wanted, app) {
@@ -49,8 +54,19 @@ pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
             }
             Ok(Resolved::Kubernetes(Box::new(app)))
         }
-        (Target::Kubernetes, None) => anyhow::bail!(
-            "`--target kubernetes` needs the app's hoist.toml: run the command in its directory or give `-C DIR`"
+        (Target::Hosts, Some(mut app)) => {
+            if let Some(name) = &a.app {
+                app.app.name.clone_from(name);
+            }
+            Ok(Resolved::Hosts(Box::new(app)))
+        }
+        (t @ (Target::Kubernetes | Target::Hosts), None) => anyhow::bail!(
+            "`--target {}` needs the app's hoist.toml: run the command in its directory or give `-C DIR`",
+            if t == Target::Hosts {
+                "hosts"
+            } else {
+                "kubernetes"
+            }
         ),
     }
 }

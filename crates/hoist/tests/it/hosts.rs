@@ -295,6 +295,14 @@ fn setup_installs_hoist_and_its_agent_and_a_second_run_copies_nothing() {
     a_host_store_lists_missing_blobs_and_takes_a_sent_one(&hosts);
 }
 
+/// Where host 1's agent store keeps the blob `digest` named `app`.
+fn stored_path(hosts: &TestHosts, digest: &hoist_core::Digest) -> std::path::PathBuf {
+    hosts.hosts[0].home.join(format!(
+        ".local/state/hoist/artifacts/sha256-{}/app",
+        digest.hex()
+    ))
+}
+
 /// After setup, the host's agent store says which blobs it lacks (`hoist agent --has` there),
 /// and a blob sent by the library lands in it byte for byte, after which it is no longer
 /// missing: the base of sending a host only what it lacks.
@@ -321,7 +329,12 @@ fn a_host_store_lists_missing_blobs_and_takes_a_sent_one(hosts: &TestHosts) {
         let sent = hoist_hosts::send(&conn, &blob, &digest, "app")
             .await
             .unwrap();
-        assert_eq!(sent, bytes.len() as u64);
+        assert_eq!(sent.bytes, bytes.len() as u64);
+        assert!(
+            sent.wire_bytes < sent.bytes / 10,
+            "a repetitive blob is sent compressed: {sent:?}"
+        );
+        assert_eq!(sent.path, stored_path(hosts, &digest).to_str().unwrap());
         let after = hoist_hosts::missing(&conn, &wanted).await.unwrap();
         assert_eq!(
             after,
@@ -330,10 +343,7 @@ fn a_host_store_lists_missing_blobs_and_takes_a_sent_one(hosts: &TestHosts) {
         );
         conn.close().await;
     });
-    let stored = hosts.hosts[0].home.join(format!(
-        ".local/state/hoist/artifacts/sha256-{}/app",
-        digest.hex()
-    ));
+    let stored = stored_path(hosts, &digest);
     assert!(
         std::fs::read(&stored).unwrap() == bytes,
         "the stored blob differs"

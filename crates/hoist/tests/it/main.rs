@@ -29,6 +29,7 @@ mod doctor;
 mod engines;
 mod first_hour;
 mod hosts;
+mod hosts_deploy;
 mod init;
 mod kube_build_push;
 mod kube_deploy;

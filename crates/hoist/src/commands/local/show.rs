@@ -44,7 +44,8 @@ pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_status(out: &mut impl std::io::Write, s: &AppStatus) -> std::io::Result<()> {
+/// The lines of `hoist status` for one app (also per host on the hosts target).
+pub(crate) fn print_status(out: &mut impl std::io::Write, s: &AppStatus) -> std::io::Result<()> {
     let serving = s.serving.as_ref().map_or_else(
         || "not serving".to_owned(),
         |r| format!("revision {} ({}) serving", r.number, r.version),
@@ -111,13 +112,21 @@ pub fn history(app: &str, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&revisions)?);
         return Ok(ExitCode::SUCCESS);
     }
-    let mut out = std::io::stdout().lock();
+    print_history(&mut std::io::stdout().lock(), &revisions)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table of `hoist history` (also per host on the hosts target).
+pub(crate) fn print_history(
+    out: &mut impl std::io::Write,
+    revisions: &[RevisionInfo],
+) -> std::io::Result<()> {
     writeln!(
         out,
         "{:<4} {:<12} {:<20} {:<8} {:>8} {:<20} reason",
         "rev", "state", "version", "driver", "replicas", "deployed"
     )?;
-    for r in &revisions {
+    for r in revisions {
         let state = serde_json::to_value(r.state)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
@@ -142,7 +151,7 @@ pub fn history(app: &str, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Every line of `text` with `prefix` before it.

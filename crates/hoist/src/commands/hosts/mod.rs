@@ -1,6 +1,13 @@
-//! `hoist hosts check` and `hoist hosts setup`: the `[hosts]` of hoist.toml (or `--host`),
-//! reached with the user's own ssh, every host at once. A report line per host on stderr (or a
-//! JSON array on stdout with `--json`); exit 1 when any host fails.
+//! The hosts target: `hoist hosts check` and `hoist hosts setup`, and `hoist deploy --target
+//! hosts` ([`deploy`]). The `[hosts]` of hoist.toml (or `--host`), reached with the user's own
+//! ssh, every host at once. A report line per host on stderr (or a JSON array on stdout with
+//! `--json`); exit 1 when any host fails.
+
+mod deploy;
+mod show;
+
+pub use deploy::deploy;
+pub use show::{history, rollback, status};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,40 +27,56 @@ pub fn run(cmd: &HostsCommand) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     match cmd {
         HostsCommand::Check(a) => {
-            let (targets, opts) = resolve(a)?;
+            let (targets, opts) = resolve_args(a)?;
             let reports = rt.block_on(hoist_hosts::check_all(&targets, &opts));
             Ok(report_checks(&reports, a.json))
         }
         HostsCommand::Setup(a) => {
-            let (targets, opts) = resolve(a)?;
-            let exe = std::env::current_exe().context("cannot find this hoist binary to copy")?;
-            let bin = Binary {
-                path: &exe,
-                version: env!("CARGO_PKG_VERSION"),
-            };
-            let results = rt.block_on(hoist_hosts::setup_all(&targets, &opts, &bin));
+            let (targets, opts) = resolve_args(a)?;
+            let exe = this_binary()?;
+            let results = rt.block_on(hoist_hosts::setup_all(&targets, &opts, &binary(&exe)));
             Ok(report_setups(&results, a.json))
         }
     }
 }
 
-/// The targets (`--host`, else `hosts.targets`) and the ssh options from `[hosts]` and flags.
-fn resolve(a: &HostsArgs) -> anyhow::Result<(Vec<String>, SshOptions)> {
+/// This hoist binary, which setup copies to hosts.
+fn this_binary() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("cannot find this hoist binary to copy")
+}
+
+/// What setup installs: `exe` at this version.
+fn binary(exe: &std::path::Path) -> Binary<'_> {
+    Binary::new(exe, env!("CARGO_PKG_VERSION"))
+}
+
+/// [`resolve`] for `hoist hosts …`.
+fn resolve_args(a: &HostsArgs) -> anyhow::Result<(Vec<String>, SshOptions)> {
     let app = super::load_app(&a.dir, a.environment.as_deref())?;
-    let hosts = app.hosts.unwrap_or(hoist_core::Hosts {
+    resolve(app.hosts, &a.hosts, a.ssh_config.clone(), a.timeout)
+}
+
+/// The targets (`--host`, else `hosts.targets`) and the ssh options from `[hosts]` and flags.
+fn resolve(
+    hosts: Option<hoist_core::Hosts>,
+    wanted: &[String],
+    ssh_config: Option<PathBuf>,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(Vec<String>, SshOptions)> {
+    let hosts = hosts.unwrap_or(hoist_core::Hosts {
         targets: Vec::new(),
         user: None,
         port: None,
         identity: None,
         parallel: hoist_core::IntOrPercent::Int(1),
     });
-    let targets = if a.hosts.is_empty() {
+    let targets = if wanted.is_empty() {
         hosts.targets.clone()
     } else {
-        for h in &a.hosts {
+        for h in wanted {
             hoist_core::SshTarget::parse(h).map_err(|e| anyhow::anyhow!("--host {h}: {e}"))?;
         }
-        a.hosts.clone()
+        wanted.to_vec()
     };
     if targets.is_empty() {
         anyhow::bail!(
@@ -64,13 +87,13 @@ fn resolve(a: &HostsArgs) -> anyhow::Result<(Vec<String>, SshOptions)> {
     let opts = SshOptions {
         program: crate::env_vars::get(crate::env_vars::HOIST_SSH)
             .map_or_else(|| PathBuf::from("ssh"), PathBuf::from),
-        config: a.ssh_config.clone(),
+        config: ssh_config,
         user: hosts.user,
         port: hosts.port,
         identity: hosts
             .identity
             .map(|i| hoist_hosts::expand_home(&i, home.as_deref())),
-        timeout: a.timeout,
+        timeout,
     };
     Ok((targets, opts))
 }
@@ -151,7 +174,7 @@ fn report_setups(results: &[(String, Result<Setup, HostError>)], json: bool) -> 
     exit(results.iter().all(|(_, r)| r.is_ok()))
 }
 
-fn print_host_error(host: &str, e: &HostError) {
+pub(super) fn print_host_error(host: &str, e: &HostError) {
     eprintln!("{} {host}: {e}", style("FAIL").red());
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -171,7 +194,7 @@ fn exit(all_ok: bool) -> ExitCode {
     }
 }
 
-fn human_bytes(b: u64) -> String {
+pub(super) fn human_bytes(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = b as f64;
     let mut i = 0;

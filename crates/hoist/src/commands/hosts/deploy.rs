@@ -1,0 +1,507 @@
+//! `hoist deploy --target hosts`: build once, send each host only the blobs it lacks, then roll
+//! out in waves of `hosts.parallel` hosts, each host's own agent doing its own zero-downtime
+//! rolling update behind its own proxy.
+//!
+//! The order of a deploy, and what each step leaves when it fails:
+//! 1. build (nothing touched yet);
+//! 2. every host at once: connect, set up hoist and its agent, send the missing blobs — a host
+//!    that cannot be reached (or refuses, or has no room) is reported and skipped, after at most
+//!    the ssh timeout, and holds up no other;
+//! 3. waves, in the order of `hosts.targets`: each host of a wave rolls out at once; a host whose
+//!    new revision fails rolls back by itself (its agent's rollout). Then the deploy stops: the
+//!    hosts of later waves are left as they were, and the hosts already on the new revision are
+//!    rolled back to what they served before, so the fleet serves one version again — unless
+//!    `--continue-on-error`, which goes on with the next waves and keeps what succeeded.
+//!
+//! The report says per host what serves there now.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context as _;
+use console::style;
+use hoist_core::{Digest, Driver};
+use hoist_hosts::{AgentTunnel, Connection, HostError, SshOptions};
+use hoist_runtime::api::{AppSpec, AppStatus, Artifact, Done, Event, RollbackRequest};
+use hoist_runtime::client::AgentClient;
+use serde::Serialize;
+
+use crate::cli::DeployArgs;
+use crate::commands::outcome::{self, Outcome};
+
+/// Deploys to the hosts and reports per host; the exit status is the worst host's (see
+/// [`exit`]).
+pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::Result<ExitCode> {
+    let app = &project.app;
+    let driver = args.driver.map_or(app.run.driver, |d| match d {
+        crate::cli::DriverArg::Process => Driver::Process,
+        crate::cli::DriverArg::Container => Driver::Container,
+    });
+    if driver == Driver::Container {
+        anyhow::bail!(
+            "the container driver is not available on hosts yet: hosts run the binary with the process driver; nothing was deployed. Deploy with `--driver process` (or `run.driver = \"process\"` for the hosts' environment)"
+        );
+    }
+    let wave = app.hosts.as_ref().map_or(1, hoist_core::Hosts::wave_size);
+    let (targets, opts) = super::resolve(
+        app.hosts.clone(),
+        &args.target.hosts.hosts,
+        args.target.hosts.ssh_config.clone(),
+        args.target.hosts.ssh_timeout,
+    )?;
+    let (binary, version) = match &args.binary {
+        Some(path) => {
+            let version = hoist_gobuild::GitFacts::read(&project.dir)
+                .map_or_else(|| "dev".to_owned(), |f| f.describe);
+            (
+                std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+                version,
+            )
+        }
+        None => super::super::build::host_binary(project)?,
+    };
+    let bytes = std::fs::read(&binary)
+        .with_context(|| format!("cannot read the binary `{}`", binary.display()))?;
+    let blob = Blob {
+        digest: Digest::of(&bytes),
+        path: binary,
+        name: app.app.name.clone(),
+    };
+    drop(bytes);
+    let spec = AppSpec {
+        name: app.app.name.clone(),
+        version,
+        port: app.app.port,
+        args: app.app.args.clone(),
+        run: hoist_core::RunSection {
+            driver: Driver::Process,
+            ..app.run.clone()
+        },
+        // Each host's own copy, named once the blob is there.
+        artifact: Artifact::Binary {
+            path: PathBuf::new(),
+        },
+    };
+    let exe = super::this_binary()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let hosts = rt.block_on(run(
+        &targets,
+        &opts,
+        &super::binary(&exe),
+        &blob,
+        &spec,
+        wave,
+        args.continue_on_error,
+    ));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&hosts)?);
+    }
+    print_report(&spec, &hosts);
+    Ok(exit(&hosts))
+}
+
+/// The binary every host gets, by content address.
+struct Blob {
+    digest: Digest,
+    path: PathBuf,
+    name: String,
+}
+
+/// A host ready to roll out: connected, hoist and its agent set up, the blob in its store.
+struct Ready {
+    conn: Connection,
+    tunnel: AgentTunnel,
+    /// The artifact as the host's agent names it.
+    artifact: PathBuf,
+    /// What served before the deploy, to roll back to.
+    before: Option<u64>,
+}
+
+/// What one host ended with.
+#[derive(Debug, Serialize)]
+struct HostEnd {
+    host: String,
+    /// `deployed`, `rolled_back` (failed here, rolled back by its agent), `reverted` (deployed,
+    /// then rolled back because another host failed), `kept` (deployed; another host failed,
+    /// but nothing served here before to go back to), `failed`, `untouched` (not reached by a
+    /// wave), `unreachable` (skipped before any wave), `error` (lost mid-rollout).
+    outcome: &'static str,
+    /// The revision this deploy made there, if it got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<u64>,
+    /// The revision serving there now, as far as hoist knows.
+    serving: Option<u64>,
+    /// Why it did not deploy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
+    /// Bytes of blobs the host lacked (0: it had them all).
+    sent_bytes: u64,
+    /// What crossed the connection for them (compressed).
+    wire_bytes: u64,
+}
+
+impl HostEnd {
+    fn new(host: &str, outcome: &'static str) -> Self {
+        Self {
+            host: host.to_owned(),
+            outcome,
+            revision: None,
+            serving: None,
+            reason: None,
+            hint: None,
+            sent_bytes: 0,
+            wire_bytes: 0,
+        }
+    }
+}
+
+/// The deploy, once built: prepare every host at once, then the waves.
+async fn run(
+    targets: &[String],
+    opts: &SshOptions,
+    bin: &hoist_hosts::Binary<'_>,
+    blob: &Blob,
+    spec: &AppSpec,
+    wave: usize,
+    continue_on_error: bool,
+) -> Vec<HostEnd> {
+    eprintln!(
+        "deploying `{}` {} to {} host{} ({} at a time)",
+        spec.name,
+        spec.version,
+        targets.len(),
+        if targets.len() == 1 { "" } else { "s" },
+        wave
+    );
+    let prepared = futures_util::future::join_all(
+        targets
+            .iter()
+            .map(|t| prepare(t, opts, bin, blob, &spec.name)),
+    )
+    .await;
+    let mut ends: Vec<HostEnd> = Vec::new();
+    let mut ready: Vec<(usize, Ready)> = Vec::new();
+    for (i, (t, p)) in targets.iter().zip(prepared).enumerate() {
+        match p {
+            Ok((r, sent)) => {
+                let mut end = HostEnd::new(t, "untouched");
+                end.serving = r.before;
+                end.sent_bytes = sent.0;
+                end.wire_bytes = sent.1;
+                ends.push(end);
+                ready.push((i, r));
+            }
+            Err(e) => {
+                let mut end = HostEnd::new(t, "unreachable");
+                end.reason = Some(report_chain(&e));
+                end.hint = e.hint();
+                eprintln!("  {} {t}: skipped: {e}", style("!").red());
+                ends.push(end);
+            }
+        }
+    }
+    let mut stopped = false;
+    let mut deployed: Vec<usize> = Vec::new();
+    for chunk in ready.chunks(wave) {
+        if stopped {
+            break;
+        }
+        let outcomes = futures_util::future::join_all(chunk.iter().map(|(i, r)| {
+            let host = targets[*i].as_str();
+            let spec = AppSpec {
+                artifact: Artifact::Binary {
+                    path: r.artifact.clone(),
+                },
+                ..spec.clone()
+            };
+            async move { (*i, roll_out(host, r, &spec).await) }
+        }))
+        .await;
+        for (i, result) in outcomes {
+            let end = &mut ends[i];
+            match result {
+                Ok(done) => {
+                    end.revision = Some(done.revision);
+                    end.serving = done.serving;
+                    end.reason.clone_from(&done.reason);
+                    end.outcome = match done.outcome {
+                        Outcome::Deployed => {
+                            deployed.push(i);
+                            "deployed"
+                        }
+                        Outcome::RolledBack => "rolled_back",
+                        Outcome::Failed => "failed",
+                    };
+                    if done.outcome != Outcome::Deployed {
+                        stopped = !continue_on_error;
+                    }
+                }
+                Err(e) => {
+                    end.outcome = "error";
+                    end.reason = Some(format!("{e:#}"));
+                    stopped = !continue_on_error;
+                }
+            }
+        }
+    }
+    if stopped {
+        // Back to one version: the hosts already on the new revision return to what they
+        // served before.
+        let back = deployed.iter().filter_map(|&i| {
+            let (_, r) = ready.iter().find(|(j, _)| *j == i)?;
+            Some((i, r))
+        });
+        let reverted = futures_util::future::join_all(
+            back.map(|(i, r)| async move { (i, revert(&targets[i], r, &spec.name).await) }),
+        )
+        .await;
+        for (i, result) in reverted {
+            let end = &mut ends[i];
+            match result {
+                Ok(Some(serving)) => {
+                    end.outcome = "reverted";
+                    end.serving = Some(serving);
+                }
+                Ok(None) => end.outcome = "kept",
+                Err(e) => {
+                    end.outcome = "error";
+                    end.reason = Some(format!("deployed, then the rollback failed: {e:#}"));
+                }
+            }
+        }
+    }
+    if !stopped && !deployed.is_empty() {
+        // The fleet's intended state, for `status` to tell drift by.
+        let rec = super::show::Record {
+            version: spec.version.clone(),
+            digest: blob.digest.to_string(),
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        };
+        let written =
+            futures_util::future::join_all(ready.iter().map(|(i, r)| async {
+                (*i, super::show::record(&r.conn, &spec.name, &rec).await)
+            }))
+            .await;
+        for (i, w) in written {
+            if let Err(e) = w {
+                eprintln!("  {}: cannot record the deploy there: {e:#}", targets[i]);
+            }
+        }
+    }
+    for (_, r) in ready {
+        drop(r.tunnel);
+        r.conn.close().await;
+    }
+    ends
+}
+
+/// Connects to `target`, sets hoist up there, sends the blob if the host lacks it and opens
+/// the tunnel to its agent; returns the host and the (raw, wire) bytes sent.
+async fn prepare(
+    target: &str,
+    opts: &SshOptions,
+    bin: &hoist_hosts::Binary<'_>,
+    blob: &Blob,
+    app: &str,
+) -> Result<(Ready, (u64, u64)), HostError> {
+    let conn = Connection::open(target, opts).await?;
+    let result = async {
+        let setup = hoist_hosts::setup(&conn, bin).await?;
+        let home = setup.facts.home.clone();
+        let missing = hoist_hosts::missing(&conn, std::slice::from_ref(&blob.digest)).await?;
+        let (artifact, sent) = if missing.is_empty() {
+            (
+                PathBuf::from(format!(
+                    "{home}/{}/artifacts/sha256-{}/{}",
+                    hoist_hosts::layout::STATE_DIR,
+                    blob.digest.hex(),
+                    blob.name
+                )),
+                (0, 0),
+            )
+        } else {
+            let s = hoist_hosts::send(&conn, &blob.path, &blob.digest, &blob.name).await?;
+            eprintln!(
+                "  {target}: sent {} ({} on the wire)",
+                super::human_bytes(s.bytes),
+                super::human_bytes(s.wire_bytes)
+            );
+            (PathBuf::from(s.path), (s.bytes, s.wire_bytes))
+        };
+        let tunnel = AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await?;
+        let client = AgentClient::new(tunnel.state_dir());
+        let before = client
+            .get::<AppStatus>(&format!("/v1/apps/{app}"))
+            .await
+            .ok()
+            .and_then(|s| s.serving.map(|r| r.number));
+        Ok((tunnel, artifact, before, sent))
+    }
+    .await;
+    match result {
+        Ok((tunnel, artifact, before, sent)) => Ok((
+            Ready {
+                conn,
+                tunnel,
+                artifact,
+                before,
+            },
+            sent,
+        )),
+        Err(e) => {
+            conn.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Hands the revision to the host's agent and follows its rollout.
+async fn roll_out(host: &str, ready: &Ready, spec: &AppSpec) -> anyhow::Result<Done> {
+    let client = AgentClient::new(ready.tunnel.state_dir());
+    let taken = AtomicBool::new(false);
+    crate::commands::local::deploy::roll_out(&client, spec, &taken, |m| {
+        eprintln!("  {host}: {m}");
+    })
+    .await
+}
+
+/// Rolls a host that took the new revision back to what it served before; `None` when nothing
+/// served there before (the new revision is kept: there is nothing to go back to).
+async fn revert(host: &str, ready: &Ready, app: &str) -> anyhow::Result<Option<u64>> {
+    let Some(before) = ready.before else {
+        return Ok(None);
+    };
+    let client = AgentClient::new(ready.tunnel.state_dir());
+    let mut done: Option<Done> = None;
+    client
+        .post_events(
+            &format!("/v1/apps/{app}/rollback"),
+            &RollbackRequest { to: Some(before) },
+            |ev| match ev {
+                Event::Progress { message, .. } => eprintln!("  {host}: {message}"),
+                Event::Done(d) => done = Some(d),
+            },
+        )
+        .await
+        .context("the host's agent refused the rollback")?;
+    let done = done.context("the rollback ended without an outcome")?;
+    if done.outcome != Outcome::Deployed {
+        anyhow::bail!(
+            "{}",
+            done.reason.unwrap_or_else(|| "the rollback failed".into())
+        );
+    }
+    Ok(Some(done.revision))
+}
+
+fn report_chain(e: &HostError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// One line per host: what serves there now.
+fn print_report(spec: &AppSpec, hosts: &[HostEnd]) {
+    let serving = |e: &HostEnd| {
+        e.serving.map_or_else(
+            || "nothing serves".to_owned(),
+            |s| format!("revision {s} serves"),
+        )
+    };
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for e in hosts {
+        *counts.entry(e.outcome).or_default() += 1;
+        let (mark, what) = match e.outcome {
+            "deployed" => (
+                style("ok").green(),
+                format!("{} ({}) serves", rev(e.revision), spec.version),
+            ),
+            "rolled_back" => (
+                style("FAIL").red(),
+                format!(
+                    "{} failed and was rolled back; {}",
+                    rev(e.revision),
+                    serving(e)
+                ),
+            ),
+            "failed" => (
+                style("FAIL").red(),
+                format!("{} failed; {}", rev(e.revision), serving(e)),
+            ),
+            "reverted" => (
+                style("back").yellow(),
+                format!(
+                    "{} was deployed, then rolled back because another host failed; {}",
+                    rev(e.revision),
+                    serving(e)
+                ),
+            ),
+            "kept" => (
+                style("kept").yellow(),
+                format!(
+                    "{} serves (another host failed; nothing served here before to go back to)",
+                    rev(e.revision)
+                ),
+            ),
+            "untouched" => (
+                style("skip").dim(),
+                format!("not reached (the deploy stopped); {}", serving(e)),
+            ),
+            "unreachable" => (style("FAIL").red(), "skipped: not reachable".to_owned()),
+            _ => (style("FAIL").red(), "lost during its rollout".to_owned()),
+        };
+        eprintln!("{mark} {}: {what}", e.host);
+        if let Some(r) = &e.reason {
+            eprintln!("    reason: {r}");
+        }
+        if let Some(h) = &e.hint {
+            eprintln!("    {} {h}", style("hint:").cyan().bold());
+        }
+    }
+    let deployed = counts.get("deployed").copied().unwrap_or(0);
+    eprintln!(
+        "`{}` {}: deployed on {deployed} of {} host{}",
+        spec.name,
+        spec.version,
+        hosts.len(),
+        if hosts.len() == 1 { "" } else { "s" }
+    );
+}
+
+fn rev(n: Option<u64>) -> String {
+    n.map_or_else(
+        || "the new revision".to_owned(),
+        |n| format!("revision {n}"),
+    )
+}
+
+/// 0 when every host deployed; 4 when a host failed with nothing to roll back to; 3 when a
+/// host's revision was rolled back (there, or on the others because of it); 1 when a host could
+/// not be reached or was lost, and nothing worse happened.
+fn exit(hosts: &[HostEnd]) -> ExitCode {
+    let has = |o: &str| hosts.iter().any(|e| e.outcome == o);
+    if has("failed") {
+        ExitCode::from(outcome::FAILED)
+    } else if has("rolled_back") || has("reverted") {
+        ExitCode::from(outcome::ROLLED_BACK)
+    } else if has("unreachable") || has("error") || has("untouched") || has("kept") {
+        ExitCode::from(outcome::ERROR)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,381 @@
+//! `status`, `history` and `rollback` on the hosts target: the local commands, asked of every
+//! host's agent at once through its forwarded socket, one section per host.
+//!
+//! Drift: every deploy that changes the fleet leaves its record on each host it reached
+//! ([`record`]: the version and the binary's digest, and when). `status` takes the newest
+//! record among the hosts as "the last deploy" and says of each host whether what serves there
+//! is it — a host that was down during the deploy, rolled back by hand, or deployed to alone
+//! with `--host` shows as drifted.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use console::style;
+use hoist_core::App;
+use hoist_hosts::{AgentTunnel, Connection, SshOptions};
+use hoist_runtime::api::{AppStatus, Done, Event, RevisionInfo, RollbackRequest};
+use hoist_runtime::client::AgentClient;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::{HistoryArgs, RollbackArgs, StatusArgs, TargetArgs};
+use crate::commands::outcome::{self, Outcome};
+
+/// What the last deploy that changed the fleet put on it, kept on each host it reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Record {
+    /// The version deployed.
+    pub version: String,
+    /// The binary's digest (`sha256:…`).
+    pub digest: String,
+    /// When (seconds since the epoch, the deploying machine's clock).
+    pub at: u64,
+}
+
+/// The record's file on a host, relative to its home.
+fn record_path(app: &str) -> String {
+    format!("{}/fleet/{app}.json", hoist_hosts::layout::STATE_DIR)
+}
+
+/// Writes `rec` on the host (replacing the one there).
+pub(super) async fn record(conn: &Connection, app: &str, rec: &Record) -> anyhow::Result<()> {
+    let path = record_path(app);
+    let json = serde_json::to_string(rec)?;
+    conn.sh(
+        "record the deploy",
+        &format!(
+            "set -e; mkdir -p \"$HOME/$(dirname '{path}')\"; printf '%s\\n' '{json}' > \"$HOME/{path}.tmp\"; mv -f \"$HOME/{path}.tmp\" \"$HOME/{path}\""
+        ),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The record on the host, if any.
+async fn read_record(conn: &Connection, app: &str) -> Option<Record> {
+    let path = record_path(app);
+    let text = conn
+        .sh(
+            "read the last deploy",
+            &format!("cat \"$HOME/{path}\" 2>/dev/null || true"),
+        )
+        .await
+        .ok()?;
+    serde_json::from_str(text.trim()).ok()
+}
+
+/// One host, connected, with a tunnel to its agent.
+struct Reached {
+    conn: Connection,
+    tunnel: AgentTunnel,
+}
+
+impl Reached {
+    async fn open(target: &str, opts: &SshOptions) -> anyhow::Result<Self> {
+        let conn = Connection::open(target, opts).await?;
+        let home = match conn.sh("find the home", "printf %s \"$HOME\"").await {
+            Ok(h) => h,
+            Err(e) => {
+                conn.close().await;
+                return Err(e.into());
+            }
+        };
+        match AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await {
+            Ok(tunnel) => Ok(Self { conn, tunnel }),
+            Err(e) => {
+                conn.close().await;
+                Err(e.into())
+            }
+        }
+    }
+
+    fn client(&self) -> AgentClient {
+        AgentClient::new(self.tunnel.state_dir())
+    }
+
+    async fn close(self) {
+        drop(self.tunnel);
+        self.conn.close().await;
+    }
+}
+
+/// The targets and ssh options of `app` with the command's flags.
+fn resolve(app: &App, target: &TargetArgs) -> anyhow::Result<(Vec<String>, SshOptions)> {
+    super::resolve(
+        app.hosts.clone(),
+        &target.hosts.hosts,
+        target.hosts.ssh_config.clone(),
+        target.hosts.ssh_timeout,
+    )
+}
+
+/// Runs `each` on every host at once; results in the order of the targets.
+async fn on_every_host<T, F, Fut>(
+    targets: &[String],
+    opts: &SshOptions,
+    each: F,
+) -> Vec<(String, anyhow::Result<T>)>
+where
+    F: Fn(String, Reached) -> Fut,
+    Fut: std::future::Future<Output = (Reached, anyhow::Result<T>)>,
+{
+    futures_util::future::join_all(targets.iter().map(|t| {
+        let each = &each;
+        async move {
+            let result = match Reached::open(t, opts).await {
+                Ok(r) => {
+                    let (r, result) = each(t.clone(), r).await;
+                    r.close().await;
+                    result
+                }
+                Err(e) => Err(e),
+            };
+            (t.clone(), result)
+        }
+    }))
+    .await
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// One host's status and the fleet's record it holds.
+#[derive(Serialize)]
+struct HostStatus {
+    host: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<AppStatus>,
+    /// Whether what serves there differs from the last deploy (`None`: no deploy recorded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    drift: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `hoist status --target hosts`: the app on every host, and whether each host serves what the
+/// last deploy put there.
+pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
+    let (targets, opts) = resolve(app, &args.target)?;
+    let name = app.app.name.clone();
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |_, r| {
+        let name = name.clone();
+        async move {
+            let rec = read_record(&r.conn, &name).await;
+            let status = r
+                .client()
+                .get::<AppStatus>(&format!("/v1/apps/{name}"))
+                .await
+                .map_err(|e| anyhow::Error::new(e).context("the host's agent cannot say"));
+            (r, status.map(|s| (s, rec)))
+        }
+    }));
+    let last = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok()?.1.clone())
+        .max_by_key(|rec| rec.at);
+    let hosts: Vec<HostStatus> = results
+        .into_iter()
+        .map(|(host, r)| match r {
+            Ok((s, _)) => HostStatus {
+                drift: last.as_ref().map(|l| drifted(&s, l)),
+                host,
+                status: Some(s),
+                error: None,
+            },
+            Err(e) => HostStatus {
+                host,
+                status: None,
+                drift: None,
+                error: Some(format!("{e:#}")),
+            },
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&hosts)?);
+    } else {
+        print_statuses(&hosts, last.as_ref())?;
+    }
+    let bad = hosts
+        .iter()
+        .any(|h| h.error.is_some() || h.drift == Some(true));
+    Ok(if bad {
+        ExitCode::from(outcome::ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Whether the revision serving in `s` is not the binary of the last deploy.
+fn drifted(s: &AppStatus, last: &Record) -> bool {
+    !s.serving
+        .as_ref()
+        .is_some_and(|r| r.artifact.ends_with(&last.digest) && r.version == last.version)
+}
+
+fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Some(l) = last {
+        writeln!(out, "last deploy: {} ({})", l.version, short(&l.digest))?;
+    }
+    for h in hosts {
+        match (&h.status, &h.error) {
+            (Some(s), _) => {
+                let drift = match h.drift {
+                    Some(true) => format!("{}", style("drift: not the last deploy").yellow()),
+                    Some(false) => "matches the last deploy".to_owned(),
+                    None => "no deploy recorded".to_owned(),
+                };
+                writeln!(out, "{} ({drift})", h.host)?;
+                let mut text = Vec::new();
+                crate::commands::local::show::print_status(&mut text, s)?;
+                writeln!(
+                    out,
+                    "{}",
+                    crate::commands::local::indent(&String::from_utf8_lossy(&text), "  ")
+                )?;
+            }
+            (None, e) => writeln!(
+                out,
+                "{} {}: {}",
+                style("FAIL").red(),
+                h.host,
+                e.as_deref().unwrap_or("unknown")
+            )?,
+        }
+    }
+    Ok(())
+}
+
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    &hex[..hex.len().min(12)]
+}
+
+/// `hoist history --target hosts`: each host's revisions.
+pub fn history(app: &App, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
+    let (targets, opts) = resolve(app, &args.target)?;
+    let name = app.app.name.clone();
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |_, r| {
+        let name = name.clone();
+        async move {
+            let h = r
+                .client()
+                .get::<Vec<RevisionInfo>>(&format!("/v1/apps/{name}/history"))
+                .await
+                .map_err(|e| anyhow::Error::new(e).context("the host's agent cannot say"));
+            (r, h)
+        }
+    }));
+    if args.json {
+        let all: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(host, r)| match r {
+                Ok(revs) => serde_json::json!({ "host": host, "revisions": revs }),
+                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    } else {
+        let mut out = std::io::stdout().lock();
+        for (host, r) in &results {
+            use std::io::Write as _;
+            match r {
+                Ok(revs) => {
+                    writeln!(out, "{host}")?;
+                    let mut text = Vec::new();
+                    crate::commands::local::show::print_history(&mut text, revs)?;
+                    writeln!(
+                        out,
+                        "{}",
+                        crate::commands::local::indent(&String::from_utf8_lossy(&text), "  ")
+                    )?;
+                }
+                Err(e) => writeln!(out, "{} {host}: {e:#}", style("FAIL").red())?,
+            }
+        }
+    }
+    Ok(if results.iter().any(|(_, r)| r.is_err()) {
+        ExitCode::from(outcome::ERROR)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `hoist rollback --target hosts [--host H]… [--to REV]`: every host (or those named) back,
+/// at once, each by its own agent.
+pub fn rollback(app: &App, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let (targets, opts) = resolve(app, &args.target)?;
+    let name = app.app.name.clone();
+    let to = args.to;
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |host, r| {
+        let name = name.clone();
+        async move {
+            let mut done: Option<Done> = None;
+            let asked = r
+                .client()
+                .post_events(
+                    &format!("/v1/apps/{name}/rollback"),
+                    &RollbackRequest { to },
+                    |ev| match ev {
+                        Event::Progress { message, .. } => eprintln!("  {host}: {message}"),
+                        Event::Done(d) => done = Some(d),
+                    },
+                )
+                .await;
+            let result = match asked {
+                Ok(()) => done.context("the rollback ended without an outcome"),
+                Err(e) => Err(refusal(e)),
+            };
+            (r, result)
+        }
+    }));
+    if args.json {
+        let all: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(host, r)| match r {
+                Ok(d) => serde_json::json!({ "host": host, "done": d }),
+                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    let mut worst = ExitCode::SUCCESS;
+    for (host, r) in &results {
+        match r {
+            Ok(d) if d.outcome == Outcome::Deployed => eprintln!(
+                "{} {host}: rolled back `{name}`: revision {} serves",
+                style("ok").green(),
+                d.revision
+            ),
+            Ok(d) => {
+                eprintln!(
+                    "{} {host}: the rollback failed: {}",
+                    style("FAIL").red(),
+                    d.reason.as_deref().unwrap_or("unknown")
+                );
+                worst = outcome::exit_code(d.outcome);
+            }
+            Err(e) => {
+                eprintln!("{} {host}: {e:#}", style("FAIL").red());
+                worst = ExitCode::from(outcome::ERROR);
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// An agent's refusal with its words (and hint), or the client's error.
+fn refusal(e: hoist_runtime::client::ClientError) -> anyhow::Error {
+    match e {
+        hoist_runtime::client::ClientError::Refused { body, .. } => anyhow::anyhow!(
+            "{}{}",
+            body.error,
+            body.hint.map_or_else(String::new, |h| format!(" ({h})"))
+        ),
+        other => anyhow::Error::new(other),
+    }
+}

@@ -1,0 +1,286 @@
+//! `hoist deploy --target hosts` against real hosts (network namespaces with their own sshd,
+//! user and home; `hoist_test::hosts`): examples/hello as it is in the repository, built once,
+//! sent to each host as only the blobs it lacks, rolled out host by host by each host's own
+//! agent, asked inside each namespace through that host's own proxy. Root, openssh-server and
+//! wrk are needed; without them the tests fail (never skip).
+
+use std::process::Command;
+
+use hoist_test::cli::json;
+use hoist_test::hosts::TestHosts;
+use hoist_test::project::Project;
+use serde_json::Value;
+
+use crate::Hoist as _;
+
+/// A copy of examples/hello (its own hoist.toml, unchanged) with `[hosts]` listing every test
+/// host by its ssh_config alias, and `run.replicas = 2` so each host rolls a real update.
+fn hello_on(hosts: &TestHosts) -> Project {
+    let p = Project::example("hello");
+    let targets: Vec<String> = hosts
+        .hosts
+        .iter()
+        .map(|h| format!("\"{}\"", h.alias))
+        .collect();
+    let toml = p.read("hoist.toml").replace("replicas = 3", "replicas = 2");
+    let toml = format!("{toml}\n[hosts]\ntargets = [{}]\n", targets.join(", "));
+    p.write("hoist.toml", &toml);
+    p
+}
+
+/// `hoist VERB DIR --target hosts --ssh-config RUN/ssh_config ARGS`.
+fn on_hosts(p: &Project, hosts: &TestHosts, verb: &[&str], args: &[&str]) -> assert_cmd::Command {
+    let ssh_config = hosts.ssh_config();
+    let mut all: Vec<&str> = verb.to_vec();
+    all.extend_from_slice(&[
+        "--target",
+        "hosts",
+        "--ssh-config",
+        ssh_config.to_str().unwrap(),
+        "--ssh-timeout",
+        "5s",
+    ]);
+    all.extend_from_slice(args);
+    p.hoist(&all)
+}
+
+/// Runs it, checks the exit status, returns (stdout, stderr).
+fn run(mut cmd: assert_cmd::Command, code: i32) -> (String, String) {
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "exit status\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+fn deploy_json(p: &Project, hosts: &TestHosts, code: i32) -> (Vec<Value>, String) {
+    let dir = p.dir_str().to_owned();
+    let (stdout, stderr) = run(on_hosts(p, hosts, &["deploy", &dir], &["--json"]), code);
+    (
+        json(&stdout)
+            .as_array()
+            .expect("one object per host")
+            .clone(),
+        stderr,
+    )
+}
+
+/// What host `i` answers on its own proxy, asked inside its namespace.
+fn answer(hosts: &TestHosts, i: usize) -> String {
+    let out = hosts.exec(i, "curl -sS --max-time 5 http://127.0.0.1:8080/");
+    assert!(
+        out.status.success(),
+        "host {i}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `wrk` inside host `i`'s namespace against its proxy for `secs` seconds, started now.
+fn load(hosts: &TestHosts, i: usize, secs: u32) -> std::process::Child {
+    Command::new("ip")
+        .args(["netns", "exec", &hosts.hosts[i].netns, "wrk", "-t1", "-c4"])
+        .arg(format!("-d{secs}s"))
+        .arg("http://127.0.0.1:8080/")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("wrk (Debian's wrk) inside the namespace")
+}
+
+/// (requests, failed) from wrk's report: non-2xx answers and socket errors.
+fn wrk_counts(out: &str) -> (u64, u64) {
+    let requests = out
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .split_once(" requests in ")
+                .map(|(n, _)| n.trim().parse().unwrap())
+        })
+        .unwrap_or_else(|| panic!("no request count in:\n{out}"));
+    let non2xx: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
+        .map_or(0, |n| n.trim().parse().unwrap());
+    let socket: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
+        .map_or(0, |rest| {
+            rest.split(',')
+                .filter_map(|kv| kv.split_whitespace().last()?.parse::<u64>().ok())
+                .sum()
+        });
+    (requests, non2xx + socket)
+}
+
+#[test]
+fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_under_load() {
+    let hosts = TestHosts::start(3);
+    let p = hello_on(&hosts);
+
+    // First deploy: every host gets hoist, its agent, and the binary.
+    let (first, stderr) = deploy_json(&p, &hosts, 0);
+    assert_eq!(first.len(), 3, "{stderr}");
+    for (i, h) in first.iter().enumerate() {
+        assert_eq!(h["host"], hosts.hosts[i].alias.as_str());
+        assert_eq!(h["outcome"], "deployed", "{h}\n{stderr}");
+        assert_eq!(h["revision"], 1, "{h}");
+        let sent = h["sent_bytes"].as_u64().unwrap();
+        let wire = h["wire_bytes"].as_u64().unwrap();
+        assert!(sent > 1_000_000, "a Go binary went to each host: {h}");
+        assert!(wire < sent, "compressed on the wire: {h}");
+        assert!(
+            answer(&hosts, i).starts_with("hello from hoist"),
+            "host {i} serves hello through its own proxy"
+        );
+    }
+    assert!(stderr.contains("deployed on 3 of 3 hosts"), "{stderr}");
+
+    // The same again: every host has the binary, nothing is sent.
+    let (same, stderr) = deploy_json(&p, &hosts, 0);
+    for h in &same {
+        assert_eq!(h["outcome"], "deployed", "{h}\n{stderr}");
+        assert_eq!(h["sent_bytes"], 0, "nothing new to send: {h}");
+    }
+
+    // A one-line change, rolled out under load on every host.
+    p.edit("main.go", "hello from hoist", "hello again from hoist");
+    let loads: Vec<_> = (0..3).map(|i| load(&hosts, i, 25)).collect();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let (changed, stderr) = deploy_json(&p, &hosts, 0);
+    let took = started.elapsed();
+    for (i, h) in changed.iter().enumerate() {
+        assert_eq!(h["outcome"], "deployed", "{h}\n{stderr}");
+        assert_eq!(h["revision"], 3, "{h}");
+        let sent = h["sent_bytes"].as_u64().unwrap();
+        let first_sent = first[i]["sent_bytes"].as_u64().unwrap();
+        assert!(
+            sent > 0 && sent.abs_diff(first_sent) < first_sent / 10,
+            "only the new binary, about the size of the first: {sent} vs {first_sent}"
+        );
+        assert!(answer(&hosts, i).starts_with("hello again from hoist"));
+    }
+    assert!(
+        took < std::time::Duration::from_secs(22),
+        "the load must cover the whole deploy: it took {took:?}; lengthen the load"
+    );
+    for (i, l) in loads.into_iter().enumerate() {
+        let out = l.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (requests, failed) = wrk_counts(&text);
+        assert!(requests > 100, "host {i} was under load:\n{text}");
+        assert_eq!(
+            failed, 0,
+            "host {i}: no request fails during its rolling update:\n{text}"
+        );
+    }
+
+    // Status: each host serves the last deploy.
+    let dir = p.dir_str().to_owned();
+    let (stdout, _) = run(
+        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
+        0,
+    );
+    let status = json(&stdout);
+    for (i, h) in status.as_array().unwrap().iter().enumerate() {
+        assert_eq!(h["drift"], false, "host {i}: {h}");
+        assert_eq!(h["status"]["serving"]["number"], 3, "{h}");
+    }
+}
+
+#[test]
+fn a_revision_that_fails_on_host_2_stops_the_wave_and_the_fleet_goes_back() {
+    let hosts = TestHosts::start(3);
+    let p = hello_on(&hosts);
+    let (first, stderr) = deploy_json(&p, &hosts, 0);
+    assert!(first.iter().all(|h| h["outcome"] == "deployed"), "{stderr}");
+    let v1 = answer(&hosts, 0);
+
+    // The next version refuses to start where its host says so: only host 2 does.
+    p.edit(
+        "main.go",
+        "\tport := os.Getenv(\"PORT\")",
+        "\tif _, err := os.Stat(os.Getenv(\"HOME\") + \"/refuse\"); err == nil {\n\t\tlog.Fatal(\"this host refuses to run me\")\n\t}\n\tport := os.Getenv(\"PORT\")",
+    );
+    p.edit("main.go", "hello from hoist", "hello, changed, from hoist");
+    std::fs::write(hosts.hosts[1].home.join("refuse"), "").unwrap();
+    let (second, stderr) = deploy_json(&p, &hosts, 3);
+    assert_eq!(
+        second[0]["outcome"], "reverted",
+        "host 1 went back: {}\n{stderr}",
+        second[0]
+    );
+    assert_eq!(second[0]["revision"], 2, "{}", second[0]);
+    assert_eq!(
+        second[0]["serving"], 3,
+        "its agent's rollback is a revision of its own, running revision 1's binary: {}",
+        second[0]
+    );
+    assert_eq!(
+        second[1]["outcome"], "rolled_back",
+        "{}\n{stderr}",
+        second[1]
+    );
+    assert_eq!(second[1]["serving"], 1, "{}", second[1]);
+    assert!(
+        second[1]["reason"].as_str().unwrap().contains("refuses"),
+        "the host's own reason: {}",
+        second[1]
+    );
+    assert_eq!(second[2]["outcome"], "untouched", "{}", second[2]);
+    assert_eq!(second[2]["serving"], 1);
+    assert!(
+        second[2].get("revision").is_none(),
+        "host 3 got no revision: {}",
+        second[2]
+    );
+    for i in 0..3 {
+        assert_eq!(
+            answer(&hosts, i),
+            v1,
+            "host {i} serves the first version again"
+        );
+    }
+    assert!(stderr.contains("deployed on 0 of 3 hosts"), "{stderr}");
+
+    // --continue-on-error: host 2 fails alone, the others keep the new version, and status
+    // shows host 2 drifted from the last deploy.
+    let dir = p.dir_str().to_owned();
+    let (stdout, stderr) = run(
+        on_hosts(
+            &p,
+            &hosts,
+            &["deploy", &dir],
+            &["--json", "--continue-on-error"],
+        ),
+        3,
+    );
+    let third = json(&stdout);
+    let third = third.as_array().unwrap();
+    assert_eq!(third[0]["outcome"], "deployed", "{stderr}");
+    assert_eq!(third[1]["outcome"], "rolled_back", "{stderr}");
+    assert_eq!(third[2]["outcome"], "deployed", "{stderr}");
+    let (stdout, _) = run(
+        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
+        1,
+    );
+    let status = json(&stdout);
+    let drift: Vec<&Value> = status
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["drift"])
+        .collect();
+    assert_eq!(
+        drift,
+        [&Value::Bool(false), &Value::Bool(true), &Value::Bool(false)],
+        "{stdout}"
+    );
+}
