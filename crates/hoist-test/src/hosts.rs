@@ -116,6 +116,58 @@ impl TestHosts {
         ]);
     }
 
+    /// Brings host `i`'s link back up after [`TestHosts::link_down`].
+    pub fn link_up(&self, i: usize) {
+        let h = &self.hosts[i];
+        let peer = format!("{}n", h.veth);
+        ip(&["netns", "exec", &h.netns, "ip", "link", "set", &peer, "up"]);
+    }
+
+    /// Mounts a tmpfs of `kib` KiB over `rel` in host `i`'s home (made if missing), owned by
+    /// the host's user: a disk that fills up. Mounted in the mount namespace of the host's sshd
+    /// (`ip netns exec` gave it one of its own, which mounts made here do not reach), so every
+    /// session and the agent see it; it goes with the host. Undone by [`TestHosts::unmount`].
+    pub fn small_disk(&self, i: usize, rel: &str, kib: u32) {
+        let h = &self.hosts[i];
+        let dir = h.home.join(rel);
+        std::fs::create_dir_all(&dir).expect("the mount point");
+        let opts = format!("size={kib}k,mode=0700,uid={0},gid={0}", self.uid(i));
+        self.in_host_mounts(
+            i,
+            &["mount", "-t", "tmpfs", "-o", &opts, "tmpfs", path(&dir)],
+        );
+    }
+
+    /// Unmounts what [`TestHosts::small_disk`] mounted over `rel` in host `i`'s home.
+    pub fn unmount(&self, i: usize, rel: &str) {
+        let dir = self.hosts[i].home.join(rel);
+        self.in_host_mounts(i, &["umount", path(&dir)]);
+    }
+
+    /// The names in `rel` of host `i`'s home as the host sees them (its own mounts).
+    pub fn list(&self, i: usize, rel: &str) -> Vec<String> {
+        let dir = self.hosts[i].home.join(rel);
+        self.in_host_mounts(i, &["ls", "-A", path(&dir)])
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Runs `cmd` in the mount namespace of host `i`'s sshd.
+    fn in_host_mounts(&self, i: usize, cmd: &[&str]) -> String {
+        let pid = std::fs::read_to_string(self.host_dir(i).join("sshd.pid")).expect("sshd.pid");
+        let mut args = vec!["-t", pid.trim(), "-m", "--"];
+        args.extend_from_slice(cmd);
+        crate::process::run("nsenter", &args)
+    }
+
+    /// The uid of host `i`'s user.
+    fn uid(&self, i: usize) -> String {
+        crate::process::run("id", &["-u", &self.hosts[i].user])
+            .trim()
+            .to_owned()
+    }
+
     /// Gives host `i` a new host key and restarts its sshd, as a reinstalled (or impostor)
     /// server does; the run's known_hosts keeps the old one.
     pub fn change_host_key(&self, i: usize) {

@@ -284,3 +284,98 @@ fn a_revision_that_fails_on_host_2_stops_the_wave_and_the_fleet_goes_back() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_full_disk_and_a_link_lost_mid_wave_are_per_host_errors_and_the_next_deploy_recovers() {
+    let hosts = TestHosts::start(3);
+    let p = hello_on(&hosts);
+    let (first, stderr) = deploy_json(&p, &hosts, 0);
+    assert!(first.iter().all(|h| h["outcome"] == "deployed"), "{stderr}");
+    let v1 = answer(&hosts, 2);
+
+    // Host 3's store has no room for the next binary: it is skipped with the host's own words,
+    // nothing half-stored, and it serves the first version on; the others deploy.
+    let artifacts = ".local/state/hoist/artifacts";
+    hosts.small_disk(2, artifacts, 512);
+    p.edit("main.go", "hello from hoist", "hello, second, from hoist");
+    let (second, stderr) = deploy_json(&p, &hosts, 1);
+    assert_eq!(second[0]["outcome"], "deployed", "{stderr}");
+    assert_eq!(second[1]["outcome"], "deployed", "{stderr}");
+    assert_eq!(second[2]["outcome"], "skipped", "{}", second[2]);
+    let reason = second[2]["reason"].as_str().unwrap();
+    assert!(reason.contains("No space left on device"), "{reason}");
+    let left = hosts.list(2, artifacts);
+    assert!(
+        left.is_empty(),
+        "nothing half-stored on the full disk: {left:?}"
+    );
+    assert!(stderr.contains("FAIL hoist-h3: skipped"), "{stderr}");
+    hosts.unmount(2, artifacts);
+    assert_eq!(answer(&hosts, 2), v1, "host 3 serves what it served");
+
+    // Host 2's link goes down while host 1 rolls out the third version (one host per wave):
+    // host 2 is lost (after ssh's keepalive gives up), the wave stops, host 1 goes back, host 3
+    // is not reached.
+    p.edit(
+        "main.go",
+        "hello, second, from hoist",
+        "hello, third, from hoist",
+    );
+    let ssh_config = hosts.ssh_config();
+    let mut child = p
+        .hoist_std(&[
+            "deploy",
+            p.dir_str(),
+            "--target",
+            "hosts",
+            "--ssh-config",
+            ssh_config.to_str().unwrap(),
+            "--ssh-timeout",
+            "3s",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    let watcher = std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            use std::io::BufRead as _;
+            let mut all = String::new();
+            let mut cut = false;
+            for line in std::io::BufReader::new(err).lines() {
+                let line = line.unwrap();
+                if !cut && line.starts_with("  hoist-h1: revision") {
+                    hosts.link_down(1);
+                    cut = true;
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            (cut, all)
+        });
+        h.join().unwrap()
+    });
+    let out = child.wait_with_output().unwrap();
+    let (cut, stderr) = watcher;
+    assert!(cut, "host 1's rollout was seen:\n{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let third = json(&String::from_utf8(out.stdout).unwrap());
+    let third = third.as_array().unwrap();
+    assert_eq!(third[0]["outcome"], "reverted", "{stderr}");
+    assert_eq!(third[1]["outcome"], "error", "{}\n{stderr}", third[1]);
+    assert_eq!(third[2]["outcome"], "untouched", "{stderr}");
+    assert!(
+        answer(&hosts, 0).starts_with("hello, second"),
+        "host 1 went back"
+    );
+
+    // The link is back: the next deploy brings every host to the third version.
+    hosts.link_up(1);
+    let (fourth, stderr) = deploy_json(&p, &hosts, 0);
+    for (i, h) in fourth.iter().enumerate() {
+        assert_eq!(h["outcome"], "deployed", "{h}\n{stderr}");
+        assert!(answer(&hosts, i).starts_with("hello, third"), "host {i}");
+    }
+}

@@ -129,8 +129,13 @@ struct HostEnd {
     /// `deployed`, `rolled_back` (failed here, rolled back by its agent), `reverted` (deployed,
     /// then rolled back because another host failed), `kept` (deployed; another host failed,
     /// but nothing served here before to go back to), `failed`, `untouched` (not reached by a
-    /// wave), `unreachable` (skipped before any wave), `error` (lost mid-rollout).
+    /// wave), `skipped` (unreachable, refused, or no room for the blob: left as it was before
+    /// any wave), `error` (lost mid-rollout: its agent finishes alone, rolling back by itself
+    /// if the revision fails).
     outcome: &'static str,
+    /// Why a host was skipped, as a word (`unreachable`, `auth_failed`, `remote`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_kind: Option<&'static str>,
     /// The revision this deploy made there, if it got that far.
     #[serde(skip_serializing_if = "Option::is_none")]
     revision: Option<u64>,
@@ -153,6 +158,7 @@ impl HostEnd {
         Self {
             host: host.to_owned(),
             outcome,
+            error_kind: None,
             revision: None,
             serving: None,
             reason: None,
@@ -200,7 +206,8 @@ async fn run(
                 ready.push((i, r));
             }
             Err(e) => {
-                let mut end = HostEnd::new(t, "unreachable");
+                let mut end = HostEnd::new(t, "skipped");
+                end.error_kind = Some(e.kind());
                 end.reason = Some(report_chain(&e));
                 end.hint = e.hint();
                 eprintln!("  {} {t}: skipped: {e}", style("!").red());
@@ -462,7 +469,10 @@ fn print_report(spec: &AppSpec, hosts: &[HostEnd]) {
                 style("skip").dim(),
                 format!("not reached (the deploy stopped); {}", serving(e)),
             ),
-            "unreachable" => (style("FAIL").red(), "skipped: not reachable".to_owned()),
+            "skipped" => (
+                style("FAIL").red(),
+                "skipped: nothing changed there".to_owned(),
+            ),
             _ => (style("FAIL").red(), "lost during its rollout".to_owned()),
         };
         eprintln!("{mark} {}: {what}", e.host);
@@ -491,15 +501,15 @@ fn rev(n: Option<u64>) -> String {
 }
 
 /// 0 when every host deployed; 4 when a host failed with nothing to roll back to; 3 when a
-/// host's revision was rolled back (there, or on the others because of it); 1 when a host could
-/// not be reached or was lost, and nothing worse happened.
+/// host's revision was rolled back (there, or on the others because of it); 1 when a host was
+/// skipped or lost, and nothing worse happened.
 fn exit(hosts: &[HostEnd]) -> ExitCode {
     let has = |o: &str| hosts.iter().any(|e| e.outcome == o);
     if has("failed") {
         ExitCode::from(outcome::FAILED)
     } else if has("rolled_back") || has("reverted") {
         ExitCode::from(outcome::ROLLED_BACK)
-    } else if has("unreachable") || has("error") || has("untouched") || has("kept") {
+    } else if has("skipped") || has("error") || has("untouched") || has("kept") {
         ExitCode::from(outcome::ERROR)
     } else {
         ExitCode::SUCCESS
