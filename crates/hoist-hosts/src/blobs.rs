@@ -20,6 +20,15 @@ use crate::ssh::Connection;
 /// higher levels gain a few percent for several times the time.
 const LEVEL: i32 = 3;
 
+/// A blob the host has and the sender has too: what a new blob is sent as a delta against.
+#[derive(Debug, Clone, Copy)]
+pub struct Base<'a> {
+    /// Its digest (the host finds it in its store by this).
+    pub digest: &'a Digest,
+    /// The sender's copy.
+    pub path: &'a Path,
+}
+
 /// One blob sent.
 #[derive(Debug, Clone, Serialize)]
 pub struct Sent {
@@ -29,6 +38,9 @@ pub struct Sent {
     pub bytes: u64,
     /// The bytes that crossed the connection (compressed).
     pub wire_bytes: u64,
+    /// The blob it was sent as a delta against, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<Digest>,
 }
 
 /// The digests among `digests` that the host's agent store lacks, in the order given. Needs
@@ -66,7 +78,8 @@ pub async fn missing(conn: &Connection, digests: &[Digest]) -> Result<Vec<Digest
 }
 
 /// Sends the file at `path`, whose digest is `digest`, into the host's agent store as
-/// `artifacts/sha256-HEX/NAME`, zstd-compressed on the way.
+/// `artifacts/sha256-HEX/NAME`, zstd-compressed on the way — as a delta against `base` when
+/// given (a blob the host's store has, like the binary it runs now).
 ///
 /// # Errors
 ///
@@ -77,30 +90,33 @@ pub async fn send(
     path: &Path,
     digest: &Digest,
     name: &str,
+    base: Option<Base<'_>>,
 ) -> Result<Sent, HostError> {
     let local = |source| HostError::LocalBinary {
         path: path.to_owned(),
         source,
     };
     let file = path.to_owned();
-    let frame = tokio::task::spawn_blocking(move || {
-        let input = std::fs::File::open(&file)?;
-        zstd::stream::encode_all(input, LEVEL)
-    })
-    .await
-    .map_err(|e| local(std::io::Error::other(e)))?
-    .map_err(local)?;
+    let base_path = base.map(|b| b.path.to_owned());
+    let frame = tokio::task::spawn_blocking(move || compress(&file, base_path.as_deref()))
+        .await
+        .map_err(|e| local(std::io::Error::other(e)))?
+        .map_err(local)?;
     let session = |source| HostError::Session {
         host: conn.host.clone(),
         source,
     };
-    let mut child = conn
+    let mut cmd = conn
         .session()
-        .raw_command(format!("\"$HOME/{}/hoist\"", layout::BIN_DIR))
-        .raw_arg("agent")
+        .raw_command(format!("\"$HOME/{}/hoist\"", layout::BIN_DIR));
+    cmd.raw_arg("agent")
         .raw_arg("--receive")
         .arg(digest.to_string())
-        .arg(name)
+        .arg(name);
+    if let Some(b) = base {
+        cmd.raw_arg("--base").arg(b.digest.to_string());
+    }
+    let mut child = cmd
         .stdin(openssh::Stdio::piped())
         .stdout(openssh::Stdio::piped())
         .stderr(openssh::Stdio::piped())
@@ -136,5 +152,26 @@ pub async fn send(
         path: stored,
         bytes,
         wire_bytes: frame.len() as u64,
+        base: base.map(|b| b.digest.clone()),
     })
+}
+
+/// The zstd frame of the file at `path`; with `base`, a delta against it (zstd's reference
+/// prefix with long-distance matching and a window that spans both, as `zstd --patch-from`).
+fn compress(path: &Path, base: Option<&Path>) -> std::io::Result<Vec<u8>> {
+    let input = std::fs::read(path)?;
+    let Some(base) = base else {
+        return zstd::stream::encode_all(&input[..], LEVEL);
+    };
+    let prefix = std::fs::read(base)?;
+    let span = input.len().max(prefix.len()).max(1 << 10);
+    // The smallest power of two that holds both, within zstd's limits (31 on 64-bit hosts).
+    let window_log = (usize::BITS - (span - 1).leading_zeros()).clamp(10, 31);
+    let mut frame = Vec::new();
+    let mut encoder = zstd::stream::write::Encoder::with_ref_prefix(&mut frame, LEVEL, &prefix)?;
+    encoder.window_log(window_log)?;
+    encoder.long_distance_matching(true)?;
+    std::io::Write::write_all(&mut encoder, &input)?;
+    encoder.finish()?;
+    Ok(frame)
 }

@@ -26,7 +26,7 @@ mod facts;
 mod ssh;
 mod tunnel;
 
-pub use blobs::{Sent, missing, send};
+pub use blobs::{Base, Sent, missing, send};
 pub use bootstrap::{AgentStart, Binary, Setup, setup, setup_all};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;

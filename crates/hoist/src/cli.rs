@@ -495,6 +495,9 @@ pub struct AgentArgs {
     /// and exit (how hoist sends a host a binary it lacks).
     #[arg(long, value_names = ["DIGEST", "NAME"], num_args = 2, conflicts_with_all = ["stop", "ping", "has"])]
     pub receive: Vec<String>,
+    /// With `--receive`: the stream is a delta against this blob of the store (`sha256:…`).
+    #[arg(long, value_name = "DIGEST", requires = "receive")]
+    pub base: Option<String>,
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,

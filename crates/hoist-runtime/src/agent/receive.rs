@@ -1,6 +1,12 @@
 //! Blobs sent to this agent's store by another machine (`hoist deploy --target hosts`): a zstd
 //! stream in, a verified file out.
 //!
+//! A stream may be a delta: compressed with a blob this store already has as zstd's reference
+//! prefix (what `zstd --patch-from` does). A one-line change to a Go service moves code and
+//! addresses but keeps most byte runs, so the new binary costs a few KiB against the old one
+//! instead of megabytes; the base is named by its digest, read from the store, and the result
+//! is checked against the new digest like any other blob.
+//!
 //! The store's layout stays the agent's: the sender names a digest and a file name and the
 //! agent decides where it goes ([`super::artifact_dir`]). The stream is decompressed to a
 //! temporary name beside the store and hashed on the way; only a blob whose sha256 equals the
@@ -43,11 +49,18 @@ pub enum ReceiveError {
     /// A file name that would leave the blob's directory.
     #[error("`{0}` is not a file name")]
     Name(String),
+    /// The base of a delta is not in the store.
+    #[error("the base blob {0} is not in the store")]
+    NoBase(Digest),
 }
 
-/// Reads a zstd stream from `compressed`, checks that its content is `digest` and stores it as
-/// `artifacts/sha256-HEX/NAME` (executable: blobs are binaries the agent runs). Returns the
-/// stored path and its size. A blob already stored is read to the end and kept as it was.
+/// The largest window a delta may need: zstd's limit for 64-bit hosts, so any base the sender
+/// could hold fits.
+const WINDOW_LOG_MAX: u32 = 31;
+
+/// Reads a zstd stream from `compressed` (a delta against the stored blob `base`, if given),
+/// checks that its content is `digest` and stores it as `artifacts/sha256-HEX/NAME`
+/// (executable: blobs are binaries the agent runs). Returns the stored path and its size.
 ///
 /// # Errors
 ///
@@ -56,11 +69,15 @@ pub fn receive_blob(
     state_dir: &Path,
     digest: &Digest,
     name: &str,
+    base: Option<&Digest>,
     compressed: impl Read,
 ) -> Result<(PathBuf, u64), ReceiveError> {
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
         return Err(ReceiveError::Name(name.to_owned()));
     }
+    let base = base
+        .map(|b| base_bytes(state_dir, b, name).ok_or_else(|| ReceiveError::NoBase(b.clone())))
+        .transpose()?;
     let dir = super::artifact_dir(state_dir, digest);
     let artifacts = dir.parent().unwrap_or(state_dir).to_owned();
     let write = |path: &Path| {
@@ -70,7 +87,7 @@ pub fn receive_blob(
     crate::private::create_dir(&artifacts).map_err(write(&artifacts))?;
     let tmp = artifacts.join(format!(".incoming-{}-{}", digest.hex(), std::process::id()));
     let result = (|| {
-        let (found, size) = copy_hashed(digest, compressed, &tmp)?;
+        let (found, size) = copy_hashed(digest, compressed, base.as_deref(), &tmp)?;
         if &found != digest {
             return Err(ReceiveError::Digest {
                 expected: digest.clone(),
@@ -88,10 +105,23 @@ pub fn receive_blob(
     result
 }
 
+/// The stored blob `digest`: its file `NAME`, else the one file its directory holds.
+fn base_bytes(state_dir: &Path, digest: &Digest, name: &str) -> Option<Vec<u8>> {
+    let dir = super::artifact_dir(state_dir, digest);
+    std::fs::read(dir.join(name)).ok().or_else(|| {
+        let file = std::fs::read_dir(&dir)
+            .ok()?
+            .filter_map(Result::ok)
+            .find(|e| e.file_type().is_ok_and(|t| t.is_file()))?;
+        std::fs::read(file.path()).ok()
+    })
+}
+
 /// Decompresses into `tmp` (mode 0700), hashing what is written; returns the digest and size.
 fn copy_hashed(
     digest: &Digest,
     compressed: impl Read,
+    base: Option<&[u8]>,
     tmp: &Path,
 ) -> Result<(Digest, u64), ReceiveError> {
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -106,12 +136,17 @@ fn copy_hashed(
         .mode(crate::private::EXEC_MODE)
         .open(tmp)
         .map_err(write)?;
-    let mut decoder = zstd::stream::read::Decoder::new(compressed).map_err(|source| {
-        ReceiveError::Decompress {
-            digest: digest.clone(),
-            source,
-        }
-    })?;
+    let decompress = |source| ReceiveError::Decompress {
+        digest: digest.clone(),
+        source,
+    };
+    let reader = std::io::BufReader::new(compressed);
+    let mut decoder = match base {
+        Some(prefix) => zstd::stream::read::Decoder::with_ref_prefix(reader, prefix),
+        None => zstd::stream::read::Decoder::with_buffer(reader),
+    }
+    .map_err(decompress)?;
+    decoder.window_log_max(WINDOW_LOG_MAX).map_err(decompress)?;
     let mut hash = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut size = 0u64;
@@ -120,12 +155,7 @@ fn copy_hashed(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(source) => {
-                return Err(ReceiveError::Decompress {
-                    digest: digest.clone(),
-                    source,
-                });
-            }
+            Err(source) => return Err(decompress(source)),
         };
         hash.update(&buf[..n]);
         out.write_all(&buf[..n]).map_err(write)?;
@@ -148,7 +178,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let body = b"\x7fELF pretend binary".repeat(100);
         let digest = Digest::of(&body);
-        let (path, size) = receive_blob(dir.path(), &digest, "app", &zst(&body)[..]).unwrap();
+        let (path, size) = receive_blob(dir.path(), &digest, "app", None, &zst(&body)[..]).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), body);
         assert_eq!(size, body.len() as u64);
         assert_eq!(
@@ -161,8 +191,14 @@ mod tests {
     fn refuses_a_blob_that_is_not_what_it_was_sent_as_and_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let digest = Digest::of(b"what was promised");
-        let err =
-            receive_blob(dir.path(), &digest, "app", &zst(b"something else")[..]).unwrap_err();
+        let err = receive_blob(
+            dir.path(),
+            &digest,
+            "app",
+            None,
+            &zst(b"something else")[..],
+        )
+        .unwrap_err();
         assert!(matches!(err, ReceiveError::Digest { .. }), "{err}");
         assert!(!super::super::artifact_dir(dir.path(), &digest).exists());
         let left: Vec<_> = std::fs::read_dir(dir.path().join("artifacts"))
@@ -177,7 +213,8 @@ mod tests {
         let body = vec![7u8; 100_000];
         let digest = Digest::of(&body);
         let whole = zst(&body);
-        let err = receive_blob(dir.path(), &digest, "app", &whole[..whole.len() / 2]).unwrap_err();
+        let err =
+            receive_blob(dir.path(), &digest, "app", None, &whole[..whole.len() / 2]).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -186,7 +223,35 @@ mod tests {
             "{err}"
         );
         assert!(!super::super::artifact_dir(dir.path(), &digest).exists());
-        let err = receive_blob(dir.path(), &digest, "../x", &whole[..]).unwrap_err();
+        let err = receive_blob(dir.path(), &digest, "../x", None, &whole[..]).unwrap_err();
         assert!(matches!(err, ReceiveError::Name(_)), "{err}");
+    }
+
+    #[test]
+    fn a_delta_against_a_stored_blob_rebuilds_the_new_one_and_needs_that_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let old: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i * 7919).to_le_bytes())
+            .collect();
+        let mut new = old.clone();
+        new[123_456..123_470].copy_from_slice(b"one line moved");
+        let (old_d, new_d) = (Digest::of(&old), Digest::of(&new));
+        receive_blob(dir.path(), &old_d, "app", None, &zst(&old)[..]).unwrap();
+        let mut delta = Vec::new();
+        let mut enc = zstd::stream::write::Encoder::with_ref_prefix(&mut delta, 3, &old).unwrap();
+        enc.window_log(21).unwrap();
+        std::io::Write::write_all(&mut enc, &new).unwrap();
+        enc.finish().unwrap();
+        assert!(
+            delta.len() < 1000,
+            "a delta, not the whole: {} bytes",
+            delta.len()
+        );
+        let (path, _) = receive_blob(dir.path(), &new_d, "app", Some(&old_d), &delta[..]).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), new);
+        // Against a base this store lacks, nothing is stored.
+        let other = dir.path().join("other");
+        let err = receive_blob(&other, &new_d, "app", Some(&old_d), &delta[..]).unwrap_err();
+        assert!(matches!(err, ReceiveError::NoBase(_)), "{err}");
     }
 }

@@ -16,7 +16,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         return missing(&dir, &args.has);
     }
     if let [digest, name] = args.receive.as_slice() {
-        return receive(&dir, digest, name);
+        return receive(&dir, digest, name, args.base.as_deref());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -60,14 +60,22 @@ fn missing(dir: &std::path::Path, digests: &[String]) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--receive DIGEST NAME`: a zstd stream on stdin into the store, verified; the stored path
-/// and size on stdout.
-fn receive(dir: &std::path::Path, digest: &str, name: &str) -> anyhow::Result<ExitCode> {
-    let digest: hoist_core::Digest = digest
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--receive {digest}: {e}"))?;
+/// `--receive DIGEST NAME [--base DIGEST]`: a zstd stream (or delta) on stdin into the store,
+/// verified; the stored path and size on stdout.
+fn receive(
+    dir: &std::path::Path,
+    digest: &str,
+    name: &str,
+    base: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let parse = |flag: &str, d: &str| -> anyhow::Result<hoist_core::Digest> {
+        d.parse().map_err(|e| anyhow::anyhow!("{flag} {d}: {e}"))
+    };
+    let digest = parse("--receive", digest)?;
+    let base = base.map(|b| parse("--base", b)).transpose()?;
     let stdin = std::io::stdin().lock();
-    let (path, size) = hoist_runtime::agent::receive_blob(dir, &digest, name, stdin)?;
+    let (path, size) =
+        hoist_runtime::agent::receive_blob(dir, &digest, name, base.as_ref(), stdin)?;
     println!("{} {size}", path.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -326,7 +326,7 @@ fn a_host_store_lists_missing_blobs_and_takes_a_sent_one(hosts: &TestHosts) {
         let wanted = [digest.clone(), other.clone()];
         let before = hoist_hosts::missing(&conn, &wanted).await.unwrap();
         assert_eq!(before, wanted);
-        let sent = hoist_hosts::send(&conn, &blob, &digest, "app")
+        let sent = hoist_hosts::send(&conn, &blob, &digest, "app", None)
             .await
             .unwrap();
         assert_eq!(sent.bytes, bytes.len() as u64);

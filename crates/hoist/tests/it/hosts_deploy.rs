@@ -1,6 +1,6 @@
 //! `hoist deploy --target hosts` against real hosts (network namespaces with their own sshd,
 //! user and home; `hoist_test::hosts`): examples/hello as it is in the repository, built once,
-//! sent to each host as only the blobs it lacks, rolled out host by host by each host's own
+//! sent to each host as only the blobs it lacks (a delta against the binary it runs), rolled out host by host by each host's own
 //! agent, asked inside each namespace through that host's own proxy. Root, openssh-server and
 //! wrk are needed; without them the tests fail (never skip).
 
@@ -164,6 +164,11 @@ fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_und
         assert!(
             sent > 0 && sent.abs_diff(first_sent) < first_sent / 10,
             "only the new binary, about the size of the first: {sent} vs {first_sent}"
+        );
+        let wire = h["wire_bytes"].as_u64().unwrap();
+        assert!(
+            wire < 64 * 1024,
+            "sent as a delta against the binary the host ran: {wire} bytes on the wire"
         );
         assert!(answer(&hosts, i).starts_with("hello again from hoist"));
     }

@@ -28,6 +28,7 @@ use hoist_runtime::api::{AppSpec, AppStatus, Artifact, Done, Event, RollbackRequ
 use hoist_runtime::client::AgentClient;
 use serde::Serialize;
 
+use super::kept;
 use crate::cli::DeployArgs;
 use crate::commands::outcome::{self, Outcome};
 
@@ -70,6 +71,7 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         name: app.app.name.clone(),
     };
     drop(bytes);
+    kept::keep(&blob.path, &blob.digest);
     let spec = AppSpec {
         name: app.app.name.clone(),
         version,
@@ -325,8 +327,46 @@ async fn prepare(
     let result = async {
         let setup = hoist_hosts::setup(&conn, bin).await?;
         let home = setup.facts.home.clone();
-        let missing = hoist_hosts::missing(&conn, std::slice::from_ref(&blob.digest)).await?;
-        let (artifact, sent) = if missing.is_empty() {
+        let tunnel = AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await?;
+        let serving = AgentClient::new(tunnel.state_dir())
+            .get::<AppStatus>(&format!("/v1/apps/{app}"))
+            .await
+            .ok()
+            .and_then(|s| s.serving);
+        let before = serving.as_ref().map(|r| r.number);
+        // The binary the host runs, as a base for a delta, when this machine kept a copy.
+        let base = serving
+            .as_ref()
+            .and_then(|r| r.artifact.strip_prefix("binary "))
+            .and_then(|d| d.parse::<Digest>().ok())
+            .filter(|d| *d != blob.digest)
+            .and_then(|d| kept::find(&d).map(|p| (d, p)));
+        let mut wanted = vec![blob.digest.clone()];
+        wanted.extend(base.iter().map(|(d, _)| d.clone()));
+        let missing = hoist_hosts::missing(&conn, &wanted).await?;
+        let (artifact, sent) = if missing.contains(&blob.digest) {
+            // ... and the host still has it in its store.
+            let base = base.filter(|(d, _)| !missing.contains(d));
+            let s = hoist_hosts::send(
+                &conn,
+                &blob.path,
+                &blob.digest,
+                &blob.name,
+                base.as_ref()
+                    .map(|(digest, path)| hoist_hosts::Base { digest, path }),
+            )
+            .await?;
+            eprintln!(
+                "  {target}: sent {} ({} on the wire{})",
+                super::human_bytes(s.bytes),
+                super::human_bytes(s.wire_bytes),
+                match (&s.base, before) {
+                    (Some(_), Some(n)) => format!(", a delta against revision {n}'s binary"),
+                    _ => String::new(),
+                }
+            );
+            (PathBuf::from(s.path), (s.bytes, s.wire_bytes))
+        } else {
             (
                 PathBuf::from(format!(
                     "{home}/{}/artifacts/sha256-{}/{}",
@@ -336,22 +376,7 @@ async fn prepare(
                 )),
                 (0, 0),
             )
-        } else {
-            let s = hoist_hosts::send(&conn, &blob.path, &blob.digest, &blob.name).await?;
-            eprintln!(
-                "  {target}: sent {} ({} on the wire)",
-                super::human_bytes(s.bytes),
-                super::human_bytes(s.wire_bytes)
-            );
-            (PathBuf::from(s.path), (s.bytes, s.wire_bytes))
         };
-        let tunnel = AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await?;
-        let client = AgentClient::new(tunnel.state_dir());
-        let before = client
-            .get::<AppStatus>(&format!("/v1/apps/{app}"))
-            .await
-            .ok()
-            .and_then(|s| s.serving.map(|r| r.number));
         Ok((tunnel, artifact, before, sent))
     }
     .await;

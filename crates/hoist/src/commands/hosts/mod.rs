@@ -4,6 +4,7 @@
 //! `--json`); exit 1 when any host fails.
 
 mod deploy;
+mod kept;
 mod show;
 
 pub use deploy::deploy;
