@@ -458,6 +458,9 @@ pub struct LogsArgs {
     /// Lines from the end of each replica's log to start with.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub tail: usize,
+    /// Where it runs (this machine, or the hosts: each line prefixed with its host).
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The local agent.
     #[command(flatten)]
     pub agent: AgentConnArgs,
@@ -469,6 +472,9 @@ pub struct StopArgs {
     /// Which app.
     #[command(flatten)]
     pub app: AppArgs,
+    /// Where it runs (this machine, or every host of `[hosts]`, or those given with `--host`).
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The local agent.
     #[command(flatten)]
     pub agent: AgentConnArgs,

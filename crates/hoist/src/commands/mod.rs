@@ -64,12 +64,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             target::Resolved::Kubernetes(app) => kube::rollback(&app, &a),
             target::Resolved::Hosts(app) => hosts::rollback(&app, &a),
         },
-        Command::Logs(a) => local::logs(&target::local_app_name(&a.app)?, &a),
-        Command::Stop(a) => local::stop(&target::local_app_name(&a.app)?, &a),
+        Command::Logs(a) => match target::for_agent_command(&a.target, &a.app, "logs")? {
+            target::Resolved::Hosts(app) => hosts::logs(&app, &a),
+            _ => local::logs(&target::local_app_name(&a.app)?, &a),
+        },
+        Command::Stop(a) => match target::for_agent_command(&a.target, &a.app, "stop")? {
+            target::Resolved::Hosts(app) => hosts::stop(&app, &a),
+            _ => local::stop(&target::local_app_name(&a.app)?, &a),
+        },
         Command::Chaos(a) => local::chaos::run(&target::local_app_name(&a.app)?, &a),
-        Command::Promote(a) => local::canary::intervene(&target::local_app_name(&a.app)?, &a, true),
-        Command::Abort(a) => local::canary::intervene(&target::local_app_name(&a.app)?, &a, false),
-        Command::Forget(a) => local::forget(&target::local_app_name(&a.app)?, &a),
+        Command::Promote(a) => match target::for_agent_command(&a.target, &a.app, "promote")? {
+            target::Resolved::Hosts(app) => hosts::intervene(&app, &a, true),
+            _ => local::canary::intervene(&target::local_app_name(&a.app)?, &a, true),
+        },
+        Command::Abort(a) => match target::for_agent_command(&a.target, &a.app, "abort")? {
+            target::Resolved::Hosts(app) => hosts::intervene(&app, &a, false),
+            _ => local::canary::intervene(&target::local_app_name(&a.app)?, &a, false),
+        },
+        Command::Forget(a) => {
+            if a.target
+                .target
+                .is_some_and(|t| t != crate::cli::Target::Local)
+            {
+                anyhow::bail!(
+                    "`hoist forget` removes an app's history from this machine's agent only; stop it there first (`hoist stop`)"
+                );
+            }
+            local::forget(&target::local_app_name(&a.app)?, &a)
+        }
         Command::Agent(a) => agent::run(&a),
         Command::Diff(a) => kube::diff(&a),
         Command::Hosts(c) => hosts::run(&c),

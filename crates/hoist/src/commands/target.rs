@@ -71,6 +71,40 @@ pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
     }
 }
 
+/// The target of a command the local agent and the hosts' agents answer (`logs`, `stop`,
+/// `promote`, `abort`): the hosts with `--target hosts`, or by default when hoist.toml has
+/// `[hosts]` (and no `[kubernetes]`) and no app is named; else this machine. Kubernetes has
+/// its own tools for these (`kubectl logs`, `kubectl scale`).
+pub fn for_agent_command(target: &TargetArgs, a: &AppArgs, verb: &str) -> anyhow::Result<Resolved> {
+    let has_file = hoist_pipeline::project::find_config(&a.project).is_some();
+    let app = if has_file {
+        Some(super::load_app(&a.project, a.environment.as_deref())?)
+    } else {
+        None
+    };
+    let wanted = target.target.unwrap_or(match &app {
+        Some(app) if app.hosts.is_some() && app.kubernetes.is_none() && a.app.is_none() => {
+            Target::Hosts
+        }
+        _ => Target::Local,
+    });
+    match (wanted, app) {
+        (Target::Local, _) => Ok(Resolved::Local(Some(local_app_name(a)?))),
+        (Target::Hosts, Some(mut app)) => {
+            if let Some(name) = &a.app {
+                app.app.name.clone_from(name);
+            }
+            Ok(Resolved::Hosts(Box::new(app)))
+        }
+        (Target::Hosts, None) => anyhow::bail!(
+            "`--target hosts` needs the app's hoist.toml: run the command in its directory or give `-C DIR`"
+        ),
+        (Target::Kubernetes, _) => anyhow::bail!(
+            "`hoist {verb}` works with this machine's agent and with hosts; on Kubernetes use kubectl (`kubectl logs`, `kubectl scale --replicas=0`)"
+        ),
+    }
+}
+
 /// The app name for a local-only command (`logs`, `stop`).
 pub fn local_app_name(a: &AppArgs) -> anyhow::Result<String> {
     if let Some(name) = &a.app {

@@ -198,6 +198,60 @@ fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_und
         assert_eq!(h["drift"], false, "host {i}: {h}");
         assert_eq!(h["status"]["serving"]["number"], 3, "{h}");
     }
+
+    // Every host's history and logs, each under its host.
+    let (stdout, _) = run(on_hosts(&p, &hosts, &["history", "-C", &dir], &[]), 0);
+    for h in &hosts.hosts {
+        assert!(stdout.contains(&format!("{}\n", h.alias)), "{stdout}");
+    }
+    assert_eq!(stdout.matches("\n  3    serving").count(), 3, "{stdout}");
+    let (stdout, _) = run(
+        on_hosts(&p, &hosts, &["logs", "-C", &dir], &["--tail", "3"]),
+        0,
+    );
+    for h in &hosts.hosts {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&h.alias) && l.contains("listening on")),
+            "{} logged:\n{stdout}",
+            h.alias
+        );
+    }
+
+    // Host 2 alone back to the first version: status says it drifted from the last deploy.
+    let (_, stderr) = run(
+        on_hosts(
+            &p,
+            &hosts,
+            &["rollback", "-C", &dir],
+            &["--host", "hoist-h2", "--to", "1"],
+        ),
+        0,
+    );
+    assert!(stderr.contains("ok hoist-h2: rolled back"), "{stderr}");
+    assert!(answer(&hosts, 1).starts_with("hello from hoist"));
+    assert!(answer(&hosts, 0).starts_with("hello again"));
+    let (stdout, _) = run(
+        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
+        1,
+    );
+    let drift: Vec<Value> = json(&stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["drift"].clone())
+        .collect();
+    assert_eq!(drift, [false, true, false], "{stdout}");
+
+    // Stopped everywhere: nothing answers on any host.
+    let (_, stderr) = run(on_hosts(&p, &hosts, &["stop", "-C", &dir], &[]), 0);
+    assert_eq!(stderr.matches(": stopped `hello`").count(), 3, "{stderr}");
+    for i in 0..3 {
+        let out = hosts.exec(i, "curl -sS --max-time 5 http://127.0.0.1:8080/");
+        let body = String::from_utf8_lossy(&out.stdout);
+        assert!(!body.starts_with("hello"), "host {i} still serves: {body}");
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod kept;
 mod show;
 
 pub use deploy::deploy;
-pub use show::{history, rollback, status};
+pub use show::{history, intervene, logs, rollback, status, stop};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

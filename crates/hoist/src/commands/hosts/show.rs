@@ -379,3 +379,160 @@ fn refusal(e: hoist_runtime::client::ClientError) -> anyhow::Error {
         other => anyhow::Error::new(other),
     }
 }
+
+/// `hoist logs --target hosts`: every host's replica logs at once, each line prefixed with its
+/// host; with `--follow`, as they come.
+pub fn logs(app: &App, args: &crate::cli::LogsArgs) -> anyhow::Result<ExitCode> {
+    use std::fmt::Write as _;
+    let (targets, opts) = resolve(app, &args.target)?;
+    let mut query = format!("/v1/apps/{}/logs?tail={}", app.app.name, args.tail);
+    if let Some(n) = args.replica {
+        let _ = write!(query, "&replica={n}");
+    }
+    if args.follow {
+        query.push_str("&follow=true");
+    }
+    let width = targets.iter().map(String::len).max().unwrap_or(0);
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |host, r| {
+        let query = query.clone();
+        async move {
+            let mut partial: Vec<u8> = Vec::new();
+            let read = r
+                .client()
+                .get_raw(&query, |chunk| {
+                    partial.extend_from_slice(chunk);
+                    while let Some(end) = partial.iter().position(|&b| b == b'\n') {
+                        let line: Vec<u8> = partial.drain(..=end).collect();
+                        print_prefixed(&host, width, &line);
+                    }
+                })
+                .await;
+            if !partial.is_empty() {
+                partial.push(b'\n');
+                print_prefixed(&host, width, &partial);
+            }
+            (r, read.map_err(refusal))
+        }
+    }));
+    Ok(report_errors(&results))
+}
+
+/// One log line as `HOST | LINE` (the line ends with its newline).
+fn print_prefixed(host: &str, width: usize, line: &[u8]) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{host:<width$} | ");
+    let _ = out.write_all(line);
+    let _ = out.flush();
+}
+
+/// Prints each host that failed; exit 1 when any did.
+fn report_errors<T>(results: &[(String, anyhow::Result<T>)]) -> ExitCode {
+    let mut ok = true;
+    for (host, r) in results {
+        if let Err(e) = r {
+            eprintln!("{} {host}: {e:#}", style("FAIL").red());
+            ok = false;
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(outcome::ERROR)
+    }
+}
+
+/// `hoist stop --target hosts`: the app stopped on every host (or those given) at once, each
+/// host's agent draining its replicas.
+pub fn stop(app: &App, args: &crate::cli::StopArgs) -> anyhow::Result<ExitCode> {
+    let (targets, opts) = resolve(app, &args.target)?;
+    let name = app.app.name.clone();
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |_, r| {
+        let name = name.clone();
+        async move {
+            let client = r.client();
+            let result = async {
+                let before: AppStatus = client
+                    .get(&format!("/v1/apps/{name}"))
+                    .await
+                    .map_err(refusal)?;
+                if before.state != hoist_runtime::api::AppState::Running {
+                    return Ok(false);
+                }
+                client
+                    .post::<_, AppStatus>(&format!("/v1/apps/{name}/stop"), &serde_json::json!({}))
+                    .await
+                    .map_err(refusal)?;
+                Ok(true)
+            }
+            .await;
+            (r, result)
+        }
+    }));
+    if args.json {
+        let all: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(host, r)| match r {
+                Ok(stopped) => serde_json::json!({ "host": host, "stopped": stopped }),
+                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    for (host, r) in &results {
+        match r {
+            Ok(true) => eprintln!(
+                "{} {host}: stopped `{name}`: its replicas are drained and stopped",
+                style("ok").green()
+            ),
+            Ok(false) => eprintln!(
+                "{} {host}: `{name}` was not running there",
+                style("ok").green()
+            ),
+            Err(_) => {}
+        }
+    }
+    Ok(report_errors(&results))
+}
+
+/// `hoist promote|abort --target hosts`: the canary on every host (or those given) promoted or
+/// aborted, each by its own agent.
+pub fn intervene(
+    app: &App,
+    args: &crate::cli::StopArgs,
+    promote: bool,
+) -> anyhow::Result<ExitCode> {
+    let (targets, opts) = resolve(app, &args.target)?;
+    let path = format!(
+        "/v1/apps/{}/{}",
+        app.app.name,
+        if promote { "promote" } else { "abort" }
+    );
+    let results = runtime()?.block_on(on_every_host(&targets, &opts, |_, r| {
+        let path = path.clone();
+        async move {
+            let done = r
+                .client()
+                .post::<_, hoist_runtime::api::Intervened>(&path, &serde_json::json!({}))
+                .await
+                .map_err(refusal);
+            (r, done)
+        }
+    }));
+    if args.json {
+        let all: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(host, r)| match r {
+                Ok(d) => serde_json::json!({ "host": host, "done": d }),
+                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    for (host, r) in &results {
+        if let Ok(d) = r {
+            eprintln!("{} {host}: {}", style("ok").green(), d.message);
+        }
+    }
+    Ok(report_errors(&results))
+}
