@@ -6,9 +6,11 @@
 //! the host's sha256 equals ours, so a broken copy is never run. A host that already has the
 //! same bytes gets nothing (idempotent: the second run copies nothing).
 //!
-//! The agent runs as a systemd user unit where the user has a systemd session (systemd restarts
-//! it), else as a detached process (`setsid`) with a pidfile; either way "up" means its socket
-//! answers `hoist agent --ping`, and the next run starts it again when it does not.
+//! The agent runs under its supervisor (`hoist agent --supervise`: it holds the proxy's socket
+//! and starts a dead agent again, so a crash refuses no connection), itself a systemd user unit
+//! where the user has a systemd session (systemd restarts it), else a detached process
+//! (`setsid`) with a pidfile; either way "up" means the agent's socket answers `hoist agent
+//! --ping`, and the next run starts it again when it does not.
 
 use std::path::Path;
 
@@ -239,7 +241,7 @@ async fn start_agent(
     let state = format!("$HOME/{}", layout::STATE_DIR);
     let how = if facts.systemd_user {
         let unit = format!(
-            "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
+            "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent --supervise\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
         );
         conn.sh(
             "start the agent's systemd user unit",
@@ -258,7 +260,7 @@ async fn start_agent(
             &format!(
                 "set -e; mkdir -p \"{state}\"; \
                  if [ -f \"$HOME/{pidfile}\" ] && \"{bin}\" agent --ping >/dev/null 2>&1; then \"{bin}\" agent --stop >/dev/null 2>&1 || true; fi; \
-                 cd \"$HOME\"; setsid \"{bin}\" agent >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"",
+                 cd \"$HOME\"; setsid \"{bin}\" agent --supervise >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"",
                 pidfile = layout::PIDFILE,
             ),
         )

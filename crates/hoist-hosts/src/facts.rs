@@ -9,8 +9,9 @@ pub mod layout {
     pub const BIN_DIR: &str = ".local/share/hoist/bin";
     /// The agent's state directory (the remote hoist's default: `~/.local/state/hoist`).
     pub const STATE_DIR: &str = ".local/state/hoist";
-    /// The detached agent's pid, beside its state (hosts without systemd user sessions).
-    pub const PIDFILE: &str = ".local/state/hoist/agent.pid";
+    /// The pid of the detached agent's supervisor (`hoist agent --supervise`), beside its
+    /// state (hosts without systemd user sessions); the agent writes its own `agent.pid`.
+    pub const PIDFILE: &str = ".local/state/hoist/supervisor.pid";
     /// The systemd user unit, on hosts with systemd user sessions.
     pub const UNIT: &str = "hoist-agent.service";
 }

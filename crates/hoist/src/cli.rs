@@ -489,6 +489,12 @@ pub struct AgentArgs {
     /// Stop the running agent (draining and stopping its replicas) instead of starting one.
     #[arg(long)]
     pub stop: bool,
+    /// Run the agent under a supervisor that holds its listening sockets and starts it again
+    /// when it dies (a crash, a kill -9): clients wait in the backlog meanwhile instead of
+    /// being refused, and the new agent adopts the running replicas. `hoist agent --stop`
+    /// stops both.
+    #[arg(long, conflicts_with_all = ["stop", "ping"])]
+    pub supervise: bool,
     /// Ask whether the agent answers: print its pid and version and exit 0, else exit 1
     /// (what `hoist hosts check` asks on a host).
     #[arg(long, conflicts_with = "stop")]

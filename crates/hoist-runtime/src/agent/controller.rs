@@ -159,6 +159,10 @@ pub(crate) struct Controller {
     pub(crate) next_incarnation: u64,
     pub(crate) rotation_dirty: bool,
     pub(crate) next_log_rotation: Instant,
+    /// After an agent restart: requests are held until an adopted replica is probed ready
+    /// again (or until this time), instead of answered 503 for the few milliseconds that
+    /// takes.
+    pub(crate) adopt_hold_until: Option<Instant>,
 }
 
 impl Controller {
@@ -188,6 +192,7 @@ impl Controller {
             next_incarnation: 1,
             rotation_dirty: false,
             next_log_rotation: Instant::now(),
+            adopt_hold_until: None,
         };
         (c, tx)
     }

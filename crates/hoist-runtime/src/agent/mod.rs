@@ -90,6 +90,38 @@ pub struct AgentConfig {
     pub version: String,
     /// The Docker Engine API of the container driver (`DOCKER_HOST`; default dockerd's socket).
     pub engine_host: Option<String>,
+    /// Listening sockets handed over by a parent (`hoist agent --supervise`, or systemd socket
+    /// activation), used instead of binding `proxy` and `admin`: they outlive this agent, so a
+    /// client connecting while it restarts waits in the kernel's backlog instead of being
+    /// refused.
+    pub inherited: Option<Inherited>,
+}
+
+/// The proxy's and the admin's listening sockets, bound by someone else. Shared (cloning
+/// shares the sockets), so the config stays a plain value.
+#[derive(Debug, Clone)]
+pub struct Inherited {
+    /// The proxy's.
+    pub proxy: Arc<std::net::TcpListener>,
+    /// The admin address's.
+    pub admin: Arc<std::net::TcpListener>,
+}
+
+impl Inherited {
+    fn take(
+        listener: &std::net::TcpListener,
+        what: &'static str,
+        addr: &str,
+    ) -> Result<TcpListener, AgentError> {
+        let err = |source| AgentError::Listen {
+            what,
+            addr: addr.to_owned(),
+            source,
+        };
+        let own = listener.try_clone().map_err(err)?;
+        own.set_nonblocking(true).map_err(err)?;
+        TcpListener::from_std(own).map_err(err)
+    }
 }
 
 /// Why the agent cannot start.
@@ -231,8 +263,16 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         crate::private::FILE_MODE,
     )
     .map_err(state_err)?;
-    let proxy_listener = bind(&config.proxy, "the proxy address").await?;
-    let admin_listener = bind(&config.admin, "the admin address").await?;
+    let (proxy_listener, admin_listener) = match &config.inherited {
+        Some(i) => (
+            Inherited::take(&i.proxy, "the proxy address", &config.proxy)?,
+            Inherited::take(&i.admin, "the admin address", &config.admin)?,
+        ),
+        None => (
+            bind(&config.proxy, "the proxy address").await?,
+            bind(&config.admin, "the admin address").await?,
+        ),
+    };
     let socket = dir.join(SOCKET);
     let _ = std::fs::remove_file(&socket);
     let api = UnixListener::bind(&socket).map_err(state_err)?;

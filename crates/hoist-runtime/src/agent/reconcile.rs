@@ -39,6 +39,15 @@ impl Controller {
             }
         }
         self.publish_rotation();
+        if let Some(until) = self.adopt_hold_until
+            && (!self.backends.snapshot().is_empty() || now >= until)
+        {
+            self.adopt_hold_until = None;
+            // Unless a resumed rollout holds requests for a gap of its own.
+            if self.active.as_ref().is_none_or(|a| a.unserved.is_none()) {
+                self.backends.hold(false);
+            }
+        }
         if now >= self.next_log_rotation {
             self.next_log_rotation = now + Duration::from_secs(5);
             self.rotate_logs();

@@ -15,6 +15,9 @@ use super::replica::Handle;
 use crate::driver::process::{ProcessReplica, kill_group};
 use crate::driver::procfs;
 
+/// The longest requests wait for an adopted replica to be probed ready again.
+const ADOPT_HOLD: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Adopts, cleans up and starts a controller per app; returns the controllers.
 pub(crate) async fn recover(ctx: &Arc<Ctx>) -> Vec<(String, mpsc::Sender<Msg>)> {
     let records = ctx
@@ -76,7 +79,14 @@ pub(crate) async fn recover(ctx: &Arc<Ctx>) -> Vec<(String, mpsc::Sender<Msg>)> 
         {
             c.set_route(&spec);
         }
-        for (rev, id, h) in adopted.remove(&app).unwrap_or_default() {
+        let found = adopted.remove(&app).unwrap_or_default();
+        if c.serving.is_some() && !found.is_empty() {
+            // The proxy listens again before the adopted replicas are probed: requests wait
+            // for the first one (a few milliseconds) rather than getting a 503.
+            c.backends.hold(true);
+            c.adopt_hold_until = Some(std::time::Instant::now() + ADOPT_HOLD);
+        }
+        for (rev, id, h) in found {
             c.adopt(rev, id, h);
         }
         if let Some(rev) = ctx

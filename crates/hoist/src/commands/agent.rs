@@ -18,6 +18,15 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     if let [digest, name] = args.receive.as_slice() {
         return receive(&dir, digest, name, args.base.as_deref());
     }
+    if args.supervise {
+        return super::supervise::run(args, &dir);
+    }
+    // Before any thread: it reads (and clears) the LISTEN_* environment.
+    let inherited = if args.stop || args.ping {
+        None
+    } else {
+        super::supervise::inherited()?
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -36,6 +45,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         logs: LogLimits::default(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         engine_host: crate::env_vars::get(crate::env_vars::DOCKER_HOST),
+        inherited,
     };
     rt.block_on(hoist_runtime::agent::run(config, |c| {
         eprintln!(

@@ -24,6 +24,7 @@ mod pull;
 mod push;
 pub mod registry;
 pub mod render;
+mod supervise;
 mod tags;
 mod target;
 

@@ -257,16 +257,41 @@ fn setup_installs_hoist_and_its_agent_and_a_second_run_copies_nothing() {
     }
     assert_no_key_material(&hosts, &[&stdout, &stderr]);
 
-    // An agent that died (kill -9) is found down by the next check and started again by the
-    // next setup, which still copies nothing; the other hosts' agents are left alone.
-    let pidfile = hosts.hosts[0].home.join(".local/state/hoist/agent.pid");
-    let pid: u32 = std::fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    // The agent killed (kill -9): its supervisor starts it again by itself.
+    let state = hosts.hosts[0].home.join(".local/state/hoist");
+    let read_pid = |file: &str| -> u32 {
+        std::fs::read_to_string(state.join(file))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let agent = read_pid("agent.pid");
+    assert!(hoist_test::process::kill(agent, "KILL"));
+    hoist_test::process::wait_gone(agent);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !(read_pid("agent.pid") != agent
+        && hosts
+            .exec(0, "$HOME/.local/share/hoist/bin/hoist agent --ping")
+            .status
+            .success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the supervisor did not start the agent again"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    // The supervisor and its agent killed: the next check finds the agent down, the next setup
+    // starts it again and still copies nothing; the other hosts' agents are left alone.
+    let pidfile = state.join("supervisor.pid");
+    let pid = read_pid("supervisor.pid");
     assert!(hoist_test::process::kill(pid, "KILL"));
     hoist_test::process::wait_gone(pid);
+    let orphan = read_pid("agent.pid");
+    assert!(hoist_test::process::kill(orphan, "KILL"));
+    hoist_test::process::wait_gone(orphan);
     let (stdout, stderr) = run(hosts_cmd(&hosts, dir.path(), "check", &["--json"]), 1);
     let reports = by_host(&stdout);
     assert_eq!(reports[0]["agent_up"], false, "{stdout}");

@@ -40,6 +40,7 @@ mod registry_base;
 mod registry_errors;
 mod registry_push;
 mod render;
+mod supervise;
 mod tags;
 
 use std::path::Path;

@@ -1,0 +1,196 @@
+//! `hoist agent --supervise`: a small parent that owns the agent's listening sockets and
+//! starts the agent again whenever it dies.
+//!
+//! Why a parent and not only a restart: the proxy's port must not close while the agent is
+//! gone. The supervisor binds the proxy and admin addresses once and hands the sockets to each
+//! agent it starts (fds 3 and 4, `LISTEN_FDS=2`, `LISTEN_FDNAMES=proxy:admin`: systemd's
+//! socket-activation convention, so a systemd `.socket` unit works the same way). While an
+//! agent is dead, connections queue in the kernel's backlog of the socket the supervisor still
+//! holds, and the next agent accepts them: clients wait, they are not refused. The new agent
+//! adopts the replicas that kept running (`hoist_runtime::agent` recovery).
+//!
+//! An agent that exits 0 was asked to stop (`hoist agent --stop`): the supervisor exits too.
+//! One that keeps dying within a second of its start (its state directory is another agent's,
+//! say) is given up on after a few tries, with its log. SIGTERM and SIGINT are passed on.
+
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use command_fds::{CommandFdExt as _, FdMapping};
+
+use crate::cli::AgentArgs;
+
+/// The environment variable that tells an agent it runs under a supervisor (its value: the
+/// supervisor's pid), for the log and `--stop`.
+pub const SUPERVISOR_ENV: &str = "HOIST_AGENT_SUPERVISOR";
+
+/// Starts within this long that end badly count as failing to start.
+const QUICK: Duration = Duration::from_secs(1);
+/// Quick failures in a row before giving up.
+const GIVE_UP: u32 = 5;
+
+/// Runs the supervisor until the agent is stopped (exit 0) or keeps failing to start.
+pub fn run(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
+    let proxy = bind(&args.listen, "the proxy address")?;
+    let admin = bind(&args.admin, "the admin address")?;
+    let exe = std::env::current_exe().context("cannot find the hoist binary to run the agent")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start an async runtime")?;
+    let mut quick_failures = 0;
+    let mut restarts = 0u32;
+    loop {
+        let child = spawn(&exe, args, dir, &proxy, &admin)?;
+        let pid = child.id();
+        let started = Instant::now();
+        eprintln!(
+            "hoist agent supervisor (pid {}): agent started (pid {pid}){}",
+            std::process::id(),
+            if restarts > 0 {
+                format!(", restart {restarts}")
+            } else {
+                String::new()
+            }
+        );
+        let status = rt.block_on(wait_passing_signals(child))?;
+        match status {
+            Waited::Stopped(s) if s.success() => return Ok(ExitCode::SUCCESS),
+            Waited::Signalled => return Ok(ExitCode::SUCCESS),
+            Waited::Stopped(s) => {
+                eprintln!(
+                    "hoist agent supervisor: the agent (pid {pid}) ended ({s}) after {:.1}s; starting it again",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        }
+        if started.elapsed() < QUICK {
+            quick_failures += 1;
+            if quick_failures >= GIVE_UP {
+                anyhow::bail!(
+                    "the agent failed {GIVE_UP} times within {}s of starting; not starting it again (its log: {})",
+                    QUICK.as_secs(),
+                    dir.join("agent.log").display()
+                );
+            }
+            // A little back-off for a failing start; none after a crash of a running agent.
+            std::thread::sleep(Duration::from_millis(100 << quick_failures));
+        } else {
+            quick_failures = 0;
+        }
+        restarts += 1;
+    }
+}
+
+/// Binds `addr` with std (the supervisor's sockets are plain blocking fds it only holds).
+fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("cannot listen on {what} {addr}"))
+}
+
+/// Starts `hoist agent` with the two sockets as fds 3 and 4.
+fn spawn(
+    exe: &Path,
+    args: &AgentArgs,
+    dir: &Path,
+    proxy: &TcpListener,
+    admin: &TcpListener,
+) -> anyhow::Result<std::process::Child> {
+    let fd = |l: &TcpListener| -> anyhow::Result<OwnedFd> {
+        Ok(l.try_clone()
+            .context("cannot share a listening socket")?
+            .into())
+    };
+    let mut cmd = Command::new(exe);
+    cmd.arg("agent")
+        .arg("--state-dir")
+        .arg(dir)
+        .arg("--listen")
+        .arg(&args.listen)
+        .arg("--admin")
+        .arg(&args.admin)
+        .env("LISTEN_FDS", "2")
+        .env("LISTEN_FDNAMES", "proxy:admin")
+        .env_remove("LISTEN_PID")
+        .env(SUPERVISOR_ENV, std::process::id().to_string())
+        .stdin(Stdio::null());
+    cmd.fd_mappings(vec![
+        FdMapping {
+            parent_fd: fd(proxy)?,
+            child_fd: 3,
+        },
+        FdMapping {
+            parent_fd: fd(admin)?,
+            child_fd: 4,
+        },
+    ])
+    .map_err(|e| anyhow::anyhow!("cannot hand the sockets to the agent: {e}"))?;
+    cmd.spawn().context("cannot start `hoist agent`")
+}
+
+/// How a wait ended.
+enum Waited {
+    /// The agent exited by itself (or was killed).
+    Stopped(std::process::ExitStatus),
+    /// The supervisor was asked to stop: the agent was told too, and has ended.
+    Signalled,
+}
+
+/// Waits for the agent; SIGTERM or SIGINT to the supervisor is passed on to it and ends the
+/// supervision once the agent has drained and exited.
+async fn wait_passing_signals(mut child: std::process::Child) -> anyhow::Result<Waited> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+    let asked = tokio::select! {
+        status = rx => return Ok(Waited::Stopped(status.context("the agent's waiter ended")??)),
+        _ = term.recv() => nix::sys::signal::Signal::SIGTERM,
+        _ = int.recv() => nix::sys::signal::Signal::SIGINT,
+    };
+    let _ = nix::sys::signal::kill(pid, asked);
+    // The agent drains and stops its replicas; the waiter thread reaps it.
+    while nix::sys::signal::kill(pid, None).is_ok() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Waited::Signalled)
+}
+
+/// The sockets a supervisor (or systemd) handed this process, named `proxy` and `admin` by
+/// `LISTEN_FDNAMES`; `None` when none were. Call before any thread starts: it reads and
+/// clears the `LISTEN_*` environment.
+pub fn inherited() -> anyhow::Result<Option<hoist_runtime::agent::Inherited>> {
+    if std::env::var_os("LISTEN_FDS").is_none() {
+        return Ok(None);
+    }
+    let names: Vec<String> = std::env::var("LISTEN_FDNAMES")
+        .unwrap_or_else(|_| "proxy:admin".to_owned())
+        .split(':')
+        .map(str::to_owned)
+        .collect();
+    let mut fds = listenfd::ListenFd::from_env();
+    let mut take = |name: &str| -> anyhow::Result<std::sync::Arc<TcpListener>> {
+        let idx = names.iter().position(|n| n == name).with_context(|| {
+            format!(
+                "LISTEN_FDNAMES ({}) names no `{name}` socket",
+                names.join(":")
+            )
+        })?;
+        let l = fds
+            .take_tcp_listener(idx)
+            .with_context(|| format!("the inherited `{name}` socket is not a TCP listener"))?
+            .with_context(|| format!("no inherited `{name}` socket (LISTEN_FDS)"))?;
+        Ok(std::sync::Arc::new(l))
+    };
+    Ok(Some(hoist_runtime::agent::Inherited {
+        proxy: take("proxy")?,
+        admin: take("admin")?,
+    }))
+}
