@@ -483,9 +483,21 @@ pub struct StopArgs {
     pub json: bool,
 }
 
+/// What `hoist agent ACTION` does instead of running the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentAction {
+    /// Keep the agent running across crashes (and reboots, with systemd).
+    Install,
+}
+
 /// `hoist agent`.
 #[derive(Debug, Args)]
 pub struct AgentArgs {
+    /// `install`: keep this machine's agent running — a systemd user unit running it
+    /// supervised where systemd runs, else the supervisor started in the background. A running
+    /// agent is replaced without stopping its replicas (the supervised one adopts them).
+    #[arg(value_enum, value_name = "ACTION")]
+    pub action: Option<AgentAction>,
     /// Stop the running agent (draining and stopping its replicas) instead of starting one.
     #[arg(long)]
     pub stop: bool,

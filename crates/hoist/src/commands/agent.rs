@@ -21,6 +21,9 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
     if args.supervise {
         return super::supervise::run(args, &dir);
     }
+    if args.action == Some(crate::cli::AgentAction::Install) {
+        return super::supervise::install(args, &dir);
+    }
     // Before any thread: it reads (and clears) the LISTEN_* environment.
     let inherited = if args.stop || args.ping {
         None

@@ -15,6 +15,7 @@
 
 use std::net::TcpListener;
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -37,6 +38,14 @@ const GIVE_UP: u32 = 5;
 pub fn run(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let proxy = bind(&args.listen, "the proxy address")?;
     let admin = bind(&args.admin, "the admin address")?;
+    hoist_runtime::private::create_dir(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    hoist_runtime::private::write(
+        &dir.join(PIDFILE),
+        std::process::id().to_string().as_bytes(),
+        hoist_runtime::private::FILE_MODE,
+    )
+    .with_context(|| format!("cannot write `{}`", dir.join(PIDFILE).display()))?;
     let exe = std::env::current_exe().context("cannot find the hoist binary to run the agent")?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -193,4 +202,156 @@ pub fn inherited() -> anyhow::Result<Option<hoist_runtime::agent::Inherited>> {
         proxy: take("proxy")?,
         admin: take("admin")?,
     }))
+}
+
+/// The supervisor's pid file in the state directory, written by the supervisor itself.
+pub const PIDFILE: &str = "supervisor.pid";
+
+/// The supervisor of the agent of `dir` when one runs: the pid in its pid file, alive, and the
+/// parent of the agent whose pid is `agent`.
+fn supervisor_of(dir: &Path, agent: u32) -> Option<u32> {
+    let supervisor: u32 = std::fs::read_to_string(dir.join(PIDFILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{agent}/stat")).ok()?;
+    // `PID (COMM) STATE PPID …`: the fields after the command's closing parenthesis.
+    let ppid: u32 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    (ppid == supervisor).then_some(supervisor)
+}
+
+/// `hoist agent install`: this machine's agent supervised from now on — under systemd as a
+/// user unit where a user manager runs (it also comes back after a reboot), else the
+/// supervisor started in the background. An unsupervised agent that runs is replaced without
+/// stopping its replicas: it is killed and the supervised agent adopts them.
+pub fn install(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start an async runtime")?;
+    let running = rt
+        .block_on(super::local::connect::running(dir))
+        .ok()
+        .map(|(_, info)| info.pid);
+    if let Some(agent) = running
+        && let Some(sup) = supervisor_of(dir, agent)
+    {
+        eprintln!(
+            "the agent (pid {agent}) already runs under its supervisor (pid {sup}): nothing to do"
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let exe = std::env::current_exe().context("cannot find the hoist binary")?;
+    // A user manager that answers (not only a systemctl binary).
+    let systemd = Command::new("systemctl")
+        .args(["--user", "show-environment"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if let Some(agent) = running {
+        // Its replicas keep running and are adopted; only its own connections are cut.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(i32::try_from(agent).unwrap_or(i32::MAX)),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let proc = std::path::PathBuf::from(format!("/proc/{agent}"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proc.exists() && Instant::now() < deadline {
+            if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        eprintln!("replacing the running agent (pid {agent}); its replicas keep running");
+    }
+    let unit = if systemd {
+        systemd_unit(&exe, args, dir)
+            .inspect_err(|e| {
+                eprintln!("warning: {e:#}; running the supervisor in the background instead");
+            })
+            .ok()
+    } else {
+        None
+    };
+    let how = if let Some(path) = unit {
+        format!("as the systemd user unit {}", path.display())
+    } else {
+        let log_path = dir.join("agent.log");
+        hoist_runtime::private::create_dir(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        let log = hoist_runtime::private::append(&log_path)
+            .with_context(|| format!("cannot open `{}`", log_path.display()))?;
+        let child = Command::new(&exe)
+            .arg("agent")
+            .arg("--supervise")
+            .arg("--state-dir")
+            .arg(dir)
+            .arg("--listen")
+            .arg(&args.listen)
+            .arg("--admin")
+            .arg(&args.admin)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .process_group(0)
+            .spawn()
+            .context("cannot start the supervisor")?;
+        format!(
+            "supervised in the background (pid {}; no systemd user manager here, so it does not come back after a reboot: run `hoist agent install` at boot)",
+            child.id()
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let info = loop {
+        if let Ok((_, info)) = rt.block_on(super::local::connect::running(dir))
+            && Some(info.pid) != running
+        {
+            break info;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the supervised agent did not answer within 20s; see `{}`",
+            dir.join("agent.log").display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("the agent runs (pid {}), {how}", info.pid);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes, enables and starts `hoist-agent.service` for the user's systemd; returns its path.
+fn systemd_unit(exe: &Path, args: &AgentArgs, dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let unit_dir = dirs::config_dir()
+        .context("no configuration directory for the systemd user unit")?
+        .join("systemd/user");
+    std::fs::create_dir_all(&unit_dir)
+        .with_context(|| format!("cannot create `{}`", unit_dir.display()))?;
+    let unit = format!(
+        "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={} agent --supervise --state-dir {} --listen {} --admin {}\nRestart=always\n\n[Install]\nWantedBy=default.target\n",
+        exe.display(),
+        dir.display(),
+        args.listen,
+        args.admin
+    );
+    let path = unit_dir.join("hoist-agent.service");
+    std::fs::write(&path, unit).with_context(|| format!("cannot write `{}`", path.display()))?;
+    for step in [
+        &["--user", "daemon-reload"][..],
+        &["--user", "enable", "--now", "hoist-agent.service"],
+    ] {
+        let ok = Command::new("systemctl")
+            .args(step)
+            .status()
+            .is_ok_and(|s| s.success());
+        anyhow::ensure!(ok, "`systemctl {}` failed", step.join(" "));
+    }
+    Ok(path)
 }

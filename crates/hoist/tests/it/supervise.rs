@@ -117,3 +117,51 @@ fn a_supervised_agent_killed_under_load_comes_back_with_its_replicas_and_refuses
             .is_none_or(|p| !std::path::Path::new(&format!("/proc/{p}")).exists())
     );
 }
+
+#[test]
+fn agent_install_puts_a_running_agent_under_supervision_without_stopping_its_replicas() {
+    let agent = Agent::new(crate::HOIST, Project::example("hello"), Driver::Process);
+    // `hoist deploy` starts an agent of its own, unsupervised.
+    agent.deploy_ok(&[]);
+    let before = agent.pid().expect("the agent runs");
+    let mut replicas = agent.replica_pids("hello");
+    replicas.sort_unstable();
+    let log = agent.state_dir().join("agent.log");
+
+    let out = agent.hoist(&["agent", "install"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stderr);
+    assert!(said.contains("its replicas keep running"), "{said}");
+    let after = wait_agent(&agent, Some(before), &log);
+    agent.wait_status("hello", Duration::from_secs(10), |s| s["ready"] == 3);
+    let mut now = agent.replica_pids("hello");
+    now.sort_unstable();
+    assert_eq!(now, replicas, "the replicas were adopted, not restarted");
+    let sup: u32 = std::fs::read_to_string(agent.state_dir().join("supervisor.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{after}/stat")).unwrap();
+    let ppid = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .nth(1)
+        .unwrap();
+    assert_eq!(ppid, sup.to_string(), "the agent is the supervisor's child");
+
+    // Installed already: nothing to do.
+    let again = agent.hoist(&["agent", "install"]).output().unwrap();
+    assert!(again.status.success());
+    assert!(
+        text(&again.stderr).contains("nothing to do"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    // Supervised: a kill -9 brings it back by itself.
+    agent.kill_agent();
+    wait_agent(&agent, Some(after), &log);
+}
