@@ -31,6 +31,7 @@ mod first_hour;
 mod hosts;
 mod init;
 mod kube_build_push;
+mod kube_canary;
 mod kube_deploy;
 mod kube_errors;
 mod local_runtime;
