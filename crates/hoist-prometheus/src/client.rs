@@ -53,6 +53,9 @@ impl Client {
     /// # Errors
     /// [`PromError::Client`] when the TLS stack cannot be set up.
     pub fn new(url: &str) -> Result<Self> {
+        // reqwest is built without a crypto provider: it uses the process default, ring (as
+        // hoist-registry does, see its Cargo.toml). Whichever was installed first wins.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("hoist/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(5))

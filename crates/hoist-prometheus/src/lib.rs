@@ -5,8 +5,8 @@
 //! the local agent.
 //!
 //! What it does not do: decide anything (that is `hoist-canary`), retry (the walk asks again
-//! at the next interval, and a query error is reported as such), or install the rustls crypto
-//! provider (the binary does).
+//! at the next interval, and a query error is reported as such). Like hoist-registry it installs
+//! ring as the process's rustls provider if none is (the binary installs the same one).
 
 mod client;
 mod error;

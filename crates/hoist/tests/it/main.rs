@@ -36,6 +36,7 @@ mod kube_deploy;
 mod kube_errors;
 mod local_runtime;
 mod noninteractive;
+mod prometheus;
 mod registry_base;
 mod registry_errors;
 mod registry_push;
