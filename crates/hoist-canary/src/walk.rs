@@ -231,6 +231,7 @@ mod tests {
             sticky: None,
             slo: Slo::default_for_canary(),
             chaos: None,
+            prometheus: None,
         }
     }
 

@@ -8,8 +8,8 @@
 use crate::field::Opt;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, ChaosPart, DaprPart, HealthPart, HostsPart, ImagePart,
-    IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart, RunPart, SloPart,
-    StatePart, VerifyPart,
+    IngressPart, KubernetesPart, Partial, ProbePart, PrometheusPart, ResourcesPart, RolloutPart,
+    RunPart, SloPart, StatePart, VerifyPart,
 };
 use crate::walk::StrMap;
 
@@ -78,7 +78,25 @@ impl Merge for VerifyPart {
     fn merge(self, o: Self) -> Self {
         VerifyPart {
             chaos: merge_table(self.chaos, o.chaos),
+            prometheus: merge_table(self.prometheus, o.prometheus),
         }
+    }
+}
+
+impl Merge for PrometheusPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(
+            b,
+            o,
+            PrometheusPart {
+                url,
+                requests,
+                errors,
+                latency
+            },
+            at: o.at
+        )
     }
 }
 

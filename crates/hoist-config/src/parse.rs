@@ -9,8 +9,8 @@ use crate::field::Field;
 use crate::names;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, ChaosPart, CiPart, DaprPart, HealthPart, HostsPart,
-    ImagePart, IngressPart, KubernetesPart, Partial, ProbePart, ResourcesPart, RolloutPart,
-    RunPart, SloPart, StatePart, StickyPart, VerifyPart,
+    ImagePart, IngressPart, KubernetesPart, Partial, ProbePart, PrometheusPart, ResourcesPart,
+    RolloutPart, RunPart, SloPart, StatePart, StickyPart, VerifyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -112,14 +112,15 @@ const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
 const HOSTS_KEYS: &[&str] = &["targets", "user", "port", "identity", "parallel"];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
-const VERIFY_KEYS: &[&str] = &["chaos"];
+const VERIFY_KEYS: &[&str] = &["chaos", "prometheus"];
+const PROMETHEUS_KEYS: &[&str] = &["url", "requests", "errors", "latency"];
 const CHAOS_KEYS: &[&str] = &["step", "kill", "latency", "abort", "reset", "cpu"];
 
 /// Every key the parser accepts, as `(table, key)`: what the reference must document (a test
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 17] = [
+    let tables: [(&str, &[&str]); 18] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -137,6 +138,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("hosts", HOSTS_KEYS),
         ("ci", CI_KEYS),
         ("verify.chaos", CHAOS_KEYS),
+        ("verify.prometheus", PROMETHEUS_KEYS),
     ];
     debug_assert!(PROBE_KEYS.iter().all(|k| HEALTH_KEYS.contains(k)));
     tables
@@ -233,6 +235,21 @@ fn verify_part(t: &Table<'_, '_>) -> Result<VerifyPart> {
     t.check_keys(VERIFY_KEYS)?;
     Ok(VerifyPart {
         chaos: t.table("chaos")?.map(|c| chaos_part(&c)).transpose()?,
+        prometheus: t
+            .table("prometheus")?
+            .map(|p| prometheus_part(&p))
+            .transpose()?,
+    })
+}
+
+fn prometheus_part(t: &Table<'_, '_>) -> Result<PrometheusPart> {
+    t.check_keys(PROMETHEUS_KEYS)?;
+    Ok(PrometheusPart {
+        at: t.as_field(),
+        url: t.string("url")?,
+        requests: t.string("requests")?,
+        errors: t.string("errors")?,
+        latency: t.string("latency")?,
     })
 }
 

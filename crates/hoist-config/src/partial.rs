@@ -30,6 +30,17 @@ pub(crate) struct Partial {
 #[derive(Debug, Clone)]
 pub(crate) struct VerifyPart {
     pub(crate) chaos: Option<ChaosPart>,
+    pub(crate) prometheus: Option<PrometheusPart>,
+}
+
+/// `[verify.prometheus]`; `at` is where the table is written.
+#[derive(Debug, Clone)]
+pub(crate) struct PrometheusPart {
+    pub(crate) at: Field<()>,
+    pub(crate) url: Opt<String>,
+    pub(crate) requests: Opt<String>,
+    pub(crate) errors: Opt<String>,
+    pub(crate) latency: Opt<String>,
 }
 
 /// `[verify.chaos]`; `at` is where the table is written.

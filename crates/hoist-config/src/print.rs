@@ -56,6 +56,24 @@ pub fn to_toml(app: &App) -> String {
         }
         None => out.line("\n# [verify.chaos] is not set: no faults during a canary's steps"),
     }
+    match app
+        .run
+        .rollout
+        .strategy
+        .canary()
+        .and_then(|c| c.prometheus.as_ref())
+    {
+        Some(p) => {
+            out.header("verify.prometheus");
+            out.kv("url", &quote(&p.url));
+            out.kv("requests", &quote(&p.requests));
+            out.kv("errors", &quote(&p.errors));
+            out.kv("latency", &quote(&p.latency));
+        }
+        None => out.line(
+            "\n# [verify.prometheus] is not set: a canary on Kubernetes has no figures to judge",
+        ),
+    }
     match &app.dapr {
         Some(d) => {
             out.header("dapr");

@@ -801,6 +801,54 @@ agent only. At least one fault; the table without a canary strategy is an error.
         outro: "",
     },
     Section {
+        title: "`[verify.prometheus]`",
+        intro: r#"Where a canary (`run.rollout.strategy = "canary"`) on Kubernetes gets its figures: each
+`run.rollout.interval`, hoist runs these PromQL templates as instant queries
+(`/api/v1/query`) for the canary's and the stable revision over the time since the canary began,
+and judges them exactly as the local agent judges its proxy's counters (see docs/kubernetes.md).
+The templates' placeholders are `{app}` (`app.name`), `{revision}` (the hoist revision, the pod
+label `hoist.dev/revision`), `{window}` (a PromQL duration such as `45s`) and `{namespace}`;
+every template must use `{revision}`. The defaults read the metrics hoist's own proxy exports
+(`hoist_proxy_*` at the agent's admin address), so with those only `url` is needed. No series
+for `requests` is "inconclusive", never a pass; no series for `errors` is 0 errors. The table
+without a canary strategy is an error; this machine's agent ignores it (it reads its proxy)."#,
+        keys: &[
+            Key {
+                name: "`url`",
+                ty: "string",
+                default: "none (required)",
+                allowed: "an `http://` or `https://` URL without credentials; TLS certificates are verified",
+                example: r#"`"http://prometheus.monitoring:9090"`"#,
+                why: "the Prometheus server (or anything serving its HTTP query API)",
+            },
+            Key {
+                name: "`requests`",
+                ty: "string",
+                default: "the proxy's `hoist_proxy_requests_total` plus `hoist_proxy_failed_attempts_total`, by `app` and `revision`, `increase` over `{window}`",
+                allowed: "PromQL giving one number",
+                example: r#"`"sum(increase(http_requests_total{app=\"{app}\",revision=\"{revision}\"}[{window}]))"`"#,
+                why: "requests one revision received over the window",
+            },
+            Key {
+                name: "`errors`",
+                ty: "string",
+                default: "the proxy's 5xx answers (`code=~\"5..\"`) plus its failed attempts",
+                allowed: "PromQL giving one number",
+                example: r#"`"sum(increase(http_requests_total{app=\"{app}\",revision=\"{revision}\",code=~\"5..\"}[{window}]))"`"#,
+                why: "of those, the ones that failed",
+            },
+            Key {
+                name: "`latency`",
+                ty: "string",
+                default: "`sum by (le) (increase(hoist_proxy_request_duration_seconds_bucket{…}[{window}]))`",
+                allowed: "PromQL giving one series per `le` bucket (seconds, cumulative counts)",
+                example: r#"`"sum by (le) (increase(http_request_duration_seconds_bucket{revision=\"{revision}\"}[{window}]))"`"#,
+                why: "the latency histogram hoist takes p50 and p99 from (spread linearly within each bucket, as `histogram_quantile` does)",
+            },
+        ],
+        outro: "",
+    },
+    Section {
         title: "`[dapr]`",
         intro: r#"Runs the app with a [Dapr](https://dapr.io) sidecar: `hoist render` adds the pod annotations
 `dapr.io/enabled: "true"`, `dapr.io/app-id` and `dapr.io/app-port` (`app.port`), which Dapr's

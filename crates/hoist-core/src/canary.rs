@@ -63,6 +63,10 @@ pub struct Canary {
     /// whether it holds its SLOs under them.
     #[serde(default)]
     pub chaos: Option<ChaosStep>,
+    /// Where the figures come from on Kubernetes (`[verify.prometheus]`); the local agent
+    /// reads its proxy's own counters and ignores it.
+    #[serde(default)]
+    pub prometheus: Option<crate::Prometheus>,
 }
 
 /// `[verify.chaos]`: what the agent injects into the canary while one of its steps runs, and
@@ -224,6 +228,7 @@ mod tests {
             sticky: Some(Sticky::Header("x-user-id".into())),
             slo: Slo::default_for_canary(),
             chaos: None,
+            prometheus: None,
         });
         let json = serde_json::to_string(&canary).unwrap();
         assert!(

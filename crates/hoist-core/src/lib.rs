@@ -13,6 +13,7 @@ mod digest;
 pub mod expand;
 mod outcome;
 mod platform;
+pub mod promql;
 mod ssh_target;
 mod tag;
 
@@ -26,5 +27,6 @@ pub use chain::error_line;
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};
 pub use platform::{Platform, PlatformError};
+pub use promql::Prometheus;
 pub use ssh_target::SshTarget;
 pub use tag::is_valid_tag;

@@ -103,6 +103,9 @@ pub struct Report {
     pub pruned: Vec<String>,
     /// Times.
     pub timings: Timings,
+    /// A canary's steps and verdicts (none for a rolling update).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::CanaryRecord>,
 }
 
 /// What a deploy tells its observer as it goes.
@@ -130,6 +133,11 @@ pub enum Event {
         rollback: bool,
         /// The status.
         status: RolloutStatus,
+    },
+    /// A canary moved: a step began, a verdict came, it was promoted or rolled back.
+    Canary {
+        /// What happened, as a line.
+        message: String,
     },
     /// The rollout failed; rolling back to `to`, if anything.
     Failed {
@@ -174,11 +182,11 @@ impl Target {
     }
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
-fn secs(since: Instant) -> f64 {
+pub(crate) fn secs(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
 }
 
@@ -314,11 +322,15 @@ pub async fn deploy(
         replica_reports,
         pruned,
         timings,
+        canary: None,
     })
 }
 
 /// Creates the next record, retrying with the next number when another deploy took it.
-async fn create_record(store: &Store<'_>, release: &Release) -> Result<(Records, Record)> {
+pub(crate) async fn create_record(
+    store: &Store<'_>,
+    release: &Release,
+) -> Result<(Records, Record)> {
     loop {
         let records = store.list().await?;
         let record = Record {
@@ -333,6 +345,7 @@ async fn create_record(store: &Store<'_>, release: &Release) -> Result<(Records,
             rollback_of: release.rollback_of,
             rollout_seconds: None,
             objects: release.manifests.iter().map(|m| m.body.clone()).collect(),
+            canary: None,
         };
         if store.create(&record).await? {
             return Ok((records, record));
@@ -341,7 +354,11 @@ async fn create_record(store: &Store<'_>, release: &Release) -> Result<(Records,
 }
 
 /// Applies every manifest, then prunes the app's objects not among them.
-async fn apply_all(target: &Target, manifests: &[Manifest], force: bool) -> Result<Vec<String>> {
+pub(crate) async fn apply_all(
+    target: &Target,
+    manifests: &[Manifest],
+    force: bool,
+) -> Result<Vec<String>> {
     let options = ApplyOptions {
         force,
         dry_run: false,
@@ -483,7 +500,7 @@ async fn roll_back(
     )
 }
 
-async fn trim_history(store: &Store<'_>, limit: u32) -> Result<()> {
+pub(crate) async fn trim_history(store: &Store<'_>, limit: u32) -> Result<()> {
     let records = store.list().await?;
     store.delete(&records.beyond(limit)).await
 }

@@ -9,6 +9,8 @@
 //!   on failure the reason from the cluster and a rollback to the previous revision;
 //! - [`rollback_release`], [`status()`], [`diff()`] and the records ([`Records`]) back
 //!   `hoist rollback`, `status`, `history` and `diff`;
+//! - [`deploy_canary`] walks a canary by replica ratio (a stable and a canary Deployment behind
+//!   the one Service), judged by `hoist-canary` on figures the caller supplies ([`Figures`]);
 //! - [`fleet::each`] fans work out over several clusters with bounded concurrency.
 //!
 //! What it does not do: render objects (`hoist-render`), build or push images, read the
@@ -17,6 +19,7 @@
 
 mod access;
 mod apply;
+pub mod canary;
 mod cluster;
 mod deploy;
 mod diff;
@@ -33,6 +36,7 @@ mod wait;
 
 pub use access::Access;
 pub use apply::{FIELD_MANAGER, Manifest};
+pub use canary::{CanaryRecord, Figures, deploy_canary};
 pub use cluster::Cluster;
 pub use deploy::{
     Event, Observer, Options, Outcome, Quiet, Release, Report, Target, Timings, deploy, preflight,

@@ -75,6 +75,10 @@ pub struct Record {
     pub rollout_seconds: Option<f64>,
     /// The objects applied.
     pub objects: Vec<Value>,
+    /// A canary's steps and verdicts, with their numbers (none for a rolling update; absent in
+    /// records of hoist before canaries on Kubernetes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::CanaryRecord>,
 }
 
 impl Record {
@@ -303,6 +307,7 @@ mod tests {
             rollback_of: None,
             rollout_seconds: None,
             objects: vec![],
+            canary: None,
         }
     }
 

@@ -30,6 +30,10 @@ pub struct Status {
     pub counts: Option<Counts>,
     /// Whether its rollout is complete.
     pub complete: bool,
+    /// The latest revision's canary, when it is one: its step, split and verdicts so far (or
+    /// how it ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<crate::canary::CanaryRecord>,
 }
 
 /// Reads the records and the live Deployment `deployment`.
@@ -56,6 +60,7 @@ pub async fn status(target: &Target, deployment: &str) -> Result<Status> {
         serving,
         latest: latest.map(|r| (r.revision, r.outcome)),
         latest_reason: latest.and_then(|r| r.reason.clone()),
+        canary: latest.and_then(|r| r.canary.clone()),
         image: live.as_ref().and_then(|d| {
             d.spec
                 .template

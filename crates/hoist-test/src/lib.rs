@@ -38,6 +38,7 @@ pub mod names;
 pub mod ports;
 pub mod process;
 pub mod project;
+pub mod prometheus;
 pub mod registry;
 pub mod skopeo;
 pub mod token;

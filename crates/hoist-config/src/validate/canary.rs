@@ -75,6 +75,7 @@ fn canary(p: &RolloutPart) -> Result<Canary> {
             .map_or_else(|| Ok(Slo::default_for_canary()), slo)?,
         // `[verify.chaos]`, set by `chaos_step` once the whole file is read.
         chaos: None,
+        prometheus: None,
     })
 }
 

@@ -10,6 +10,7 @@ mod ci;
 mod health;
 mod hosts;
 mod numbers;
+mod prometheus;
 mod run;
 mod state;
 
@@ -36,6 +37,9 @@ pub(crate) fn app(p: Partial, environment: Option<String>, start: &Location) -> 
     let mut run = run::run_section(p.run, app.port)?;
     if let Some(c) = p.verify.as_ref().and_then(|v| v.chaos.as_ref()) {
         chaos::chaos_step(c, &mut run.rollout.strategy)?;
+    }
+    if let Some(p) = p.verify.as_ref().and_then(|v| v.prometheus.as_ref()) {
+        prometheus::prometheus(p, &mut run.rollout.strategy)?;
     }
     Ok(App {
         build: build::build_section(p.build)?,

@@ -355,3 +355,82 @@ fn verify_chaos_mistakes_say_where() {
             .contains("unknown key `kil` (did you mean `kill`?)")
     );
 }
+
+#[test]
+fn verify_prometheus_needs_only_a_url_and_keeps_given_templates() {
+    let body = "[run.rollout]\nstrategy = \"canary\"\n\n[verify.prometheus]\nurl = \"http://prometheus.monitoring:9090/\"\n";
+    let p = canary(body, None)
+        .prometheus
+        .expect("[verify.prometheus] read");
+    assert_eq!(
+        p,
+        hoist_core::Prometheus::with_defaults("http://prometheus.monitoring:9090")
+    );
+    let given = "[run.rollout]\nstrategy = \"canary\"\n\n[verify.prometheus]\nurl = \"https://prom.example\"\nerrors = 'sum(increase(http_requests_total{app=\"{app}\",namespace=\"{namespace}\",revision=\"{revision}\",code=~\"5..\"}[{window}]))'\n";
+    let p = canary(given, None).prometheus.unwrap();
+    assert!(
+        p.errors
+            .starts_with("sum(increase(http_requests_total{app=")
+    );
+    assert_eq!(p.requests, hoist_core::Prometheus::DEFAULT_REQUESTS);
+    // Printed and loaded back.
+    let src = format!("[app]\nname = \"hello\"\n{given}");
+    let app = load_str("hoist.toml", &src, None).unwrap();
+    let printed = to_toml(&app);
+    assert_eq!(
+        load_str("printed.toml", &printed, None).unwrap(),
+        app,
+        "{printed}"
+    );
+    let overlay = "[run.rollout]\nstrategy = \"canary\"\n\n[environments.prod.verify.prometheus]\nurl = \"http://p:9090\"\n";
+    assert_eq!(canary(overlay, None).prometheus, None);
+    assert_eq!(
+        canary(overlay, Some("prod")).prometheus.unwrap().url,
+        "http://p:9090"
+    );
+}
+
+#[test]
+fn verify_prometheus_mistakes_say_where() {
+    assert_eq!(
+        error("[verify.prometheus]\nurl = \"http://p:9090\"\n"),
+        "hoist.toml:3:1: verify.prometheus: `[verify.prometheus]` is where a canary's figures come from: set `run.rollout.strategy = \"canary\"`, or remove the table"
+    );
+    let canary = "[run.rollout]\nstrategy = \"canary\"\n\n";
+    assert_eq!(
+        error(&format!(
+            "{canary}[verify.prometheus]\nurl = \"prometheus:9090\"\n"
+        )),
+        "hoist.toml:7:7: verify.prometheus.url: must be an http:// or https:// URL, found \"prometheus:9090\""
+    );
+    assert_eq!(
+        error(&format!(
+            "{canary}[verify.prometheus]\nurl = \"http://u:pw@p:9090\"\n"
+        )),
+        "hoist.toml:7:7: verify.prometheus.url: credentials in the URL would be printed in every error: use a URL without `user:password@`"
+    );
+    assert_eq!(
+        error(&format!("{canary}[verify.prometheus]\nrequests = \"x\"\n")),
+        "hoist.toml:6:1: verify.prometheus: `url` is missing: the Prometheus server, e.g. `url = \"http://prometheus.monitoring:9090\"`"
+    );
+    assert_eq!(
+        error(&format!(
+            "{canary}[verify.prometheus]\nurl = \"http://p:9090\"\nrequests = 'sum(increase(http_requests_total{{app=\"{{app}}\"}}[{{window}}]))'\n"
+        )),
+        "hoist.toml:8:12: verify.prometheus.requests: the template has no `{revision}` placeholder: without it the canary and the stable revision get the same figures; select the series by revision, e.g. `revision=\"{revision}\"`"
+    );
+    // An unknown placeholder is pointed at, inside the string.
+    let e = error(&format!(
+        "{canary}[verify.prometheus]\nurl = \"http://p:9090\"\nerrors = 'sum(x{{revision=\"{{revison}}\",a=\"{{revision}}\"}})'\n"
+    ));
+    assert_eq!(
+        e,
+        "hoist.toml:8:27: verify.prometheus.errors: unknown placeholder `{revison}`: a template may use `{app}`, `{revision}`, `{window}`, `{namespace}`"
+    );
+    assert!(
+        error(&format!(
+            "{canary}[verify.prometheus]\nurll = \"http://p\"\n"
+        ))
+        .contains("unknown key `urll` (did you mean `url`?)")
+    );
+}

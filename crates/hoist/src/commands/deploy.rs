@@ -14,9 +14,11 @@ pub fn run(args: &DeployArgs) -> anyhow::Result<ExitCode> {
         Target::Kubernetes => {
             // Refused, not ignored: a rolling update in its place would give the revision all
             // the traffic without the analysis the file asks for.
-            if project.app.run.rollout.strategy.canary().is_some() {
+            if let Some(c) = project.app.run.rollout.strategy.canary()
+                && c.prometheus.is_none()
+            {
                 anyhow::bail!(
-                    "`run.rollout.strategy = \"canary\"` is not supported on Kubernetes yet (the local agent walks canaries; a cluster does not); nothing was deployed. Deploy to this machine, or set `strategy = \"rolling\"` for the cluster's environment"
+                    "`run.rollout.strategy = \"canary\"` on Kubernetes needs `[verify.prometheus]`: the cluster's pods are judged on figures queried from Prometheus; nothing was deployed. Add `[verify.prometheus]` with `url = \"http://prometheus.monitoring:9090\"`, or set `strategy = \"rolling\"` for the cluster's environment"
                 );
             }
             super::kube::deploy(&project, args)

@@ -241,7 +241,7 @@ fn a_canary_strategy_is_shown_and_a_kubernetes_deploy_refuses_it() {
         &stderr,
         &[
             "strategy = \"canary\"",
-            "not supported on Kubernetes yet",
+            "on Kubernetes needs `[verify.prometheus]`",
             "nothing was deployed",
         ],
     );

@@ -40,6 +40,10 @@ pub struct JsonReport<'a> {
 /// One cluster's part of the report: its [`Report`], or the error that stopped it.
 #[derive(Serialize)]
 #[serde(untagged)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per cluster, built once to be printed; a box would only complicate the match"
+)]
 pub enum ClusterJson {
     /// It ran.
     Report(Report),
@@ -100,7 +104,10 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         version: version.clone(),
         rollback_of: None,
     };
-    let results = run_all(&rt, &targets, &release, &options, args.parallel, "deploy");
+    let results = match app.run.rollout.strategy.canary() {
+        Some(canary) => run_canary(&rt, &targets, &release, &options, canary, args.parallel)?,
+        None => run_all(&rt, &targets, &release, &options, args.parallel, "deploy"),
+    };
     finish(
         app,
         &image.to_string(),
@@ -154,6 +161,47 @@ pub(super) fn run_all(
         parallel,
         |t| hoist_kube::deploy(t, release, options, &lines),
     ))
+}
+
+/// Runs `release` as a canary on every target, judged from `[verify.prometheus]`.
+fn run_canary(
+    rt: &tokio::runtime::Runtime,
+    targets: &[Target],
+    release: &Release,
+    options: &Options,
+    canary: &hoist_core::Canary,
+    parallel: usize,
+) -> anyhow::Result<Vec<hoist_kube::Result<Report>>> {
+    let queries = canary
+        .prometheus
+        .as_ref()
+        .context("a canary on Kubernetes needs `[verify.prometheus]`")?;
+    let lines = Lines::new("deploy");
+    let sources = targets
+        .iter()
+        .map(|t| hoist_prometheus::Source::new(queries, &t.app, &t.namespace).map(PromFigures))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rt.block_on(hoist_kube::fleet::each(
+        targets.iter().zip(&sources).collect(),
+        parallel,
+        |(t, figures)| hoist_kube::deploy_canary(t, release, options, canary, figures, &lines),
+    )))
+}
+
+/// A canary's figures from Prometheus, by revision number.
+struct PromFigures(hoist_prometheus::Source);
+
+impl hoist_kube::Figures for PromFigures {
+    async fn sample(
+        &self,
+        revision: u64,
+        window: std::time::Duration,
+    ) -> Result<Option<hoist_canary::Sample>, String> {
+        self.0
+            .sample(&revision.to_string(), window, std::time::SystemTime::now())
+            .await
+            .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+    }
 }
 
 /// Prints the summary (and `--json`), and picks the exit status.

@@ -40,6 +40,7 @@ impl Observer for Lines {
                 );
             }
             Event::Pruned { what } => self.line(context, &format!("pruned {what}")),
+            Event::Canary { message } => self.line(context, message),
             Event::Rollout { rollback, status } => {
                 let what = if *rollback { "rollback: " } else { "" };
                 self.line(context, &format!("{what}{}", status.describe()));

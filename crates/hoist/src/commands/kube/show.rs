@@ -50,6 +50,11 @@ pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
         }
+        if let Some(c) = &s.canary {
+            for line in canary_lines(c) {
+                println!("  {line}");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -75,6 +80,9 @@ struct RevisionJson<'a> {
     reason: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     replica_reports: &'a [hoist_core::ReplicaReport],
+    /// A canary's steps and verdicts with their numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary: Option<&'a hoist_kube::CanaryRecord>,
 }
 
 impl<'a> RevisionJson<'a> {
@@ -90,6 +98,7 @@ impl<'a> RevisionJson<'a> {
             rollout_seconds: r.rollout_seconds,
             reason: r.reason.as_deref(),
             replica_reports: &r.replica_reports,
+            canary: r.canary.as_ref(),
         }
     }
 }
@@ -157,6 +166,11 @@ pub fn history(app: &App, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
                     "{}",
                     crate::commands::local::indent(&report.to_string(), "       ")
                 );
+            }
+            if let Some(c) = &r.canary {
+                for line in canary_lines(c) {
+                    println!("       {line}");
+                }
             }
         }
     }
@@ -279,4 +293,38 @@ pub fn diff(args: &DiffArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A canary record as lines: where it stands (or how it ended), then each step's verdict with
+/// its numbers.
+pub(super) fn canary_lines(c: &hoist_kube::CanaryRecord) -> Vec<String> {
+    let (weight, canary, stable) = c.split;
+    let steps: Vec<String> = c.steps.iter().map(|s| format!("{s}%")).collect();
+    let mut out = vec![match c.phase.as_str() {
+        "analysing" => format!(
+            "canary beside revision {}: step {} of {} ({}), {weight}% → {canary} canary and {stable} stable replicas",
+            c.stable,
+            c.done.len() + 1,
+            c.steps.len(),
+            steps.join(" → ")
+        ),
+        phase => format!(
+            "canary beside revision {} ({}): {phase}",
+            c.stable,
+            steps.join(" → ")
+        ),
+    }];
+    for d in &c.done {
+        let v = d
+            .verdict
+            .as_ref()
+            .map_or_else(|| "promoted by hand".to_owned(), ToString::to_string);
+        out.push(format!("  step {}%: {v}", d.weight));
+    }
+    if let Some(v) = &c.verdict
+        && c.phase != "promoted"
+    {
+        out.push(format!("  last verdict: {v}"));
+    }
+    out
 }
