@@ -46,6 +46,30 @@ pub const TRACK_LABEL: &str = "hoist.dev/track";
 /// Deployment for the deploying process to act on.
 pub const INTERVENE: &str = "hoist.dev/intervene";
 
+/// Asks the process walking the canary of `target`'s app to promote (`true`) or abort it: the
+/// annotation [`INTERVENE`] on `APP-canary`, acted on at its next analysis. `Ok(false)` when
+/// no canary Deployment runs there.
+///
+/// # Errors
+///
+/// The cluster's, classified.
+pub async fn intervene(target: &Target, promote: bool) -> Result<bool> {
+    let api: Api<Deployment> = Api::namespaced(target.cluster.client(), &target.namespace);
+    let name = format!("{}-canary", target.app);
+    let asked = if promote { "promote" } else { "abort" };
+    let patch = json!({ "metadata": { "annotations": { INTERVENE: asked } } });
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+        Err(e) => Err(target
+            .cluster
+            .error("annotate the canary Deployment", &target.namespace, e)),
+    }
+}
+
 /// The field manager of the replica counts the split sets (and nothing else).
 pub const SPLIT_MANAGER: &str = "hoist-canary";
 

@@ -36,7 +36,7 @@ mod wait;
 
 pub use access::Access;
 pub use apply::{FIELD_MANAGER, Manifest};
-pub use canary::{CanaryRecord, Figures, deploy_canary};
+pub use canary::{CanaryRecord, Figures, deploy_canary, intervene};
 pub use cluster::Cluster;
 pub use deploy::{
     Event, Observer, Options, Outcome, Quiet, Release, Report, Target, Timings, deploy, preflight,

@@ -74,13 +74,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             _ => local::stop(&target::local_app_name(&a.app)?, &a),
         },
         Command::Chaos(a) => local::chaos::run(&target::local_app_name(&a.app)?, &a),
-        Command::Promote(a) => match target::for_agent_command(&a.target, &a.app, "promote")? {
+        Command::Promote(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Hosts(app) => hosts::intervene(&app, &a, true),
-            _ => local::canary::intervene(&target::local_app_name(&a.app)?, &a, true),
+            target::Resolved::Kubernetes(app) => kube::intervene(&app, &a, true),
+            target::Resolved::Local(name) => {
+                local::canary::intervene(&name_or_err(name)?, &a, true)
+            }
         },
-        Command::Abort(a) => match target::for_agent_command(&a.target, &a.app, "abort")? {
+        Command::Abort(a) => match target::for_app(&a.target, &a.app)? {
             target::Resolved::Hosts(app) => hosts::intervene(&app, &a, false),
-            _ => local::canary::intervene(&target::local_app_name(&a.app)?, &a, false),
+            target::Resolved::Kubernetes(app) => kube::intervene(&app, &a, false),
+            target::Resolved::Local(name) => {
+                local::canary::intervene(&name_or_err(name)?, &a, false)
+            }
         },
         Command::Forget(a) => {
             if a.target

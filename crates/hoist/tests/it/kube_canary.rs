@@ -229,3 +229,84 @@ fn a_good_canary_is_promoted_and_one_replica_set_is_left() {
         (live_replica_sets(&ns.0) == [(v2.clone(), 4)]).then_some(())
     });
 }
+
+#[test]
+fn hoist_abort_stops_a_canary_that_is_still_waiting_for_evidence() {
+    let prom = prometheus(0);
+    let ns = Namespace::new("kcanary-abort");
+    let p = project(&prom.url);
+    // More evidence than the series hold: every analysis is inconclusive, the step waits.
+    p.edit(
+        "hoist.toml",
+        "min_sample = 100\nmax_wait = \"20s\"",
+        "min_sample = 1000000000\nmax_wait = \"5m\"",
+    );
+    let v1 = first_revision(&p, &ns.0);
+    let kubeconfig = hoist_test::kube::kubeconfig();
+    let dir = p.dir.to_str().unwrap().to_owned();
+    let v2 = image("hello", 2);
+    let walking = p
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--target",
+            "kubernetes",
+            "-n",
+            &ns.0,
+            "--image",
+            &v2,
+            "--json",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_mins(1), "the canary Deployment", || {
+        exists(&ns.0, "deployment", "hello-canary").then_some(())
+    });
+    let asked = p
+        .hoist_kube(
+            &kubeconfig,
+            &["abort", "-C", &dir, "--target", "kubernetes", "-n", &ns.0],
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&asked.stderr).into_owned();
+    assert!(asked.status.success(), "{said}");
+    assert!(said.contains("asked the canary of `hello`"), "{said}");
+    let out = walking.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "aborted = rolled back:\n{stderr}"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["clusters"][0]["canary"]["phase"], "rolled_back",
+        "{report:#}"
+    );
+    eventually(
+        Duration::from_secs(30),
+        "the canary Deployment deleted",
+        || (!exists(&ns.0, "deployment", "hello-canary")).then_some(()),
+    );
+    let after = get(&ns.0, "deployment", "hello");
+    assert_eq!(
+        after["spec"]["template"]["spec"]["containers"][0]["image"],
+        v1.as_str()
+    );
+    // Nothing left to abort: said, exit 1.
+    let again = p
+        .hoist_kube(
+            &kubeconfig,
+            &["abort", "-C", &dir, "--target", "kubernetes", "-n", &ns.0],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("no canary of `hello` runs"));
+}

@@ -18,7 +18,7 @@ use crate::cli::KubeArgs;
 use crate::env_vars;
 
 pub use deploy::deploy;
-pub use show::{diff, history, rollback, status};
+pub use show::{diff, history, intervene, rollback, status};
 
 /// A single-threaded runtime: the work is waiting on API servers, and several clusters
 /// interleave on one thread.

@@ -328,3 +328,48 @@ pub(super) fn canary_lines(c: &hoist_kube::CanaryRecord) -> Vec<String> {
     }
     out
 }
+
+/// `hoist promote|abort --target kubernetes`: asks the deploy walking the app's canary, in
+/// every context, to promote or abort it at its next analysis (the canary Deployment's
+/// `hoist.dev/intervene` annotation). Exit 1 when no canary runs anywhere.
+pub fn intervene(
+    app: &App,
+    args: &crate::cli::StopArgs,
+    promote: bool,
+) -> anyhow::Result<ExitCode> {
+    let rt = super::runtime()?;
+    let targets = super::app_targets(&rt, app, &args.target.kube)?;
+    let verb = if promote { "promote" } else { "abort" };
+    let mut asked = 0;
+    for t in &targets {
+        let found = rt
+            .block_on(hoist_kube::intervene(t, promote))
+            .with_context(|| {
+                format!("cannot ask the canary in {} to {verb}", t.cluster.context())
+            })?;
+        if found {
+            asked += 1;
+            eprintln!(
+                "asked the canary of `{}` in {}/{} to {verb}: the deploy walking it does so at its next analysis",
+                t.app,
+                t.cluster.context(),
+                t.namespace
+            );
+        } else {
+            eprintln!(
+                "no canary of `{}` runs in {}/{}",
+                t.app,
+                t.cluster.context(),
+                t.namespace
+            );
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::json!({ "asked": asked, verb: asked > 0 }));
+    }
+    Ok(if asked > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::commands::outcome::ERROR)
+    })
+}
