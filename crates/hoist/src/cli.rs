@@ -492,6 +492,10 @@ pub enum AgentAction {
 
 /// `hoist agent`.
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each is a command-line flag of its own"
+)]
 pub struct AgentArgs {
     /// `install`: keep this machine's agent running — a systemd user unit running it
     /// supervised where systemd runs, else the supervisor started in the background. A running
@@ -525,6 +529,19 @@ pub struct AgentArgs {
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Serve the proxy over TLS too, on this address (HTTP/2 and HTTP/1.1 by ALPN), with
+    /// `--tls-cert` and `--tls-key`.
+    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_listen: Option<String>,
+    /// The certificate chain for `--tls-listen` (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM; read once, never printed).
+    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    pub tls_key: Option<PathBuf>,
+    /// Answer plain-HTTP requests on `--listen` with a permanent redirect to HTTPS.
+    #[arg(long, requires = "tls_listen")]
+    pub redirect_https: bool,
     /// The admin address (Prometheus metrics at `/metrics`, the dashboard at `/`).
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_ADMIN_ADDR, default_value = "127.0.0.1:9180")]
     pub admin: String,

@@ -95,6 +95,21 @@ pub struct AgentConfig {
     /// client connecting while it restarts waits in the kernel's backlog instead of being
     /// refused.
     pub inherited: Option<Inherited>,
+    /// The proxy over TLS as well, if asked.
+    pub tls: Option<TlsOptions>,
+}
+
+/// The proxy over TLS: where, with which certificate, and whether plain HTTP redirects to it.
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// The HTTPS address, `HOST:PORT`.
+    pub listen: String,
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM); read once, never logged.
+    pub key: PathBuf,
+    /// Answer plain-HTTP requests with a redirect to HTTPS.
+    pub redirect: bool,
 }
 
 /// The proxy's and the admin's listening sockets, bound by someone else. Shared (cloning
@@ -159,6 +174,9 @@ pub enum AgentError {
         #[source]
         source: std::io::Error,
     },
+    /// The certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] crate::proxy::tls::TlsError),
 }
 
 /// The running agent, shared by the API handlers.
@@ -273,6 +291,15 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
             bind(&config.admin, "the admin address").await?,
         ),
     };
+    // TLS: the certificate checked and the address bound before anything else is served.
+    let tls = match &config.tls {
+        Some(t) => Some((
+            bind(&t.listen, "the HTTPS address").await?,
+            crate::proxy::tls::acceptor(&t.cert, &t.key)?,
+            t.redirect,
+        )),
+        None => None,
+    };
     let socket = dir.join(SOCKET);
     let _ = std::fs::remove_file(&socket);
     let api = UnixListener::bind(&socket).map_err(state_err)?;
@@ -297,6 +324,18 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         agent.insert(&app, tx);
     }
     let proxy_task = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
+    let tls_task = match tls {
+        Some((listener, acceptor, redirect)) => {
+            if redirect {
+                let port = listener.local_addr().map_or(443, |a| a.port());
+                proxy.redirect_to_https(port);
+            }
+            Some(tokio::spawn(
+                Arc::clone(&proxy).serve_tls(listener, acceptor),
+            ))
+        }
+        None => None,
+    };
     let series = series::shared();
     let sampler_task = tokio::spawn(series::run(Arc::clone(&proxy), Arc::clone(&series)));
     let admin_task = tokio::spawn(admin::serve(Arc::clone(&agent), series, admin_listener));
@@ -321,6 +360,9 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
     }
     api_task.abort();
     proxy_task.abort();
+    if let Some(t) = &tls_task {
+        t.abort();
+    }
     admin_task.abort();
     sampler_task.abort();
     let _ = std::fs::remove_file(&socket);

@@ -70,10 +70,12 @@ pub struct Peer {
     /// Kept here, per connection (HTTP/1 has one request at a time), so that following a body
     /// costs no allocation per request.
     body_unread: AtomicBool,
+    /// Whether it came over TLS (X-Forwarded-Proto: https).
+    secure: bool,
 }
 
 impl Peer {
-    /// The client at `addr`.
+    /// The client at `addr`, over plain HTTP.
     pub fn new(addr: SocketAddr) -> Self {
         let ip = HeaderValue::from_maybe_shared(Bytes::from(addr.ip().to_string()))
             .unwrap_or(HeaderValue::from_static("unknown"));
@@ -81,7 +83,21 @@ impl Peer {
             addr,
             ip,
             body_unread: AtomicBool::new(false),
+            secure: false,
         }
+    }
+
+    /// The client at `addr`, over TLS.
+    pub fn secure(addr: SocketAddr) -> Self {
+        Self {
+            secure: true,
+            ..Self::new(addr)
+        }
+    }
+
+    /// Whether it came over TLS.
+    pub fn is_secure(&self) -> bool {
+        self.secure
     }
 
     /// Whether the current request's body was left half-read: the connection must then close
@@ -114,6 +130,9 @@ pub async fn forward(
     let upgrade = is_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
+    if parts.version == hyper::Version::HTTP_2 {
+        to_http1(&mut parts);
+    }
     to_upstream_headers(&mut parts.headers, peer, upgrade);
     // Origin form (path and query) towards the replica, whatever form the client used.
     let uri = parts.uri.path_and_query().map_or_else(
@@ -397,6 +416,23 @@ fn is_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// Turns the client's request headers into those a replica sees: less hop-by-hop ones, plus
+/// An HTTP/2 request (from the TLS listener) as the HTTP/1.1 request replicas are sent: its
+/// `:authority` as the Host header, its URI in origin form (path and query).
+fn to_http1(parts: &mut hyper::http::request::Parts) {
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(v) = HeaderValue::from_str(authority.as_str())
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    if let Some(pq) = parts.uri.path_and_query()
+        && let Ok(uri) = hyper::Uri::builder().path_and_query(pq.as_str()).build()
+    {
+        parts.uri = uri;
+    }
+    parts.version = hyper::Version::HTTP_11;
+}
+
 /// X-Forwarded-For (appended), X-Forwarded-Proto and X-Forwarded-Host.
 fn to_upstream_headers(h: &mut HeaderMap, peer: &Peer, upgrade: bool) {
     strip_hop_by_hop(h, upgrade);
@@ -413,7 +449,10 @@ fn to_upstream_headers(h: &mut HeaderMap, peer: &Peer, upgrade: bool) {
     if let Some(v) = chain {
         h.insert(X_FORWARDED_FOR, v);
     }
-    h.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    h.insert(
+        X_FORWARDED_PROTO,
+        HeaderValue::from_static(if peer.secure { "https" } else { "http" }),
+    );
     if let Some(host) = h.get(header::HOST).cloned() {
         h.insert(X_FORWARDED_HOST, host);
     }

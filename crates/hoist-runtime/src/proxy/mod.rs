@@ -26,6 +26,7 @@ mod io;
 pub mod metrics;
 pub mod routes;
 pub mod split;
+pub mod tls;
 pub mod traffic;
 pub mod workers;
 
@@ -48,6 +49,8 @@ pub use traffic::Traffic;
 pub struct Proxy {
     routes: ArcSwap<RouteTable>,
     metrics: Metrics,
+    /// The HTTPS port plain-HTTP requests are redirected to, once TLS is served and asked for.
+    redirect_https: std::sync::OnceLock<u16>,
 }
 
 impl Proxy {
@@ -56,6 +59,7 @@ impl Proxy {
         Arc::new(Self {
             routes: ArcSwap::from_pointee(RouteTable::default()),
             metrics: Metrics::new(),
+            redirect_https: std::sync::OnceLock::new(),
         })
     }
 
@@ -67,6 +71,12 @@ impl Proxy {
     /// The current route table.
     pub fn routes(&self) -> Arc<RouteTable> {
         self.routes.load_full()
+    }
+
+    /// From now on, answers every plain-HTTP request with a permanent redirect (308) to the
+    /// same host and path over HTTPS on `port`.
+    pub fn redirect_to_https(&self, port: u16) {
+        let _ = self.redirect_https.set(port);
     }
 
     /// The request metrics.
@@ -118,6 +128,21 @@ impl Proxy {
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().host())
             .unwrap_or("");
+        if let Some(&port) = self.redirect_https.get()
+            && !peer.is_secure()
+        {
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let mut r = forward::status(
+                hyper::StatusCode::PERMANENT_REDIRECT,
+                "this site is served over HTTPS\n",
+            );
+            if let Ok(v) =
+                hyper::header::HeaderValue::from_str(&tls::https_location(host, port, path))
+            {
+                r.headers_mut().insert(hyper::header::LOCATION, v);
+            }
+            return r;
+        }
         match table.pick(host, req.uri().path()) {
             Some(route) => forward::forward(route, req, peer, &self.metrics).await,
             None => forward::status(hyper::StatusCode::NOT_FOUND, "no app is routed here\n"),

@@ -49,6 +49,15 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         engine_host: crate::env_vars::get(crate::env_vars::DOCKER_HOST),
         inherited,
+        tls: args
+            .tls_listen
+            .as_ref()
+            .map(|listen| hoist_runtime::agent::TlsOptions {
+                listen: listen.clone(),
+                cert: args.tls_cert.clone().unwrap_or_default(),
+                key: args.tls_key.clone().unwrap_or_default(),
+                redirect: args.redirect_https,
+            }),
     };
     rt.block_on(hoist_runtime::agent::run(config, |c| {
         eprintln!(
@@ -168,6 +177,9 @@ pub fn hint(e: &AgentError) -> String {
             )
         }
         AgentError::Listen { .. } => "addresses are HOST:PORT, like 127.0.0.1:8080".to_owned(),
+        AgentError::Tls(_) => {
+            "give PEM files: `--tls-cert` the certificate chain (the server's first), `--tls-key` its private key".to_owned()
+        }
         AgentError::AlreadyRunning(_) => {
             "`hoist status` talks to it; `hoist agent --stop` stops it".to_owned()
         }

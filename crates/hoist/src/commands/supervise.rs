@@ -120,8 +120,20 @@ fn spawn(
         .arg("--listen")
         .arg(&args.listen)
         .arg("--admin")
-        .arg(&args.admin)
-        .env("LISTEN_FDS", "2")
+        .arg(&args.admin);
+    if let (Some(listen), Some(cert), Some(key)) = (&args.tls_listen, &args.tls_cert, &args.tls_key)
+    {
+        cmd.arg("--tls-listen")
+            .arg(listen)
+            .arg("--tls-cert")
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key);
+        if args.redirect_https {
+            cmd.arg("--redirect-https");
+        }
+    }
+    cmd.env("LISTEN_FDS", "2")
         .env("LISTEN_FDNAMES", "proxy:admin")
         .env_remove("LISTEN_PID")
         .env(SUPERVISOR_ENV, std::process::id().to_string())

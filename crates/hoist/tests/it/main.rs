@@ -38,6 +38,7 @@ mod kube_errors;
 mod local_runtime;
 mod noninteractive;
 mod prometheus;
+mod proxy_tls;
 mod registry_base;
 mod registry_errors;
 mod registry_push;
