@@ -97,16 +97,7 @@ impl Proxy {
         tokio::spawn(async move {
             let client = Arc::new(forward::Peer::new(peer));
             let io = io::ClientIo::new(stream, Arc::clone(&client));
-            let service = service_fn(move |req| {
-                let (proxy, client) = (Arc::clone(&self), Arc::clone(&client));
-                async move {
-                    let resp = proxy.handle(req, &client).await;
-                    match resp.extensions().get::<faults::ResetConnection>() {
-                        Some(reset) => Err(*reset),
-                        None => Ok(resp),
-                    }
-                }
-            });
+            let service = self.connection_service(client);
             let conn = http1::Builder::new()
                 .serve_connection(TokioIo::new(io), service)
                 .with_upgrades();
@@ -114,6 +105,33 @@ impl Proxy {
                 tracing::debug!(%peer, error = %e, "client connection ended with an error");
             }
         });
+    }
+
+    /// What serves the requests of one client connection (plain or TLS): the route's
+    /// answer, or a fault's [`faults::ResetConnection`] as the error that makes hyper close the
+    /// connection.
+    fn connection_service(
+        self: &Arc<Self>,
+        client: Arc<forward::Peer>,
+    ) -> impl hyper::service::Service<
+        hyper::Request<hyper::body::Incoming>,
+        Response = hyper::Response<forward::Body>,
+        Error = faults::ResetConnection,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static {
+        let proxy = Arc::clone(self);
+        service_fn(move |req| {
+            let (proxy, client) = (Arc::clone(&proxy), Arc::clone(&client));
+            async move {
+                let resp = proxy.handle(req, &client).await;
+                match resp.extensions().get::<faults::ResetConnection>() {
+                    Some(reset) => Err(*reset),
+                    None => Ok(resp),
+                }
+            }
+        })
     }
 
     async fn handle(

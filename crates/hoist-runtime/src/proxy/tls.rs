@@ -10,14 +10,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::{Proxy, faults, forward};
+use super::{Proxy, forward};
 
 /// A handshake that takes longer than this is dropped (a client that connects and says
 /// nothing holds no task forever).
@@ -115,17 +114,7 @@ impl Proxy {
                     tracing::debug!(%peer, "TLS handshake failed or timed out");
                     return;
                 };
-                let client = Arc::new(forward::Peer::secure(peer));
-                let service = service_fn(move |req| {
-                    let (proxy, client) = (Arc::clone(&proxy), Arc::clone(&client));
-                    async move {
-                        let resp = proxy.handle(req, &client).await;
-                        match resp.extensions().get::<faults::ResetConnection>() {
-                            Some(reset) => Err(*reset),
-                            None => Ok(resp),
-                        }
-                    }
-                });
+                let service = proxy.connection_service(Arc::new(forward::Peer::secure(peer)));
                 let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 if let Err(e) = builder
                     .serve_connection_with_upgrades(TokioIo::new(tls), service)

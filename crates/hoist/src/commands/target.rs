@@ -30,12 +30,7 @@ pub fn for_deploy(target: &TargetArgs, app: &App) -> Target {
 /// a hoist.toml in `-C DIR` (or a parent) can only be a local one (Kubernetes needs the app's
 /// settings); without either, the app is the one inferred from the Go module, if any.
 pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
-    let has_file = hoist_pipeline::project::find_config(&a.project).is_some();
-    let app = if has_file {
-        Some(super::load_app(&a.project, a.environment.as_deref())?)
-    } else {
-        None
-    };
+    let app = app_if_configured(a)?;
     let wanted = target.target.unwrap_or(match &app {
         Some(app) if app.kubernetes.is_some() && a.app.is_none() => Target::Kubernetes,
         Some(app) if app.hosts.is_some() && a.app.is_none() => Target::Hosts,
@@ -76,12 +71,7 @@ pub fn for_app(target: &TargetArgs, a: &AppArgs) -> anyhow::Result<Resolved> {
 /// `[hosts]` (and no `[kubernetes]`) and no app is named; else this machine. Kubernetes has
 /// its own tools for these (`kubectl logs`, `kubectl scale`).
 pub fn for_agent_command(target: &TargetArgs, a: &AppArgs, verb: &str) -> anyhow::Result<Resolved> {
-    let has_file = hoist_pipeline::project::find_config(&a.project).is_some();
-    let app = if has_file {
-        Some(super::load_app(&a.project, a.environment.as_deref())?)
-    } else {
-        None
-    };
+    let app = app_if_configured(a)?;
     let wanted = target.target.unwrap_or(match &app {
         Some(app) if app.hosts.is_some() && app.kubernetes.is_none() && a.app.is_none() => {
             Target::Hosts
@@ -102,6 +92,15 @@ pub fn for_agent_command(target: &TargetArgs, a: &AppArgs, verb: &str) -> anyhow
         (Target::Kubernetes, _) => anyhow::bail!(
             "`hoist {verb}` works with this machine's agent and with hosts; on Kubernetes use kubectl (`kubectl logs`, `kubectl scale --replicas=0`)"
         ),
+    }
+}
+
+/// The app of the hoist.toml in `-C DIR` (or a parent), if there is one.
+fn app_if_configured(a: &AppArgs) -> anyhow::Result<Option<App>> {
+    if hoist_pipeline::project::find_config(&a.project).is_some() {
+        Ok(Some(super::load_app(&a.project, a.environment.as_deref())?))
+    } else {
+        Ok(None)
     }
 }
 

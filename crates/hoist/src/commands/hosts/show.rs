@@ -271,14 +271,7 @@ pub fn history(app: &App, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
         }
     }));
     if args.json {
-        let all: Vec<serde_json::Value> = results
-            .iter()
-            .map(|(host, r)| match r {
-                Ok(revs) => serde_json::json!({ "host": host, "revisions": revs }),
-                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_json(&results, "revisions")?;
     } else {
         let mut out = std::io::stdout().lock();
         for (host, r) in &results {
@@ -334,14 +327,7 @@ pub fn rollback(app: &App, args: &RollbackArgs) -> anyhow::Result<ExitCode> {
         }
     }));
     if args.json {
-        let all: Vec<serde_json::Value> = results
-            .iter()
-            .map(|(host, r)| match r {
-                Ok(d) => serde_json::json!({ "host": host, "done": d }),
-                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_json(&results, "done")?;
     }
     let mut worst = ExitCode::SUCCESS;
     for (host, r) in &results {
@@ -417,6 +403,22 @@ pub fn logs(app: &App, args: &crate::cli::LogsArgs) -> anyhow::Result<ExitCode> 
     Ok(report_errors(&results))
 }
 
+/// The results as a JSON array on stdout: `{"host": H, KEY: VALUE}` or `{"host": H, "error": E}`.
+fn print_json<T: Serialize>(
+    results: &[(String, anyhow::Result<T>)],
+    key: &str,
+) -> anyhow::Result<()> {
+    let all: Vec<serde_json::Value> = results
+        .iter()
+        .map(|(host, r)| match r {
+            Ok(v) => serde_json::json!({ "host": host, key: v }),
+            Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&all)?);
+    Ok(())
+}
+
 /// One log line as `HOST | LINE` (the line ends with its newline).
 fn print_prefixed(host: &str, width: usize, line: &[u8]) {
     use std::io::Write as _;
@@ -470,14 +472,7 @@ pub fn stop(app: &App, args: &crate::cli::StopArgs) -> anyhow::Result<ExitCode> 
         }
     }));
     if args.json {
-        let all: Vec<serde_json::Value> = results
-            .iter()
-            .map(|(host, r)| match r {
-                Ok(stopped) => serde_json::json!({ "host": host, "stopped": stopped }),
-                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_json(&results, "stopped")?;
     }
     for (host, r) in &results {
         match r {
@@ -520,14 +515,7 @@ pub fn intervene(
         }
     }));
     if args.json {
-        let all: Vec<serde_json::Value> = results
-            .iter()
-            .map(|(host, r)| match r {
-                Ok(d) => serde_json::json!({ "host": host, "done": d }),
-                Err(e) => serde_json::json!({ "host": host, "error": format!("{e:#}") }),
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
+        print_json(&results, "done")?;
     }
     for (host, r) in &results {
         if let Ok(d) = r {
