@@ -130,7 +130,15 @@ impl Merge for HostsPart {
                 user,
                 port,
                 identity,
-                parallel
+                parallel,
+                http,
+                https,
+                tls_cert,
+                tls_key,
+                domains,
+                acme_email,
+                acme_directory,
+                acme_ca
             }
         )
     }

@@ -110,7 +110,21 @@ const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
 const INGRESS_KEYS: &[&str] = &["host", "path", "tls_secret", "class"];
 const DAPR_KEYS: &[&str] = &["enabled", "app_id"];
 const KUBERNETES_KEYS: &[&str] = &["contexts", "namespace", "create_namespace", "history_limit"];
-const HOSTS_KEYS: &[&str] = &["targets", "user", "port", "identity", "parallel"];
+const HOSTS_KEYS: &[&str] = &[
+    "targets",
+    "user",
+    "port",
+    "identity",
+    "parallel",
+    "http",
+    "https",
+    "tls_cert",
+    "tls_key",
+    "domains",
+    "acme_email",
+    "acme_directory",
+    "acme_ca",
+];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 const VERIFY_KEYS: &[&str] = &["chaos", "prometheus"];
 const PROMETHEUS_KEYS: &[&str] = &["url", "requests", "errors", "latency"];
@@ -274,6 +288,14 @@ fn hosts_part(t: &Table<'_, '_>) -> Result<HostsPart> {
         port: t.integer("port")?,
         identity: t.string("identity")?,
         parallel: t.int_or_percent("parallel")?,
+        http: t.string("http")?,
+        https: t.string("https")?,
+        tls_cert: t.string("tls_cert")?,
+        tls_key: t.string("tls_key")?,
+        domains: t.strings("domains")?,
+        acme_email: t.string("acme_email")?,
+        acme_directory: t.string("acme_directory")?,
+        acme_ca: t.string("acme_ca")?,
     })
 }
 

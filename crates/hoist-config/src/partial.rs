@@ -63,6 +63,14 @@ pub(crate) struct HostsPart {
     pub(crate) port: Opt<i64>,
     pub(crate) identity: Opt<String>,
     pub(crate) parallel: Opt<IntOrPercent>,
+    pub(crate) http: Opt<String>,
+    pub(crate) https: Opt<String>,
+    pub(crate) tls_cert: Opt<String>,
+    pub(crate) tls_key: Opt<String>,
+    pub(crate) domains: Opt<Vec<Field<String>>>,
+    pub(crate) acme_email: Opt<String>,
+    pub(crate) acme_directory: Opt<String>,
+    pub(crate) acme_ca: Opt<String>,
 }
 
 /// `[ci]`, in the base file only (an overlay cannot say which refs deploy it).

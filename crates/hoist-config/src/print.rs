@@ -102,19 +102,14 @@ pub fn to_toml(app: &App) -> String {
         Some(h) => {
             out.header("hosts");
             out.kv("targets", &array(&h.targets));
-            out.opt(
-                "user",
-                h.user.as_deref().map(quote).as_deref(),
-                "ssh's, from its config",
-            );
-            out.opt(
-                "port",
-                h.port.map(|p| p.to_string()).as_deref(),
-                "ssh's, from its config",
-            );
+            out.opt("user", h.user.as_deref(), "ssh's, from its config");
+            match h.port {
+                Some(p) => out.kv("port", &p.to_string()),
+                None => out.line("# port is not set: ssh's, from its config"),
+            }
             out.opt(
                 "identity",
-                h.identity.as_deref().map(quote).as_deref(),
+                h.identity.as_deref(),
                 "ssh's identities and agent",
             );
             out.kv(
@@ -124,6 +119,7 @@ pub fn to_toml(app: &App) -> String {
                     hoist_core::IntOrPercent::Percent(p) => quote(&format!("{p}%")),
                 },
             );
+            hosts_public(&mut out, &h.public);
         }
         None => out.line("\n# [hosts] is not set: no servers of your own over SSH"),
     }
@@ -419,6 +415,37 @@ fn key(k: &str) -> String {
         && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
     if bare { k.to_owned() } else { quote(k) }
+}
+
+/// `[hosts]`'s listeners and certificate keys (the key file's path only, never its content).
+fn hosts_public(out: &mut Printer, p: &hoist_core::HostsPublic) {
+    out.opt("http", p.http.as_deref(), "the agent's own, 127.0.0.1:8080");
+    let Some(https) = &p.https else {
+        out.line("# https is not set: each host serves plain HTTP only");
+        return;
+    };
+    out.kv("https", &quote(&https.listen));
+    match &https.tls {
+        hoist_core::HostsTls::Files { cert, key } => {
+            out.kv("tls_cert", &quote(cert));
+            out.kv("tls_key", &quote(key));
+        }
+        hoist_core::HostsTls::Acme {
+            domains,
+            directory,
+            email,
+            ca,
+        } => {
+            out.kv("domains", &array(domains));
+            out.opt(
+                "acme_directory",
+                directory.as_deref(),
+                "Let's Encrypt's production CA",
+            );
+            out.opt("acme_email", email.as_deref(), "no contact address");
+            out.opt("acme_ca", ca.as_deref(), "the system's roots");
+        }
+    }
 }
 
 /// A TOML array of strings on one line.

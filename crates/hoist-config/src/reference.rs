@@ -968,10 +968,70 @@ can be given per environment (`[environments.prod.hosts]`).",
                 example: r#"`"25%"`"#,
                 why: "how many hosts a deploy wave updates at once",
             },
+            Key {
+                name: "`http`",
+                ty: "string",
+                default: "the agent's own, `127.0.0.1:8080` (nothing public)",
+                allowed: r#"`":PORT"` (every address) or `"IP:PORT"`"#,
+                example: r#"`":80"`"#,
+                why: "where each host's proxy serves plain HTTP (and answers ACME's HTTP-01 challenges); ports below 1024 need `sysctl net.ipv4.ip_unprivileged_port_start=80` on the host, or root",
+            },
+            Key {
+                name: "`https`",
+                ty: "string",
+                default: "none: no HTTPS",
+                allowed: r#"`":PORT"` or `"IP:PORT"`; needs `tls_cert`/`tls_key` or `domains`"#,
+                example: r#"`":443"`"#,
+                why: "where each host's proxy serves HTTPS (HTTP/2 and HTTP/1.1); plain HTTP then redirects to it",
+            },
+            Key {
+                name: "`tls_cert`, `tls_key`",
+                ty: "string",
+                default: "none",
+                allowed: "PEM files on this machine (relative to hoist.toml, `~/` is your home), both or neither; not with `domains`",
+                example: r#"`"certs/fullchain.pem"`, `"certs/key.pem"`"#,
+                why: "your own certificate: sent to each host's state directory (mode 0600, through the SSH connection, never printed); a changed file restarts the hosts' agents with it",
+            },
+            Key {
+                name: "`domains`",
+                ty: "array of strings",
+                default: "none",
+                allowed: "DNS names, no wildcards; `{host}` stands for the target's host name",
+                example: r#"`["{host}.example.com"]`"#,
+                why: "get each host's certificate from an ACME CA (Let's Encrypt) over HTTP-01: the names must reach that host's `http` on port 80; renewed by the host's agent when a third of its lifetime is left",
+            },
+            Key {
+                name: "`acme_email`",
+                ty: "string",
+                default: "none",
+                allowed: "an email address; needs `domains`",
+                example: r#"`"ops@example.com"`"#,
+                why: "the ACME account's contact (the CA's expiry notices)",
+            },
+            Key {
+                name: "`acme_directory`",
+                ty: "string",
+                default: "Let's Encrypt's production CA",
+                allowed: "an `https://` directory URL; needs `domains`",
+                example: r#"`"https://acme-staging-v02.api.letsencrypt.org/directory"`"#,
+                why: "another ACME CA, or Let's Encrypt's staging one while trying things out",
+            },
+            Key {
+                name: "`acme_ca`",
+                ty: "string",
+                default: "the host's system roots",
+                allowed: "a PEM root certificate on this machine; needs `domains`",
+                example: r#"`"pebble.minica.pem"`"#,
+                why: "trust a test CA's own HTTPS endpoint (Pebble); sent to the hosts",
+            },
         ],
         outro: r#"```toml
 [hosts]
 user = "deploy"
+http = ":80"
+https = ":443"
+domains = ["{host}.example.com"]
+acme_email = "ops@example.com"
 
 [environments.prod.hosts]
 targets = ["10.0.0.5", "10.0.0.6", "edge-1"]

@@ -421,6 +421,57 @@ pub struct Hosts {
     /// How many hosts a wave updates at once: a count, or a percentage of the targets rounded
     /// up (default 1, one host at a time).
     pub parallel: IntOrPercent,
+    /// Where each host's proxy listens and how it serves HTTPS (default: the agent's own,
+    /// `127.0.0.1:8080`, plain HTTP: nothing public).
+    pub public: HostsPublic,
+}
+
+/// The public side of every host's proxy: its plain-HTTP address and, if asked, HTTPS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostsPublic {
+    /// The plain-HTTP address (`hosts.http`, `HOST:PORT`, `:80` written as `0.0.0.0:80`).
+    pub http: Option<String>,
+    /// The HTTPS address and its certificate (`hosts.https`).
+    pub https: Option<HostsHttps>,
+}
+
+/// A host proxy's HTTPS: where, and whose certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostsHttps {
+    /// `HOST:PORT`.
+    pub listen: String,
+    /// The certificate.
+    pub tls: HostsTls,
+}
+
+/// Where a host's certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostsTls {
+    /// PEM files on this machine, sent to every host (the key with mode 0600, never shown).
+    Files {
+        /// The certificate chain, as written in hoist.toml (relative to its directory).
+        cert: String,
+        /// Its private key.
+        key: String,
+    },
+    /// An ACME CA: each host gets its own certificate over HTTP-01 and renews it.
+    Acme {
+        /// The names, `{host}` standing for the target's host name.
+        domains: Vec<String>,
+        /// The CA's directory URL (default Let's Encrypt's production).
+        directory: Option<String>,
+        /// The account's contact address.
+        email: Option<String>,
+        /// A PEM root for the CA's own HTTPS (test CAs), as written in hoist.toml.
+        ca: Option<String>,
+    },
+}
+
+impl HostsTls {
+    /// The domains of an ACME certificate for `host`: `{host}` replaced by it.
+    pub fn domains_for(domains: &[String], host: &str) -> Vec<String> {
+        domains.iter().map(|d| d.replace("{host}", host)).collect()
+    }
 }
 
 impl Hosts {

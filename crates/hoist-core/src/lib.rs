@@ -19,8 +19,8 @@ mod tag;
 
 pub use app::{
     App, AppSection, Autoscale, Base, BuildSection, Ci, Dapr, DeployRule, Driver, Health, Hosts,
-    ImageSection, Ingress, IntOrPercent, Kubernetes, Probe, ProbeAction, Resources, Rollout,
-    RunSection, State, StateUpdate, TagPolicy, Writers,
+    HostsHttps, HostsPublic, HostsTls, ImageSection, Ingress, IntOrPercent, Kubernetes, Probe,
+    ProbeAction, Resources, Rollout, RunSection, State, StateUpdate, TagPolicy, Writers,
 };
 pub use canary::{Canary, ChaosStep, ErrorRateSlo, LatencySlo, Relative, Slo, Sticky, Strategy};
 pub use chain::error_line;

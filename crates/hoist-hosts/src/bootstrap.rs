@@ -21,6 +21,7 @@ use tokio::io::AsyncWriteExt as _;
 use crate::check::facts;
 use crate::error::HostError;
 use crate::facts::{Facts, layout, local_platform};
+use crate::public::{Plan, Public, install_files};
 use crate::ssh::{Connection, SshOptions};
 
 /// What hoist to install: this binary and its version.
@@ -53,6 +54,15 @@ impl<'a> Binary<'a> {
             .await
             .map(String::as_str)
     }
+}
+
+/// What a host gets: this hoist, and its agent started with the public side of `[hosts]`.
+#[derive(Debug)]
+pub struct Install<'a> {
+    /// The hoist binary.
+    pub bin: Binary<'a>,
+    /// The agent's listeners and certificate.
+    pub public: Public,
 }
 
 /// How the agent on a host came to be running.
@@ -89,7 +99,8 @@ pub struct Setup {
 /// [`HostError::Platform`] when the host cannot run this binary, [`HostError::Checksum`] when
 /// the copy differs, [`HostError::AgentStart`] when the agent does not answer, and any
 /// [`HostError`] of the connection or a command.
-pub async fn setup(conn: &Connection, bin: &Binary<'_>) -> Result<Setup, HostError> {
+pub async fn setup(conn: &Connection, install: &Install<'_>) -> Result<Setup, HostError> {
+    let (bin, public) = (&install.bin, &install.public);
     let facts = facts(conn).await?;
     let (os, arch) = local_platform();
     if facts.os != os || facts.arch != arch {
@@ -125,7 +136,9 @@ pub async fn setup(conn: &Connection, bin: &Binary<'_>) -> Result<Setup, HostErr
         &format!("ln -sfn {name} \"$HOME/{}/hoist\"", layout::BIN_DIR),
     )
     .await?;
-    let agent = start_agent(conn, &path, &facts, copied_bytes > 0).await?;
+    let plan = public.plan(&conn.host, &facts.home)?;
+    install_files(conn, &plan).await?;
+    let agent = start_agent(conn, &path, &facts, copied_bytes > 0, &plan).await?;
     Ok(Setup {
         path: format!("{}/{}/{name}", facts.home, layout::BIN_DIR),
         sha256: expected,
@@ -140,12 +153,12 @@ pub async fn setup(conn: &Connection, bin: &Binary<'_>) -> Result<Setup, HostErr
 pub async fn setup_all(
     targets: &[String],
     opts: &SshOptions,
-    bin: &Binary<'_>,
+    install: &Install<'_>,
 ) -> Vec<(String, Result<Setup, HostError>)> {
     let all = targets.iter().map(|t| async move {
         let result = async {
             let conn = Connection::open(t, opts).await?;
-            let setup = setup(&conn, bin).await;
+            let setup = setup(&conn, install).await;
             conn.close().await;
             setup
         }
@@ -227,40 +240,54 @@ pub(crate) async fn stream_verified(
     Ok(sent)
 }
 
-/// Makes sure the agent of `bin` runs; `replaced` says the binary was just (re)installed, so a
-/// running agent runs old code and is restarted.
+/// Makes sure the agent of `bin` runs, started with the plan's arguments; `replaced` says the
+/// binary was just (re)installed, so a running agent runs old code and is restarted. A running
+/// agent started with other arguments (the public side changed) is restarted too: it drains
+/// its replicas, and the deploy that called this starts the app again.
 async fn start_agent(
     conn: &Connection,
     bin: &str,
     facts: &Facts,
     replaced: bool,
+    plan: &Plan,
 ) -> Result<AgentStart, HostError> {
-    if facts.agent_up && !replaced {
+    let state = format!("$HOME/{}", layout::STATE_DIR);
+    let line = plan.line();
+    let current = conn
+        .sh(
+            "read the agent's arguments",
+            &format!("cat \"{state}/agent.args\" 2>/dev/null || true"),
+        )
+        .await?;
+    if facts.agent_up && !replaced && current.trim_end() == line {
         return Ok(AgentStart::AlreadyRunning);
     }
-    let state = format!("$HOME/{}", layout::STATE_DIR);
+    // Remembered once the agent is started with them.
+    let remember = format!("cat > \"{state}/agent.args\" <<'HOIST_ARGS'\n{line}\nHOIST_ARGS\n");
     let how = if facts.systemd_user {
         let unit = format!(
-            "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent --supervise\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
+            "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent --supervise {line}\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
         );
         conn.sh(
             "start the agent's systemd user unit",
             &format!(
-                "set -e; d=\"$HOME/.config/systemd/user\"; mkdir -p \"$d\"; cat > \"$d/{unit_name}\" <<EOF\n{unit}EOF\nsystemctl --user daemon-reload; systemctl --user enable {unit_name} >/dev/null 2>&1 || true; systemctl --user restart {unit_name}",
+                "set -e; mkdir -p \"{state}\"; d=\"$HOME/.config/systemd/user\"; mkdir -p \"$d\"; cat > \"$d/{unit_name}\" <<EOF\n{unit}EOF\nsystemctl --user daemon-reload; systemctl --user enable {unit_name} >/dev/null 2>&1 || true; systemctl --user restart {unit_name}\n{remember}",
                 unit_name = layout::UNIT,
             ),
         )
         .await?;
         AgentStart::SystemdUser
     } else {
-        // Stop an agent of an older binary first (it drains its replicas), then start ours,
+        // Stop an agent of an older binary or other arguments first (it drains its replicas)
+        // and wait for its supervisor to let go of the listening sockets; then start ours,
         // detached from the SSH session: its own session, no terminal, output to its log.
         conn.sh(
             "start the agent",
             &format!(
                 "set -e; mkdir -p \"{state}\"; \
                  if [ -f \"$HOME/{pidfile}\" ] && \"{bin}\" agent --ping >/dev/null 2>&1; then \"{bin}\" agent --stop >/dev/null 2>&1 || true; fi; \
-                 cd \"$HOME\"; setsid \"{bin}\" agent --supervise >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"",
+                 if [ -f \"$HOME/{pidfile}\" ]; then p=$(cat \"$HOME/{pidfile}\"); i=0; while [ $i -lt 100 ] && kill -0 \"$p\" 2>/dev/null; do sleep 0.1; i=$((i+1)); done; fi; \
+                 cd \"$HOME\"; setsid \"{bin}\" agent --supervise {line} >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"\n{remember}",
                 pidfile = layout::PIDFILE,
             ),
         )

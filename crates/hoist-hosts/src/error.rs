@@ -135,6 +135,16 @@ pub enum HostError {
         #[source]
         source: std::io::Error,
     },
+    /// A file hoist.toml names (a certificate, its key, a CA root) cannot be read here; its
+    /// content is never shown.
+    #[error("cannot read `{}`", path.display())]
+    LocalFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn fingerprint_or_unknown(f: Option<&str>) -> String {
@@ -189,6 +199,7 @@ impl HostError {
             Self::Checksum { .. } => "checksum",
             Self::AgentStart { .. } => "agent_start",
             Self::LocalBinary { .. } => "local_binary",
+            Self::LocalFile { .. } => "local_file",
         }
     }
 }

@@ -23,13 +23,15 @@ mod bootstrap;
 mod check;
 mod error;
 mod facts;
+mod public;
 mod ssh;
 mod tunnel;
 
 pub use blobs::{Base, Sent, missing, send};
-pub use bootstrap::{AgentStart, Binary, Setup, setup, setup_all};
+pub use bootstrap::{AgentStart, Binary, Install, Setup, setup, setup_all};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;
 pub use facts::{Facts, go_arch, layout, local_platform, parse_facts};
+pub use public::{Public, local_path};
 pub use ssh::{Connection, SshOptions, classify, expand_home};
 pub use tunnel::AgentTunnel;

@@ -21,6 +21,7 @@
 //! replicas and publishes the ready ones to the proxy. Its state directory is private to its
 //! user ([`private`]).
 
+pub mod acme;
 pub mod agent;
 pub mod api;
 pub mod backoff;

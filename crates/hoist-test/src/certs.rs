@@ -15,8 +15,14 @@ pub struct Certs {
     pub key: PathBuf,
 }
 
-/// Makes a CA and a server certificate with openssl.
+/// Makes a CA and a server certificate for 127.0.0.1 and localhost with openssl.
 pub fn make_certs(dir: &Path) -> Certs {
+    make_certs_for(dir, "IP:127.0.0.1,DNS:localhost")
+}
+
+/// Makes a CA and a server certificate for `sans` (openssl's `subjectAltName` syntax, like
+/// `IP:10.213.1.5`) with openssl.
+pub fn make_certs_for(dir: &Path, sans: &str) -> Certs {
     let p = |n: &str| dir.join(n).to_str().unwrap().to_owned();
     tool(
         "openssl",
@@ -53,7 +59,11 @@ pub fn make_certs(dir: &Path) -> Certs {
         ],
         None,
     );
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    std::fs::write(
+        dir.join("san.ext"),
+        format!("subjectAltName={sans}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+    )
+    .unwrap();
     tool(
         "openssl",
         &[

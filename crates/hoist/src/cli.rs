@@ -529,17 +529,33 @@ pub struct AgentArgs {
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,
-    /// Serve the proxy over TLS too, on this address (HTTP/2 and HTTP/1.1 by ALPN), with
-    /// `--tls-cert` and `--tls-key`.
-    #[arg(long, value_name = "ADDR", requires_all = ["tls_cert", "tls_key"])]
+    /// Serve the proxy over TLS too, on this address (HTTP/2 and HTTP/1.1 by ALPN), with a
+    /// certificate from `--tls-cert`/`--tls-key` or from ACME (`--acme-domain`).
+    #[arg(long, value_name = "ADDR")]
     pub tls_listen: Option<String>,
     /// The certificate chain for `--tls-listen` (PEM).
-    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    #[arg(long, value_name = "FILE", requires_all = ["tls_listen", "tls_key"], conflicts_with = "acme_domain")]
     pub tls_cert: Option<PathBuf>,
     /// Its private key (PEM; read once, never printed).
-    #[arg(long, value_name = "FILE", requires = "tls_listen")]
+    #[arg(long, value_name = "FILE", requires_all = ["tls_listen", "tls_cert"])]
     pub tls_key: Option<PathBuf>,
-    /// Answer plain-HTTP requests on `--listen` with a permanent redirect to HTTPS.
+    /// Get the certificate for `--tls-listen` from an ACME CA for this name (repeatable): the
+    /// CA validates over HTTP-01 on `--listen`, which must be where the name's port 80 goes.
+    /// Renewed by the agent before it expires; kept in the state directory.
+    #[arg(long, value_name = "DOMAIN", requires = "tls_listen")]
+    pub acme_domain: Vec<String>,
+    /// The ACME CA's directory URL.
+    #[arg(long, value_name = "URL", requires = "acme_domain", default_value = hoist_runtime::acme::LETS_ENCRYPT)]
+    pub acme_directory: String,
+    /// A contact address for the ACME account (the CA's expiry notices).
+    #[arg(long, value_name = "EMAIL", requires = "acme_domain")]
+    pub acme_email: Option<String>,
+    /// A PEM root to trust for the ACME CA's own HTTPS (a test CA such as Pebble); default:
+    /// the system's roots.
+    #[arg(long, value_name = "FILE", requires = "acme_domain")]
+    pub acme_ca: Option<PathBuf>,
+    /// Answer plain-HTTP requests on `--listen` with a permanent redirect to HTTPS (ACME
+    /// challenges excepted).
     #[arg(long, requires = "tls_listen")]
     pub redirect_https: bool,
     /// The admin address (Prometheus metrics at `/metrics`, the dashboard at `/`).

@@ -45,6 +45,18 @@ plain = "x"
 [dapr]
 app_id = "hello-api"
 
+[hosts]
+targets = ["deploy@10.0.0.5", "edge-1"]
+user = "deploy"
+port = 2222
+identity = "~/.ssh/deploy_ed25519"
+parallel = "50%"
+http = ":80"
+https = ":443"
+domains = ["{host}.example.com", "www.example.com"]
+acme_email = "ops@example.com"
+acme_directory = "https://acme-staging-v02.api.letsencrypt.org/directory"
+
 [environments.prod]
 run.replicas = 6
 "#;

@@ -104,12 +104,24 @@ pub struct AgentConfig {
 pub struct TlsOptions {
     /// The HTTPS address, `HOST:PORT`.
     pub listen: String,
-    /// The certificate chain (PEM).
-    pub cert: PathBuf,
-    /// Its private key (PEM); read once, never logged.
-    pub key: PathBuf,
+    /// Where the certificate comes from.
+    pub certs: CertSource,
     /// Answer plain-HTTP requests with a redirect to HTTPS.
     pub redirect: bool,
+}
+
+/// Where the HTTPS listener's certificate comes from.
+#[derive(Debug, Clone)]
+pub enum CertSource {
+    /// PEM files the user gives: read once at start, the key never logged.
+    Files {
+        /// The certificate chain (PEM), the server's first.
+        cert: PathBuf,
+        /// Its private key (PEM).
+        key: PathBuf,
+    },
+    /// An ACME CA, through HTTP-01 on the plain listener, renewed by the agent.
+    Acme(crate::acme::AcmeOptions),
 }
 
 /// The proxy's and the admin's listening sockets, bound by someone else. Shared (cloning
@@ -120,6 +132,8 @@ pub struct Inherited {
     pub proxy: Arc<std::net::TcpListener>,
     /// The admin address's.
     pub admin: Arc<std::net::TcpListener>,
+    /// The HTTPS address's, when the parent holds one too.
+    pub tls: Option<Arc<std::net::TcpListener>>,
 }
 
 impl Inherited {
@@ -291,13 +305,21 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
             bind(&config.admin, "the admin address").await?,
         ),
     };
-    // TLS: the certificate checked and the address bound before anything else is served.
+    // TLS: the certificate files checked and the address bound before anything else is
+    // served; an ACME certificate comes later (from the last run's files at once, else from
+    // the CA while the plain listener answers its challenge).
     let tls = match &config.tls {
-        Some(t) => Some((
-            bind(&t.listen, "the HTTPS address").await?,
-            crate::proxy::tls::acceptor(&t.cert, &t.key)?,
-            t.redirect,
-        )),
+        Some(t) => {
+            let listener = match config.inherited.as_ref().and_then(|i| i.tls.as_ref()) {
+                Some(l) => Inherited::take(l, "the HTTPS address", &t.listen)?,
+                None => bind(&t.listen, "the HTTPS address").await?,
+            };
+            let certs = Arc::new(crate::proxy::tls::Certs::default());
+            if let CertSource::Files { cert, key } = &t.certs {
+                certs.set(crate::proxy::tls::load(cert, key)?);
+            }
+            Some((listener, certs, t))
+        }
         None => None,
     };
     let socket = dir.join(SOCKET);
@@ -324,18 +346,24 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         agent.insert(&app, tx);
     }
     let proxy_task = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
-    let tls_task = match tls {
-        Some((listener, acceptor, redirect)) => {
-            if redirect {
-                let port = listener.local_addr().map_or(443, |a| a.port());
-                proxy.redirect_to_https(port);
-            }
-            Some(tokio::spawn(
-                Arc::clone(&proxy).serve_tls(listener, acceptor),
-            ))
+    let mut tls_tasks = Vec::new();
+    if let Some((listener, certs, t)) = tls {
+        if t.redirect {
+            let port = listener.local_addr().map_or(443, |a| a.port());
+            proxy.redirect_to_https(port);
         }
-        None => None,
-    };
+        if let CertSource::Acme(opts) = &t.certs {
+            tls_tasks.push(tokio::spawn(crate::acme::run(
+                opts.clone(),
+                dir.join(crate::acme::DIR),
+                Arc::clone(&proxy),
+                Arc::clone(&certs),
+            )));
+        }
+        tls_tasks.push(tokio::spawn(
+            Arc::clone(&proxy).serve_tls(listener, crate::proxy::tls::acceptor(certs)),
+        ));
+    }
     let series = series::shared();
     let sampler_task = tokio::spawn(series::run(Arc::clone(&proxy), Arc::clone(&series)));
     let admin_task = tokio::spawn(admin::serve(Arc::clone(&agent), series, admin_listener));
@@ -360,7 +388,7 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
     }
     api_task.abort();
     proxy_task.abort();
-    if let Some(t) = &tls_task {
+    for t in &tls_tasks {
         t.abort();
     }
     admin_task.abort();

@@ -20,6 +20,7 @@
 //!   histograms, lock-free).
 
 pub mod backends;
+pub mod challenge;
 pub mod faults;
 pub mod forward;
 mod io;
@@ -51,6 +52,8 @@ pub struct Proxy {
     metrics: Metrics,
     /// The HTTPS port plain-HTTP requests are redirected to, once TLS is served and asked for.
     redirect_https: std::sync::OnceLock<u16>,
+    /// ACME HTTP-01 tokens answered on the plain listener.
+    challenges: challenge::Challenges,
 }
 
 impl Proxy {
@@ -60,6 +63,7 @@ impl Proxy {
             routes: ArcSwap::from_pointee(RouteTable::default()),
             metrics: Metrics::new(),
             redirect_https: std::sync::OnceLock::new(),
+            challenges: challenge::Challenges::default(),
         })
     }
 
@@ -77,6 +81,11 @@ impl Proxy {
     /// same host and path over HTTPS on `port`.
     pub fn redirect_to_https(&self, port: u16) {
         let _ = self.redirect_https.set(port);
+    }
+
+    /// The ACME HTTP-01 tokens this proxy answers on plain HTTP.
+    pub fn challenges(&self) -> &challenge::Challenges {
+        &self.challenges
     }
 
     /// The request metrics.
@@ -146,6 +155,11 @@ impl Proxy {
             .and_then(|h| h.to_str().ok())
             .or_else(|| req.uri().host())
             .unwrap_or("");
+        if !peer.is_secure()
+            && let Some(answer) = self.challenges.answer(req.uri().path())
+        {
+            return forward::status(hyper::StatusCode::OK, &answer);
+        }
         if let Some(&port) = self.redirect_https.get()
             && !peer.is_secure()
         {

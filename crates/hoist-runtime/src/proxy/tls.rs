@@ -1,4 +1,4 @@
-//! The proxy over TLS: certificates from files, HTTP/2 and HTTP/1.1 by ALPN, and the plain
+//! The proxy over TLS: certificates from files or ACME (swapped live on renewal), HTTP/2 and HTTP/1.1 by ALPN, and the plain
 //! listener's redirect to HTTPS.
 //!
 //! rustls (ring, as everywhere in hoist) terminates TLS; hyper-util's auto connection serves
@@ -13,6 +13,8 @@ use std::time::Duration;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -53,18 +55,59 @@ pub enum TlsError {
     },
 }
 
-/// A TLS acceptor for the certificate chain and key in these PEM files, offering HTTP/2 and
-/// HTTP/1.1.
+/// The certificate the HTTPS listener presents, swapped whole when a renewed one arrives (ACME)
+/// so a renewal needs no restart and drops no connection. Empty until the first certificate is
+/// there: a handshake before that fails (the plain listener already answers the CA's challenge).
+#[derive(Debug, Default)]
+pub struct Certs(arc_swap::ArcSwapOption<CertifiedKey>);
+
+impl Certs {
+    /// Presents `key` from the next handshake on.
+    pub fn set(&self, key: CertifiedKey) {
+        self.0.store(Some(Arc::new(key)));
+    }
+
+    /// Whether a certificate is there to present.
+    pub fn is_set(&self) -> bool {
+        self.0.load().is_some()
+    }
+}
+
+impl ResolvesServerCert for Certs {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.0.load_full()
+    }
+}
+
+/// The certificate chain and key in these PEM files, checked to belong together.
 ///
 /// # Errors
 ///
 /// [`TlsError`] naming the file at fault.
-pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| TlsError::Cert {
-            path: cert.to_owned(),
-            reason: e.to_string(),
-        })?
+pub fn load(cert: &Path, key: &Path) -> Result<CertifiedKey, TlsError> {
+    let chain_pem = std::fs::read(cert).map_err(|e| TlsError::Cert {
+        path: cert.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let key_pem = std::fs::read(key).map_err(|e| TlsError::Key {
+        path: key.to_owned(),
+        reason: e.to_string(),
+    })?;
+    from_pem(&chain_pem, &key_pem, cert, key)
+}
+
+/// [`load`] from PEM bytes; `cert` and `key` name where they came from, for the errors.
+///
+/// # Errors
+///
+/// [`TlsError`] naming the file at fault.
+pub fn from_pem(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+    cert: &Path,
+    key: &Path,
+) -> Result<CertifiedKey, TlsError> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(chain_pem)
         .collect::<Result<_, _>>()
         .map_err(|e| TlsError::Cert {
             path: cert.to_owned(),
@@ -77,25 +120,36 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         });
     }
     // The error's text names the PEM problem, never the key's bytes.
-    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Key {
+    let private = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| TlsError::Key {
         path: key.to_owned(),
         reason: match e {
             rustls::pki_types::pem::Error::NoItemsFound => "no PRIVATE KEY block in it".to_owned(),
-            rustls::pki_types::pem::Error::Io(io) => io.to_string(),
             _ => "not a PEM private key".to_owned(),
         },
     })?;
+    let provider = rustls::crypto::ring::default_provider();
+    CertifiedKey::from_der(chain, private, &provider).map_err(|source| TlsError::Config {
+        cert: cert.to_owned(),
+        key: key.to_owned(),
+        source,
+    })
+}
+
+/// A TLS acceptor presenting whatever `certs` holds at each handshake, offering HTTP/2 and
+/// HTTP/1.1.
+///
+/// # Panics
+///
+/// Never: ring supports every protocol version rustls enables by default.
+pub fn acceptor(certs: Arc<Certs>) -> TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .and_then(|b| b.with_no_client_auth().with_single_cert(chain, private))
-        .map_err(|source| TlsError::Config {
-            cert: cert.to_owned(),
-            key: key.to_owned(),
-            source,
-        })?;
+        .expect("ring supports rustls's default protocol versions")
+        .with_no_client_auth()
+        .with_cert_resolver(certs);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsAcceptor::from(Arc::new(config)))
+    TlsAcceptor::from(Arc::new(config))
 }
 
 impl Proxy {
@@ -170,11 +224,10 @@ mod tests {
         let key = dir.path().join("key.pem");
         std::fs::write(&cert, "not a certificate").unwrap();
         std::fs::write(&key, "SECRET-KEY-BYTES").unwrap();
-        let err = acceptor(&cert, &key).err().expect("refused").to_string();
+        let err = load(&cert, &key).expect_err("refused").to_string();
         assert!(err.contains("cert.pem"), "{err}");
-        let missing = acceptor(&dir.path().join("none.pem"), &key)
-            .err()
-            .expect("refused")
+        let missing = load(&dir.path().join("none.pem"), &key)
+            .expect_err("refused")
             .to_string();
         assert!(missing.contains("none.pem"), "{missing}");
         assert!(!err.contains("SECRET") && !missing.contains("SECRET"));

@@ -49,15 +49,7 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         engine_host: crate::env_vars::get(crate::env_vars::DOCKER_HOST),
         inherited,
-        tls: args
-            .tls_listen
-            .as_ref()
-            .map(|listen| hoist_runtime::agent::TlsOptions {
-                listen: listen.clone(),
-                cert: args.tls_cert.clone().unwrap_or_default(),
-                key: args.tls_key.clone().unwrap_or_default(),
-                redirect: args.redirect_https,
-            }),
+        tls: tls_options(args)?,
     };
     rt.block_on(hoist_runtime::agent::run(config, |c| {
         eprintln!(
@@ -68,6 +60,34 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--tls-listen` with its certificate's source: files, or ACME.
+fn tls_options(args: &AgentArgs) -> anyhow::Result<Option<hoist_runtime::agent::TlsOptions>> {
+    use hoist_runtime::agent::{CertSource, TlsOptions};
+    let Some(listen) = &args.tls_listen else {
+        return Ok(None);
+    };
+    let certs = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => CertSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        _ if !args.acme_domain.is_empty() => CertSource::Acme(hoist_runtime::acme::AcmeOptions {
+            domains: args.acme_domain.clone(),
+            directory: args.acme_directory.clone(),
+            email: args.acme_email.clone(),
+            ca: args.acme_ca.clone(),
+        }),
+        _ => anyhow::bail!(
+            "--tls-listen needs a certificate: `--tls-cert FILE --tls-key FILE`, or `--acme-domain NAME` to get one from Let's Encrypt"
+        ),
+    };
+    Ok(Some(TlsOptions {
+        listen: listen.clone(),
+        certs,
+        redirect: args.redirect_https,
+    }))
 }
 
 /// `--has`: the digests among `digests` that the store of `dir` lacks, on stdout.

@@ -38,6 +38,11 @@ const GIVE_UP: u32 = 5;
 pub fn run(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let proxy = bind(&args.listen, "the proxy address")?;
     let admin = bind(&args.admin, "the admin address")?;
+    let tls = args
+        .tls_listen
+        .as_deref()
+        .map(|a| bind(a, "the HTTPS address"))
+        .transpose()?;
     hoist_runtime::private::create_dir(dir)
         .with_context(|| format!("cannot create `{}`", dir.display()))?;
     hoist_runtime::private::write(
@@ -54,7 +59,7 @@ pub fn run(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
     let mut quick_failures = 0;
     let mut restarts = 0u32;
     loop {
-        let child = spawn(&exe, args, dir, &proxy, &admin)?;
+        let child = spawn(&exe, args, dir, &proxy, &admin, tls.as_ref())?;
         let pid = child.id();
         let started = Instant::now();
         eprintln!(
@@ -107,6 +112,7 @@ fn spawn(
     dir: &Path,
     proxy: &TcpListener,
     admin: &TcpListener,
+    tls: Option<&TcpListener>,
 ) -> anyhow::Result<std::process::Child> {
     let fd = |l: &TcpListener| -> anyhow::Result<OwnedFd> {
         Ok(l.try_clone()
@@ -121,24 +127,9 @@ fn spawn(
         .arg(&args.listen)
         .arg("--admin")
         .arg(&args.admin);
-    if let (Some(listen), Some(cert), Some(key)) = (&args.tls_listen, &args.tls_cert, &args.tls_key)
-    {
-        cmd.arg("--tls-listen")
-            .arg(listen)
-            .arg("--tls-cert")
-            .arg(cert)
-            .arg("--tls-key")
-            .arg(key);
-        if args.redirect_https {
-            cmd.arg("--redirect-https");
-        }
-    }
-    cmd.env("LISTEN_FDS", "2")
-        .env("LISTEN_FDNAMES", "proxy:admin")
-        .env_remove("LISTEN_PID")
-        .env(SUPERVISOR_ENV, std::process::id().to_string())
-        .stdin(Stdio::null());
-    cmd.fd_mappings(vec![
+    cmd.args(tls_args(args));
+    let mut names = "proxy:admin".to_owned();
+    let mut mappings = vec![
         FdMapping {
             parent_fd: fd(proxy)?,
             child_fd: 3,
@@ -147,9 +138,55 @@ fn spawn(
             parent_fd: fd(admin)?,
             child_fd: 4,
         },
-    ])
-    .map_err(|e| anyhow::anyhow!("cannot hand the sockets to the agent: {e}"))?;
+    ];
+    if let Some(tls) = tls {
+        names.push_str(":tls");
+        mappings.push(FdMapping {
+            parent_fd: fd(tls)?,
+            child_fd: 5,
+        });
+    }
+    cmd.env("LISTEN_FDS", mappings.len().to_string())
+        .env("LISTEN_FDNAMES", names)
+        .env_remove("LISTEN_PID")
+        .env(SUPERVISOR_ENV, std::process::id().to_string())
+        .stdin(Stdio::null());
+    cmd.fd_mappings(mappings)
+        .map_err(|e| anyhow::anyhow!("cannot hand the sockets to the agent: {e}"))?;
     cmd.spawn().context("cannot start `hoist agent`")
+}
+
+/// The agent's TLS and ACME arguments, passed on as given.
+pub(crate) fn tls_args(args: &AgentArgs) -> Vec<std::ffi::OsString> {
+    let mut out: Vec<std::ffi::OsString> = Vec::new();
+    let Some(listen) = &args.tls_listen else {
+        return out;
+    };
+    out.extend(["--tls-listen".into(), listen.into()]);
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        out.extend([
+            "--tls-cert".into(),
+            cert.into(),
+            "--tls-key".into(),
+            key.into(),
+        ]);
+    }
+    for d in &args.acme_domain {
+        out.extend(["--acme-domain".into(), d.into()]);
+    }
+    if !args.acme_domain.is_empty() {
+        out.extend(["--acme-directory".into(), (&args.acme_directory).into()]);
+        if let Some(e) = &args.acme_email {
+            out.extend(["--acme-email".into(), e.into()]);
+        }
+        if let Some(ca) = &args.acme_ca {
+            out.extend(["--acme-ca".into(), ca.into()]);
+        }
+    }
+    if args.redirect_https {
+        out.push("--redirect-https".into());
+    }
+    out
 }
 
 /// How a wait ended.
@@ -210,9 +247,15 @@ pub fn inherited() -> anyhow::Result<Option<hoist_runtime::agent::Inherited>> {
             .with_context(|| format!("no inherited `{name}` socket (LISTEN_FDS)"))?;
         Ok(std::sync::Arc::new(l))
     };
+    let tls = if names.iter().any(|n| n == "tls") {
+        Some(take("tls")?)
+    } else {
+        None
+    };
     Ok(Some(hoist_runtime::agent::Inherited {
         proxy: take("proxy")?,
         admin: take("admin")?,
+        tls,
     }))
 }
 
@@ -310,6 +353,7 @@ pub fn install(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
             .arg(&args.listen)
             .arg("--admin")
             .arg(&args.admin)
+            .args(tls_args(args))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
@@ -347,11 +391,16 @@ fn systemd_unit(exe: &Path, args: &AgentArgs, dir: &Path) -> anyhow::Result<std:
     std::fs::create_dir_all(&unit_dir)
         .with_context(|| format!("cannot create `{}`", unit_dir.display()))?;
     let unit = format!(
-        "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={} agent --supervise --state-dir {} --listen {} --admin {}\nRestart=always\n\n[Install]\nWantedBy=default.target\n",
+        "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={} agent --supervise --state-dir {} --listen {} --admin {}{}\nRestart=always\n\n[Install]\nWantedBy=default.target\n",
         exe.display(),
         dir.display(),
         args.listen,
-        args.admin
+        args.admin,
+        tls_args(args).iter().fold(String::new(), |mut line, a| {
+            line.push(' ');
+            line.push_str(&a.to_string_lossy());
+            line
+        })
     );
     let path = unit_dir.join("hoist-agent.service");
     std::fs::write(&path, unit).with_context(|| format!("cannot write `{}`", path.display()))?;

@@ -30,6 +30,7 @@ mod engines;
 mod first_hour;
 mod hosts;
 mod hosts_deploy;
+mod hosts_public;
 mod init;
 mod kube_build_push;
 mod kube_canary;

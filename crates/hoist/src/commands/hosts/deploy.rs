@@ -46,6 +46,7 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         );
     }
     let wave = app.hosts.as_ref().map_or(1, hoist_core::Hosts::wave_size);
+    let public = super::public(app.hosts.as_ref(), &project.dir)?;
     let (targets, opts) = super::resolve(
         app.hosts.clone(),
         &args.target.hosts.hosts,
@@ -94,7 +95,7 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
     let hosts = rt.block_on(run(
         &targets,
         &opts,
-        &super::binary(&exe),
+        &super::install(&exe, public),
         &blob,
         &spec,
         wave,
@@ -175,7 +176,7 @@ impl HostEnd {
 async fn run(
     targets: &[String],
     opts: &SshOptions,
-    bin: &hoist_hosts::Binary<'_>,
+    install: &hoist_hosts::Install<'_>,
     blob: &Blob,
     spec: &AppSpec,
     wave: usize,
@@ -192,7 +193,7 @@ async fn run(
     let prepared = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| prepare(t, opts, bin, blob, &spec.name)),
+            .map(|t| prepare(t, opts, install, blob, &spec.name)),
     )
     .await;
     let mut ends: Vec<HostEnd> = Vec::new();
@@ -319,13 +320,13 @@ async fn run(
 async fn prepare(
     target: &str,
     opts: &SshOptions,
-    bin: &hoist_hosts::Binary<'_>,
+    install: &hoist_hosts::Install<'_>,
     blob: &Blob,
     app: &str,
 ) -> Result<(Ready, (u64, u64)), HostError> {
     let conn = Connection::open(target, opts).await?;
     let result = async {
-        let setup = hoist_hosts::setup(&conn, bin).await?;
+        let setup = hoist_hosts::setup(&conn, install).await?;
         let home = setup.facts.home.clone();
         let tunnel = AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await?;
         let serving = AgentClient::new(tunnel.state_dir())
@@ -436,7 +437,8 @@ async fn revert(host: &str, ready: &Ready, app: &str) -> anyhow::Result<Option<u
     Ok(Some(done.revision))
 }
 
-fn report_chain(e: &HostError) -> String {
+/// The error and its causes on one line.
+pub(super) fn report_chain(e: &HostError) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -33,9 +33,15 @@ pub fn run(cmd: &HostsCommand) -> anyhow::Result<ExitCode> {
             Ok(report_checks(&reports, a.json))
         }
         HostsCommand::Setup(a) => {
-            let (targets, opts) = resolve_args(a)?;
+            let app = super::load_app(&a.dir, a.environment.as_deref())?;
+            let public = public(app.hosts.as_ref(), &a.dir)?;
+            let (targets, opts) = resolve(app.hosts, &a.hosts, a.ssh_config.clone(), a.timeout)?;
             let exe = this_binary()?;
-            let results = rt.block_on(hoist_hosts::setup_all(&targets, &opts, &binary(&exe)));
+            let results = rt.block_on(hoist_hosts::setup_all(
+                &targets,
+                &opts,
+                &install(&exe, public),
+            ));
             Ok(report_setups(&results, a.json))
         }
     }
@@ -46,9 +52,31 @@ fn this_binary() -> anyhow::Result<PathBuf> {
     std::env::current_exe().context("cannot find this hoist binary to copy")
 }
 
-/// What setup installs: `exe` at this version.
-fn binary(exe: &std::path::Path) -> Binary<'_> {
-    Binary::new(exe, env!("CARGO_PKG_VERSION"))
+/// What setup installs: `exe` at this version, its agent started as `public` says.
+fn install(exe: &std::path::Path, public: hoist_hosts::Public) -> hoist_hosts::Install<'_> {
+    hoist_hosts::Install {
+        bin: Binary::new(exe, env!("CARGO_PKG_VERSION")),
+        public,
+    }
+}
+
+/// The public side of `[hosts]`, its files relative to `dir` (hoist.toml's), checked to be
+/// readable here before any host is touched.
+fn public(
+    hosts: Option<&hoist_core::Hosts>,
+    dir: &std::path::Path,
+) -> anyhow::Result<hoist_hosts::Public> {
+    let public = hoist_hosts::Public {
+        spec: hosts.map(|h| h.public.clone()).unwrap_or_default(),
+        base: dir.to_owned(),
+    };
+    public.check().map_err(|e| {
+        anyhow::anyhow!(
+            "{}; nothing was changed on the hosts",
+            deploy::report_chain(&e)
+        )
+    })?;
+    Ok(public)
 }
 
 /// [`resolve`] for `hoist hosts …`.
@@ -70,6 +98,7 @@ fn resolve(
         port: None,
         identity: None,
         parallel: hoist_core::IntOrPercent::Int(1),
+        public: hoist_core::HostsPublic::default(),
     });
     let targets = if wanted.is_empty() {
         hosts.targets.clone()
