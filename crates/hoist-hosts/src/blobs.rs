@@ -6,7 +6,9 @@
 //! store, hashes it, and renames it into the store only when its digest matches: a broken,
 //! partial or truncated transfer is never visible to the agent.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use hoist_core::Digest;
 use serde::Serialize;
@@ -27,6 +29,42 @@ pub struct Base<'a> {
     pub digest: &'a Digest,
     /// The sender's copy.
     pub path: &'a Path,
+}
+
+/// The compressed frames of one run, by (blob, base): hosts that lack the same blob against the
+/// same base share one compression (a delta of a 15 MB binary costs a CPU-second; three hosts
+/// paid it three times).
+#[derive(Debug, Default)]
+pub struct Frames(Mutex<HashMap<(Digest, Option<Digest>), FrameCell>>);
+
+type FrameCell = Arc<tokio::sync::OnceCell<Arc<Vec<u8>>>>;
+
+impl Frames {
+    /// The frame of `path` (digest `digest`) against `base`, compressed on first use.
+    async fn get(
+        &self,
+        path: &Path,
+        digest: &Digest,
+        base: Option<Base<'_>>,
+    ) -> std::io::Result<Arc<Vec<u8>>> {
+        let cell = Arc::clone(
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry((digest.clone(), base.map(|b| b.digest.clone())))
+                .or_default(),
+        );
+        cell.get_or_try_init(|| async {
+            let file = path.to_owned();
+            let base_path = base.map(|b| b.path.to_owned());
+            tokio::task::spawn_blocking(move || compress(&file, base_path.as_deref()))
+                .await
+                .map_err(std::io::Error::other)?
+                .map(Arc::new)
+        })
+        .await
+        .cloned()
+    }
 }
 
 /// One blob sent.
@@ -79,7 +117,8 @@ pub async fn missing(conn: &Connection, digests: &[Digest]) -> Result<Vec<Digest
 
 /// Sends the file at `path`, whose digest is `digest`, into the host's agent store as
 /// `artifacts/sha256-HEX/NAME`, zstd-compressed on the way — as a delta against `base` when
-/// given (a blob the host's store has, like the binary it runs now).
+/// given (a blob the host's store has, like the binary it runs now); `frames` keeps the
+/// compressed bytes for the other hosts of the run.
 ///
 /// # Errors
 ///
@@ -87,6 +126,7 @@ pub async fn missing(conn: &Connection, digests: &[Digest]) -> Result<Vec<Digest
 /// stored then), and the errors of the connection and of reading `path`.
 pub async fn send(
     conn: &Connection,
+    frames: &Frames,
     path: &Path,
     digest: &Digest,
     name: &str,
@@ -96,12 +136,7 @@ pub async fn send(
         path: path.to_owned(),
         source,
     };
-    let file = path.to_owned();
-    let base_path = base.map(|b| b.path.to_owned());
-    let frame = tokio::task::spawn_blocking(move || compress(&file, base_path.as_deref()))
-        .await
-        .map_err(|e| local(std::io::Error::other(e)))?
-        .map_err(local)?;
+    let frame = frames.get(path, digest, base).await.map_err(local)?;
     let session = |source| HostError::Session {
         host: conn.host.clone(),
         source,

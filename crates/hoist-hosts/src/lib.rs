@@ -27,7 +27,7 @@ mod public;
 mod ssh;
 mod tunnel;
 
-pub use blobs::{Base, Sent, missing, send};
+pub use blobs::{Base, Frames, Sent, missing, send};
 pub use bootstrap::{AgentStart, Binary, Install, Setup, setup, setup_all};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;

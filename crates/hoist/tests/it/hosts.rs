@@ -351,9 +351,16 @@ fn a_host_store_lists_missing_blobs_and_takes_a_sent_one(hosts: &TestHosts) {
         let wanted = [digest.clone(), other.clone()];
         let before = hoist_hosts::missing(&conn, &wanted).await.unwrap();
         assert_eq!(before, wanted);
-        let sent = hoist_hosts::send(&conn, &blob, &digest, "app", None)
-            .await
-            .unwrap();
+        let sent = hoist_hosts::send(
+            &conn,
+            &hoist_hosts::Frames::default(),
+            &blob,
+            &digest,
+            "app",
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(sent.bytes, bytes.len() as u64);
         assert!(
             sent.wire_bytes < sent.bytes / 10,

@@ -190,10 +190,11 @@ async fn run(
         if targets.len() == 1 { "" } else { "s" },
         wave
     );
+    let frames = hoist_hosts::Frames::default();
     let prepared = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| prepare(t, opts, install, blob, &spec.name)),
+            .map(|t| prepare(t, opts, install, blob, &frames, &spec.name)),
     )
     .await;
     let mut ends: Vec<HostEnd> = Vec::new();
@@ -322,6 +323,7 @@ async fn prepare(
     opts: &SshOptions,
     install: &hoist_hosts::Install<'_>,
     blob: &Blob,
+    frames: &hoist_hosts::Frames,
     app: &str,
 ) -> Result<(Ready, (u64, u64)), HostError> {
     let conn = Connection::open(target, opts).await?;
@@ -329,11 +331,22 @@ async fn prepare(
         let setup = hoist_hosts::setup(&conn, install).await?;
         let home = setup.facts.home.clone();
         let tunnel = AgentTunnel::open(&conn, &home, hoist_runtime::agent::SOCKET).await?;
-        let serving = AgentClient::new(tunnel.state_dir())
+        // Only "no such app" means nothing serves there: any other failure to ask is this
+        // host's error, not a reason to believe it has nothing to go back to.
+        let serving = match AgentClient::new(tunnel.state_dir())
             .get::<AppStatus>(&format!("/v1/apps/{app}"))
             .await
-            .ok()
-            .and_then(|s| s.serving);
+        {
+            Ok(s) => s.serving,
+            Err(hoist_runtime::client::ClientError::Refused { status: 404, .. }) => None,
+            Err(e) => {
+                return Err(HostError::Unexpected {
+                    host: target.to_owned(),
+                    step: "ask the agent what serves",
+                    answer: e.to_string(),
+                });
+            }
+        };
         let before = serving.as_ref().map(|r| r.number);
         // The binary the host runs, as a base for a delta, when this machine kept a copy.
         let base = serving
@@ -350,6 +363,7 @@ async fn prepare(
             let base = base.filter(|(d, _)| !missing.contains(d));
             let s = hoist_hosts::send(
                 &conn,
+                frames,
                 &blob.path,
                 &blob.digest,
                 &blob.name,
