@@ -96,8 +96,14 @@ impl Connection {
             .args(["-o", "StrictHostKeyChecking=yes"])
             .arg("-o")
             .arg(format!("ConnectTimeout={}", opts.timeout.as_secs().max(1)))
-            // A dead host is noticed by the master, not waited on forever.
-            .args(["-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=3"]);
+            // A host lost mid-deploy is noticed by the master within about the timeout (three
+            // unanswered keepalives a third of it apart), not waited on forever.
+            .arg("-o")
+            .arg(format!(
+                "ServerAliveInterval={}",
+                opts.timeout.as_secs().div_ceil(3).max(1)
+            ))
+            .args(["-o", "ServerAliveCountMax=3"]);
         if let Some(config) = &opts.config {
             cmd.arg("-F").arg(config);
         }

@@ -113,12 +113,32 @@ impl Meta {
     }
 }
 
+/// What the agent says of its certificate (`GET /v1/agent`), shared with the ACME task.
+pub type TlsState = Arc<std::sync::Mutex<crate::api::TlsInfo>>;
+
 /// Keeps `certs` holding a valid certificate for `opts`, forever: the agent runs it as a task.
-/// A certificate already in `dir` for the same domains and CA is served at once.
-pub async fn run(opts: AcmeOptions, dir: PathBuf, proxy: Arc<Proxy>, certs: Arc<Certs>) {
+/// A certificate already in `dir` for the same domains and CA is served at once. `state` says
+/// what is served and the last failure, for `hoist status`.
+pub async fn run(
+    opts: AcmeOptions,
+    dir: PathBuf,
+    proxy: Arc<Proxy>,
+    certs: Arc<Certs>,
+    state: TlsState,
+) {
+    let report = |not_after: Option<i64>, error: Option<String>| {
+        let mut s = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if not_after.is_some() {
+            s.not_after = not_after;
+        }
+        s.error = error;
+    };
     let mut meta = match load_cached(&opts, &dir) {
         Ok(Some((meta, key))) => {
             certs.set(key);
+            report(Some(meta.not_after), None);
             tracing::info!(domains = %opts.domains.join(","), "serving the ACME certificate from the last run");
             Some(meta)
         }
@@ -141,6 +161,7 @@ pub async fn run(opts: AcmeOptions, dir: PathBuf, proxy: Arc<Proxy>, certs: Arc<
         match obtain(&opts, &dir, &proxy).await {
             Ok((m, key)) => {
                 certs.set(key);
+                report(Some(m.not_after), None);
                 tracing::info!(
                     domains = %opts.domains.join(","),
                     valid_for_s = m.not_after - unix_now(),
@@ -151,6 +172,7 @@ pub async fn run(opts: AcmeOptions, dir: PathBuf, proxy: Arc<Proxy>, certs: Arc<
             }
             Err(e) => {
                 tracing::warn!(error = %chain(&e), retry_in_s = retry.as_secs(), "no ACME certificate");
+                report(None, Some(chain(&e)));
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(RETRY_MAX);
             }
@@ -331,6 +353,12 @@ async fn account(opts: &AcmeOptions, dir: &Path) -> Result<Account, AcmeError> {
         &serde_json::to_vec(&creds).expect("credentials serialize"),
     )?;
     Ok(account)
+}
+
+/// A DER certificate's notAfter, Unix seconds.
+pub(crate) fn not_after(der: &[u8]) -> Option<i64> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    Some(cert.validity().not_after.timestamp())
 }
 
 /// The first certificate's notBefore and notAfter, Unix seconds.

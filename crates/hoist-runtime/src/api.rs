@@ -218,6 +218,25 @@ pub struct AgentInfo {
     pub admin: String,
     /// The state directory.
     pub state_dir: PathBuf,
+    /// The HTTPS listener and its certificate, when the proxy serves HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsInfo>,
+}
+
+/// The proxy's HTTPS listener and the certificate it presents: what `hoist status` and a hosts
+/// deploy report, so a certificate the CA refused is seen without reading the agent's log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TlsInfo {
+    /// The HTTPS address.
+    pub listen: String,
+    /// `files` or `acme`.
+    pub source: String,
+    /// The names asked of the ACME CA (empty for files).
+    pub domains: Vec<String>,
+    /// The served certificate's notAfter (Unix seconds); `None` while none is served.
+    pub not_after: Option<i64>,
+    /// Why the last attempt to get or renew it failed, until one succeeds.
+    pub error: Option<String>,
 }
 
 /// `GET /v1/apps/{app}/traffic`: what the proxy counted for each of the app's revisions since

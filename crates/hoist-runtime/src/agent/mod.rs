@@ -199,6 +199,8 @@ pub(crate) struct Agent {
     pub(crate) config: AgentConfig,
     controllers: Mutex<HashMap<String, mpsc::Sender<Msg>>>,
     pub(crate) shutdown: Notify,
+    /// The HTTPS listener's certificate, kept current by the ACME task.
+    pub(crate) tls: Option<crate::acme::TlsState>,
 }
 
 impl Agent {
@@ -315,10 +317,16 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
                 None => bind(&t.listen, "the HTTPS address").await?,
             };
             let certs = Arc::new(crate::proxy::tls::Certs::default());
-            if let CertSource::Files { cert, key } = &t.certs {
-                certs.set(crate::proxy::tls::load(cert, key)?);
-            }
-            Some((listener, certs, t))
+            let info = match &t.certs {
+                CertSource::Files { cert, key } => {
+                    let loaded = crate::proxy::tls::load(cert, key)?;
+                    let not_after = loaded.cert.first().and_then(|c| crate::acme::not_after(c));
+                    certs.set(loaded);
+                    tls_info(&t.listen, "files", Vec::new(), not_after)
+                }
+                CertSource::Acme(a) => tls_info(&t.listen, "acme", a.domains.clone(), None),
+            };
+            Some((listener, certs, t, Arc::new(Mutex::new(info))))
         }
         None => None,
     };
@@ -341,13 +349,14 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
         config: config.clone(),
         controllers: Mutex::new(HashMap::new()),
         shutdown: Notify::new(),
+        tls: tls.as_ref().map(|(_, _, _, info)| Arc::clone(info)),
     });
     for (app, tx) in recover::recover(&ctx).await {
         agent.insert(&app, tx);
     }
     let proxy_task = tokio::spawn(Arc::clone(&proxy).serve(proxy_listener));
     let mut tls_tasks = Vec::new();
-    if let Some((listener, certs, t)) = tls {
+    if let Some((listener, certs, t, info)) = tls {
         if t.redirect {
             let port = listener.local_addr().map_or(443, |a| a.port());
             proxy.redirect_to_https(port);
@@ -358,6 +367,7 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
                 dir.join(crate::acme::DIR),
                 Arc::clone(&proxy),
                 Arc::clone(&certs),
+                info,
             )));
         }
         tls_tasks.push(tokio::spawn(
@@ -396,6 +406,22 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
     let _ = std::fs::remove_file(&socket);
     let _ = std::fs::remove_file(dir.join("agent.pid"));
     Ok(())
+}
+
+/// What `GET /v1/agent` says of the HTTPS listener at start.
+fn tls_info(
+    listen: &str,
+    source: &str,
+    domains: Vec<String>,
+    not_after: Option<i64>,
+) -> crate::api::TlsInfo {
+    crate::api::TlsInfo {
+        listen: listen.to_owned(),
+        source: source.to_owned(),
+        domains,
+        not_after,
+        error: None,
+    }
 }
 
 async fn signals() {

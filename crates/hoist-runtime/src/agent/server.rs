@@ -57,6 +57,11 @@ fn agent_info(agent: &Agent) -> AgentInfo {
         proxy: agent.config.proxy.clone(),
         admin: agent.config.admin.clone(),
         state_dir: agent.config.state_dir.clone(),
+        tls: agent.tls.as_ref().map(|t| {
+            t.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone()
+        }),
     }
 }
 

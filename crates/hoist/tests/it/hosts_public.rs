@@ -241,25 +241,38 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
         ),
     );
     let ssh_config = hosts.ssh_config();
-    let out = p
-        .hoist(&[
-            "deploy",
-            p.dir_str(),
-            "--target",
-            "hosts",
-            "--ssh-config",
-            ssh_config.to_str().unwrap(),
-            "--ssh-timeout",
-            "5s",
-        ])
-        .output()
-        .unwrap();
-    let deploy_out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let deploy = |p: &Project| {
+        let out = p
+            .hoist(&[
+                "deploy",
+                p.dir_str(),
+                "--target",
+                "hosts",
+                "--ssh-config",
+                ssh_config.to_str().unwrap(),
+                "--ssh-timeout",
+                "5s",
+            ])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, deploy_out) = deploy(&p);
+    assert_eq!(code, Some(0), "{deploy_out}");
+    // The deploy waits for the first certificate and says so.
+    assert!(
+        deploy_out.contains(&format!(
+            "https on 0.0.0.0:443: certificate (ACME for {name}) valid until"
+        )),
+        "{deploy_out}"
     );
-    assert!(out.status.success(), "{deploy_out}");
 
     // The agent asks Pebble as soon as it starts; HTTPS answers once the certificate is there.
     let root = pebble.issuer_root.to_str().unwrap().to_owned();
@@ -411,6 +424,29 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+    let (ok, body) = curl_in(&hosts, 0, &["--cacert", &root, "--resolve", &resolve, &url]);
+    assert!(ok && body.starts_with("hello from hoist"), "{body}");
+
+    // A name the CA cannot reach: the deploy says which and why, and does not exit 0.
+    let good = p.read("hoist.toml");
+    p.write(
+        "hoist.toml",
+        &good.replace(
+            "domains = [\"{host}.hoist.test\"]",
+            "domains = [\"{host}.hoist.test\", \"nowhere.hoist.test\"]",
+        ),
+    );
+    let (code, out) = deploy(&p);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("FAIL https on 0.0.0.0:443: no certificate"),
+        "{out}"
+    );
+    assert!(out.contains("nowhere.hoist.test"), "{out}");
+    // Back to the names it has a certificate for: served from the host's store at once.
+    p.write("hoist.toml", &good);
+    let (code, out) = deploy(&p);
+    assert_eq!(code, Some(0), "{out}");
     let (ok, body) = curl_in(&hosts, 0, &["--cacert", &root, "--resolve", &resolve, &url]);
     assert!(ok && body.starts_with("hello from hoist"), "{body}");
 }

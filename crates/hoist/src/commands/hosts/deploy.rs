@@ -154,6 +154,9 @@ struct HostEnd {
     sent_bytes: u64,
     /// What crossed the connection for them (compressed).
     wire_bytes: u64,
+    /// The host's HTTPS listener and certificate, when `[hosts] https` is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<hoist_runtime::api::TlsInfo>,
 }
 
 impl HostEnd {
@@ -168,6 +171,7 @@ impl HostEnd {
             hint: None,
             sent_bytes: 0,
             wire_bytes: 0,
+            tls: None,
         }
     }
 }
@@ -309,11 +313,45 @@ async fn run(
             }
         }
     }
+    // What each host's HTTPS presents: a first ACME certificate is waited for a little, so
+    // the report says whether the CA gave it.
+    let certs = futures_util::future::join_all(
+        ready
+            .iter()
+            .map(|(i, r)| async move { (*i, certificate(r).await) }),
+    )
+    .await;
+    for (i, tls) in certs {
+        if let Some(end) = ends.iter_mut().find(|e| e.host == targets[i]) {
+            if let Some(t) = &tls {
+                eprintln!("  {}: {}", targets[i], super::show::tls_line(t));
+            }
+            end.tls = tls;
+        }
+    }
     for (_, r) in ready {
         drop(r.tunnel);
         r.conn.close().await;
     }
     ends
+}
+
+/// The host's HTTPS certificate as its agent reports it; while a first ACME certificate is
+/// neither there nor refused, asked again for up to 30 s.
+async fn certificate(r: &Ready) -> Option<hoist_runtime::api::TlsInfo> {
+    let client = AgentClient::new(r.tunnel.state_dir());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let info = client
+            .get::<hoist_runtime::api::AgentInfo>("/v1/agent")
+            .await
+            .ok()?;
+        let tls = info.tls?;
+        if tls.not_after.is_some() || tls.error.is_some() || std::time::Instant::now() > deadline {
+            return Some(tls);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// Connects to `target`, sets hoist up there, sends the blob if the host lacks it and opens
@@ -544,13 +582,26 @@ fn rev(n: Option<u64>) -> String {
 /// 0 when every host deployed; 4 when a host failed with nothing to roll back to; 3 when a
 /// host's revision was rolled back (there, or on the others because of it); 1 when a host was
 /// skipped or lost, and nothing worse happened.
+/// A host whose HTTPS has no certificate because the CA refused it: deployed, but its public
+/// side (which redirects to HTTPS) does not work, so the deploy does not exit 0.
+fn without_certificate(e: &HostEnd) -> bool {
+    e.tls
+        .as_ref()
+        .is_some_and(|t| t.not_after.is_none() && t.error.is_some())
+}
+
 fn exit(hosts: &[HostEnd]) -> ExitCode {
     let has = |o: &str| hosts.iter().any(|e| e.outcome == o);
     if has("failed") {
         ExitCode::from(outcome::FAILED)
     } else if has("rolled_back") || has("reverted") {
         ExitCode::from(outcome::ROLLED_BACK)
-    } else if has("skipped") || has("error") || has("untouched") || has("kept") {
+    } else if has("skipped")
+        || has("error")
+        || has("untouched")
+        || has("kept")
+        || hosts.iter().any(without_certificate)
+    {
         ExitCode::from(outcome::ERROR)
     } else {
         ExitCode::SUCCESS

@@ -151,6 +151,9 @@ struct HostStatus {
     /// Whether what serves there differs from the last deploy (`None`: no deploy recorded).
     #[serde(skip_serializing_if = "Option::is_none")]
     drift: Option<bool>,
+    /// The host's HTTPS listener and certificate, when it serves HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<hoist_runtime::api::TlsInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -169,7 +172,13 @@ pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
                 .get::<AppStatus>(&format!("/v1/apps/{name}"))
                 .await
                 .map_err(|e| anyhow::Error::new(e).context("the host's agent cannot say"));
-            (r, status.map(|s| (s, rec)))
+            let tls = r
+                .client()
+                .get::<hoist_runtime::api::AgentInfo>("/v1/agent")
+                .await
+                .ok()
+                .and_then(|i| i.tls);
+            (r, status.map(|s| (s, rec, tls)))
         }
     }));
     let last = results
@@ -179,16 +188,18 @@ pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let hosts: Vec<HostStatus> = results
         .into_iter()
         .map(|(host, r)| match r {
-            Ok((s, _)) => HostStatus {
+            Ok((s, _, tls)) => HostStatus {
                 drift: last.as_ref().map(|l| drifted(&s, l)),
                 host,
                 status: Some(s),
+                tls,
                 error: None,
             },
             Err(e) => HostStatus {
                 host,
                 status: None,
                 drift: None,
+                tls: None,
                 error: Some(format!("{e:#}")),
             },
         })
@@ -230,6 +241,9 @@ fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Resul
                     None => "no deploy recorded".to_owned(),
                 };
                 writeln!(out, "{} ({drift})", h.host)?;
+                if let Some(t) = &h.tls {
+                    writeln!(out, "  {}", tls_line(t))?;
+                }
                 let mut text = Vec::new();
                 crate::commands::local::show::print_status(&mut text, s)?;
                 writeln!(
@@ -248,6 +262,37 @@ fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Resul
         }
     }
     Ok(())
+}
+
+/// One line on a host's HTTPS: where, and the certificate it presents or why it has none.
+pub(super) fn tls_line(t: &hoist_runtime::api::TlsInfo) -> String {
+    let whose = if t.source == "acme" {
+        format!("ACME for {}", t.domains.join(", "))
+    } else {
+        "your files".to_owned()
+    };
+    match (t.not_after, &t.error) {
+        (Some(end), err) => {
+            let date = format!("{} UTC", crate::commands::local::show::time(end));
+            let renewal = err
+                .as_ref()
+                .map(|e| format!("; the last renewal failed: {e}"))
+                .unwrap_or_default();
+            format!(
+                "https on {}: certificate ({whose}) valid until {date}{renewal}",
+                t.listen
+            )
+        }
+        (None, Some(e)) => format!(
+            "{} https on {}: no certificate ({whose}): {e}",
+            style("FAIL").red(),
+            t.listen
+        ),
+        (None, None) => format!(
+            "https on {}: certificate ({whose}) not there yet: the CA is being asked",
+            t.listen
+        ),
+    }
 }
 
 fn short(digest: &str) -> &str {

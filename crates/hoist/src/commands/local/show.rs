@@ -163,7 +163,7 @@ pub fn indent(text: &str, prefix: &str) -> String {
 }
 
 /// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
-fn time(secs: i64) -> String {
+pub(crate) fn time(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil-from-days.
