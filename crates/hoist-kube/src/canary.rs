@@ -168,6 +168,12 @@ struct Run<'a, F> {
     canary_name: String,
     total: i32,
     record: Record,
+    /// When the first step's canary replicas were ready.
+    serving_since: Option<Instant>,
+    /// Seconds from `serving_since` to the verdict that ended the walk.
+    verdict_seconds: Option<f64>,
+    /// Seconds the rollback took, from the verdict.
+    rollback_seconds: Option<f64>,
 }
 
 /// Deploys `release` to `target` as a canary beside the serving revision, judged with
@@ -253,10 +259,14 @@ pub async fn deploy_canary<F: Figures>(
         canary_name: format!("{}-canary", deployment.name),
         total,
         record,
+        serving_since: None,
+        verdict_seconds: None,
+        rollback_seconds: None,
     };
     let (outcome, reason) = run
         .walk(config, deployment, release, stable.revision)
         .await?;
+    let (verdict_seconds, rollback_seconds) = (run.verdict_seconds, run.rollback_seconds);
     let mut record = run.record;
     record.outcome = match outcome {
         Outcome::Deployed => RecordOutcome::Deployed,
@@ -284,6 +294,8 @@ pub async fn deploy_canary<F: Figures>(
         timings: Timings {
             total_seconds: secs(started),
             rollout_seconds: secs(started),
+            verdict_seconds,
+            rollback_seconds,
             ..Timings::default()
         },
         canary: record.canary,
@@ -329,6 +341,7 @@ impl<F: Figures> Run<'_, F> {
                             .abort(&format!("the canary did not get ready: {why}"), stable)
                             .await;
                     }
+                    self.serving_since.get_or_insert_with(Instant::now);
                     let step = walk.history().len() + 1;
                     let (_, c, s) = self.canary_mut().split;
                     self.say(format!(
@@ -342,8 +355,12 @@ impl<F: Figures> Run<'_, F> {
                 Decision::Wait(ref v) => {
                     self.say(format!("canary verdict so far: {}", describe(v)));
                 }
-                Decision::Promote => return self.promote(release, revision).await,
+                Decision::Promote => {
+                    self.verdict_seconds = self.serving_since.map(secs);
+                    return self.promote(release, revision).await;
+                }
                 Decision::RollBack(reason) => {
+                    self.verdict_seconds = self.serving_since.map(secs);
                     let why = match &reason {
                         Reason::Failed { verdict } => {
                             format!("the canary broke its SLOs: {}", describe(verdict))
@@ -555,6 +572,7 @@ impl<F: Figures> Run<'_, F> {
     /// The canary scaled to 0 and deleted; stable gets its replicas back, its template
     /// untouched.
     async fn abort(&mut self, why: &str, stable: u64) -> Result<(Outcome, Option<String>)> {
+        let started = Instant::now();
         self.say(format!(
             "revision {} rolled back: {why}",
             self.record.revision
@@ -568,6 +586,7 @@ impl<F: Figures> Run<'_, F> {
         self.say(format!(
             "the canary is scaled to 0 and removed; revision {stable} serves every request"
         ));
+        self.rollback_seconds = Some(secs(started));
         Ok((Outcome::RolledBack, Some(why.to_owned())))
     }
 

@@ -74,9 +74,13 @@ pub struct Timings {
     pub apply_seconds: f64,
     /// From the apply to the rollout's end (complete, or its deadline).
     pub rollout_seconds: f64,
-    /// From the failure to the rollback's end.
+    /// From the failure (for a canary: the verdict) to the rollback's end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollback_seconds: Option<f64>,
+    /// A canary's: from its first step serving to the verdict that ended its walk (how long
+    /// a bad canary took to be caught, or a good one to be promoted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict_seconds: Option<f64>,
     /// Everything.
     pub total_seconds: f64,
 }

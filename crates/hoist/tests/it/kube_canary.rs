@@ -135,6 +135,13 @@ fn a_canary_with_five_percent_errors_is_aborted_and_scaled_away() {
     let reason = cluster["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("error rate"), "{reason}\n{stderr}");
     assert_eq!(cluster["canary"]["phase"], "rolled_back", "{cluster:#}");
+    // How long it took to catch it and to take it away (scripts/bench-kube-canary reports them).
+    let timing = |k: &str| cluster["timings"][k].as_f64().unwrap_or(-1.0);
+    assert!(
+        timing("verdict_seconds") >= 2.0,
+        "one interval at least: {cluster:#}"
+    );
+    assert!(timing("rollback_seconds") >= 0.0, "{cluster:#}");
     assert!(
         stderr.contains("canary step 1 of 3: weight 25% → 1 canary and 3 stable replicas"),
         "{stderr}"
