@@ -26,4 +26,4 @@ pub mod walk;
 pub use histogram::Histogram;
 pub use sample::Sample;
 pub use verdict::{Figure, Finding, Objective, Verdict, judge};
-pub use walk::{Decision, Walk};
+pub use walk::{Decision, SyntheticShare, Walk};

@@ -185,6 +185,28 @@ impl fmt::Display for Finding {
     }
 }
 
+/// Whether a bound of `slo` is relative to the stable revision, which then needs a sample of
+/// its own in each window.
+#[must_use]
+pub fn compares_with_stable(slo: &Slo) -> bool {
+    slo.error_rate.above_stable.is_some()
+        || slo.p50.vs_stable.is_some()
+        || slo.p99.vs_stable.is_some()
+}
+
+/// The answers the stable revision needs in a window before `slo`'s latency bounds relative to
+/// it can be checked (0 without such bounds): its quantile must be bounded from above, which
+/// takes some 700 answers for a p99.
+#[must_use]
+pub fn stable_answers_needed(slo: &Slo) -> u64 {
+    [(slo.p50, 0.5), (slo.p99, 0.99)]
+        .into_iter()
+        .filter(|(l, _)| l.vs_stable.is_some())
+        .map(|(_, q)| answers_to_bound(q))
+        .max()
+        .unwrap_or(0)
+}
+
 /// Judges `canary` against `stable` (the same window of both) by `slo`.
 ///
 /// Inconclusive while the canary has answered fewer than `min_sample` requests, or the stable
@@ -203,10 +225,7 @@ pub fn judge(slo: &Slo, min_sample: u64, canary: &Sample, stable: &Sample) -> Ve
     if canary.requests < min_sample {
         return short(Side::Canary, canary.requests);
     }
-    let needs_stable = slo.error_rate.above_stable.is_some()
-        || slo.p50.vs_stable.is_some()
-        || slo.p99.vs_stable.is_some();
-    if needs_stable && stable.requests < min_sample {
+    if compares_with_stable(slo) && stable.requests < min_sample {
         return short(Side::Stable, stable.requests);
     }
     let mut findings = Vec::new();

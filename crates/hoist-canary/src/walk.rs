@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use hoist_core::Canary;
 use serde::{Deserialize, Serialize};
 
+use crate::verdict::Side;
 use crate::{Sample, Verdict, judge};
 
 /// What the caller does next.
@@ -61,6 +62,35 @@ pub struct StepRecord {
     pub verdict: Option<Verdict>,
     /// Whether `hoist promote` ended it.
     pub promoted_by_hand: bool,
+    /// How many of its requests the agent sent itself (`run.rollout.synthetic`), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<SyntheticShare>,
+}
+
+/// How many of a step's requests were the agent's own synthetic ones, per revision, beside all
+/// of the step's requests: a verdict reached on synthetic traffic says so, since it shows how
+/// the revisions answer the configured paths, not how they answer the users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntheticShare {
+    /// Synthetic requests the canary answered (or failed) in the step.
+    pub canary: u64,
+    /// All the canary's requests in the step.
+    pub canary_of: u64,
+    /// Synthetic requests the stable revision answered (or failed) in the step.
+    pub stable: u64,
+    /// All the stable revision's requests in the step.
+    pub stable_of: u64,
+}
+
+impl std::fmt::Display for SyntheticShare {
+    /// `synthetic: canary 120 of 130 requests, stable 118 of 900`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "synthetic: canary {} of {} requests, stable {} of {}",
+            self.canary, self.canary_of, self.stable, self.stable_of
+        )
+    }
 }
 
 /// A canary in progress.
@@ -74,6 +104,10 @@ pub struct Walk {
     last: Option<Verdict>,
     done: Vec<StepRecord>,
     finished: bool,
+    /// Synthetic requests so far (canary, stable), cumulative since the walk began, as the
+    /// caller last said ([`Walk::count_synthetic`]), and their count when the step began.
+    synthetic_sent: (u64, u64),
+    synthetic_baseline: (u64, u64),
 }
 
 impl Walk {
@@ -94,6 +128,8 @@ impl Walk {
             last: None,
             done: Vec::new(),
             finished: false,
+            synthetic_sent: (0, 0),
+            synthetic_baseline: (0, 0),
         };
         let first = walk.entered();
         (walk, first)
@@ -127,6 +163,59 @@ impl Walk {
         )
     }
 
+    /// Records the synthetic requests the caller has sent so far (`run.rollout.synthetic`),
+    /// cumulative since the walk began like the samples, canary then stable. Called before
+    /// [`Walk::observe`] or [`Walk::promote`], so the record of a step that ends says how many
+    /// of its requests they were; a caller that sends none never calls it.
+    pub fn count_synthetic(&mut self, canary: u64, stable: u64) {
+        self.synthetic_sent = (canary, stable);
+    }
+
+    /// The current step's synthetic share so far, from the cumulative figures now and the
+    /// synthetic requests among them (`sent`, canary then stable, read at the same instant);
+    /// none when the step has had no synthetic request.
+    #[must_use]
+    pub fn synthetic(
+        &self,
+        sent: (u64, u64),
+        canary: &Sample,
+        stable: &Sample,
+    ) -> Option<SyntheticShare> {
+        let (c, s) = self.window(canary, stable);
+        let share = SyntheticShare {
+            canary: sent.0.saturating_sub(self.synthetic_baseline.0),
+            canary_of: c.requests,
+            stable: sent.1.saturating_sub(self.synthetic_baseline.1),
+            stable_of: s.requests,
+        };
+        (share.canary + share.stable > 0).then_some(share)
+    }
+
+    /// Which revisions the current step is short of evidence from, canary then stable, given
+    /// the cumulative figures now: fewer than `min_sample` requests (the stable revision only
+    /// when an SLO compares with it), fewer answers than a relative latency bound needs of the
+    /// stable revision (some 700 for a p99), or fewer than the last verdict said it lacked.
+    /// What synthetic requests are sent for; a revision with enough gets none.
+    #[must_use]
+    pub fn short(&self, canary: &Sample, stable: &Sample) -> (bool, bool) {
+        let (c, s) = self.window(canary, stable);
+        let slo = &self.config.slo;
+        let min = self.config.min_sample;
+        let mut short = (
+            c.requests < min,
+            crate::verdict::compares_with_stable(slo)
+                && (s.requests < min
+                    || s.latency.count() < crate::verdict::stable_answers_needed(slo)),
+        );
+        if let Some(Verdict::Inconclusive { why }) = &self.last {
+            match why.revision {
+                Side::Canary => short.0 |= c.latency.count() < why.min_sample,
+                Side::Stable => short.1 |= s.latency.count() < why.min_sample,
+            }
+        }
+        short
+    }
+
     /// The decision on entering the current step: its weight, or promotion at 100%.
     fn entered(&self) -> Decision {
         if self.weight() >= 100 {
@@ -148,10 +237,12 @@ impl Walk {
             lasted: now.saturating_duration_since(self.step_began),
             verdict: self.last.take(),
             promoted_by_hand: by_hand,
+            synthetic: self.synthetic(self.synthetic_sent, canary, stable),
         });
         self.step += 1;
         self.step_began = now;
         self.baseline = (canary.clone(), stable.clone());
+        self.synthetic_baseline = self.synthetic_sent;
         let d = self.entered();
         self.finished = d == Decision::Promote;
         d
@@ -232,6 +323,7 @@ mod tests {
             slo: Slo::default_for_canary(),
             chaos: None,
             prometheus: None,
+            synthetic: None,
         }
     }
 
@@ -328,6 +420,97 @@ mod tests {
             verdict.to_string().contains("answered 0 of the 100"),
             "{verdict}"
         );
+    }
+
+    #[test]
+    fn each_step_records_how_many_of_its_requests_were_synthetic() {
+        let t0 = Instant::now();
+        let (c, s) = (Sample::default(), Sample::default());
+        let (mut walk, _) = Walk::start(&config(), t0, &c, &s);
+        assert_eq!(walk.synthetic((0, 0), &c, &s), None, "none sent yet");
+        // Step 1: every request was synthetic (the stable revision's 800 bound its p99).
+        let (c, s) = (add(&c, 150, 0, MS), add(&s, 800, 0, MS));
+        walk.count_synthetic(150, 800);
+        let live = walk.synthetic((150, 800), &c, &s).expect("a share");
+        assert_eq!((live.canary, live.canary_of), (150, 150));
+        assert_eq!(
+            walk.observe(t0 + Duration::from_secs(10), &c, &s),
+            Decision::Weight(50)
+        );
+        // Step 2: real traffic came, and 20 synthetic requests went to the canary only.
+        let (c, s) = (add(&c, 120, 0, MS), add(&s, 800, 0, MS));
+        walk.count_synthetic(170, 800);
+        assert_eq!(
+            walk.observe(t0 + Duration::from_secs(20), &c, &s),
+            Decision::Promote
+        );
+        let h = walk.history();
+        assert_eq!(
+            h[0].synthetic,
+            Some(SyntheticShare {
+                canary: 150,
+                canary_of: 150,
+                stable: 800,
+                stable_of: 800
+            })
+        );
+        let second = h[1].synthetic.expect("a share");
+        assert_eq!(
+            second.to_string(),
+            "synthetic: canary 20 of 120 requests, stable 0 of 800",
+            "counted from the step's beginning"
+        );
+        // A step without synthetic requests records none, and says nothing in JSON.
+        let (c, s) = (Sample::default(), Sample::default());
+        let (mut walk, _) = Walk::start(&config(), t0, &c, &s);
+        walk.promote(t0, &c, &s);
+        assert_eq!(walk.history()[0].synthetic, None);
+        let json = serde_json::to_string(&walk.history()[0]).unwrap();
+        assert!(!json.contains("synthetic"), "{json}");
+    }
+
+    #[test]
+    fn a_revision_is_short_until_it_has_what_the_verdict_needs() {
+        let t0 = Instant::now();
+        let (c, s) = (Sample::default(), Sample::default());
+        let (mut walk, _) = Walk::start(&config(), t0, &c, &s);
+        assert_eq!(
+            walk.short(&c, &s),
+            (true, true),
+            "a step begins with nothing"
+        );
+        let (c, s) = (add(&c, 100, 0, MS), add(&s, 60, 0, MS));
+        assert_eq!(walk.short(&c, &s), (false, true), "min_sample is 100");
+        // The default relative p99 needs ~700 stable answers, and says so.
+        let s = add(&s, 40, 0, MS);
+        assert_eq!(walk.short(&c, &s), (false, true));
+        let d = walk.observe(t0 + Duration::from_secs(10), &c, &s);
+        let Decision::Wait(Verdict::Inconclusive { why }) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            why.min_sample,
+            crate::verdict::stable_answers_needed(&config().slo)
+        );
+        let s = add(&s, 700, 0, MS);
+        assert_eq!(walk.short(&c, &s), (false, false));
+        // The next step starts from nothing again.
+        assert_eq!(
+            walk.observe(t0 + Duration::from_secs(20), &c, &s),
+            Decision::Weight(50)
+        );
+        assert_eq!(walk.short(&c, &s), (true, true));
+        // Absolute bounds only: the stable revision's figures are never needed.
+        let mut absolute = config();
+        absolute.slo = Slo {
+            error_rate: hoist_core::ErrorRateSlo {
+                max: Some(1.0),
+                above_stable: None,
+            },
+            ..Slo::default()
+        };
+        let (walk, _) = Walk::start(&absolute, t0, &c, &s);
+        assert_eq!(walk.short(&c, &s), (true, false));
     }
 
     #[test]

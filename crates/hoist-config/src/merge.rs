@@ -9,7 +9,7 @@ use crate::field::Opt;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, ChaosPart, DaprPart, HealthPart, HostsPart, ImagePart,
     IngressPart, KubernetesPart, Partial, ProbePart, PrometheusPart, ResourcesPart, RolloutPart,
-    RunPart, SloPart, StatePart, VerifyPart,
+    RunPart, SloPart, StatePart, SyntheticPart, VerifyPart,
 };
 use crate::walk::StrMap;
 
@@ -271,8 +271,16 @@ impl Merge for RolloutPart {
             },
             // `cookie` or `header` is one choice: an overlay's `sticky` replaces the base's.
             sticky: o.sticky.or(b.sticky),
-            slo: merge_table(b.slo, o.slo)
+            slo: merge_table(b.slo, o.slo),
+            synthetic: merge_table(b.synthetic, o.synthetic)
         )
+    }
+}
+
+impl Merge for SyntheticPart {
+    fn merge(self, o: Self) -> Self {
+        let b = self;
+        merge_fields!(b, o, SyntheticPart { paths, rate }, at: o.at)
     }
 }
 

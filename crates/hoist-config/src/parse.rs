@@ -10,7 +10,7 @@ use crate::names;
 use crate::partial::{
     AppPart, AutoscalePart, BuildPart, ChaosPart, CiPart, DaprPart, HealthPart, HostsPart,
     ImagePart, IngressPart, KubernetesPart, Partial, ProbePart, PrometheusPart, ResourcesPart,
-    RolloutPart, RunPart, SloPart, StatePart, StickyPart, VerifyPart,
+    RolloutPart, RunPart, SloPart, StatePart, StickyPart, SyntheticPart, VerifyPart,
 };
 use crate::source::Source;
 use crate::walk::{StringOrTable, Table};
@@ -102,8 +102,10 @@ const ROLLOUT_KEYS: &[&str] = &[
     "max_wait",
     "sticky",
     "slo",
+    "synthetic",
 ];
 const STICKY_KEYS: &[&str] = &["cookie", "header"];
+const SYNTHETIC_KEYS: &[&str] = &["paths", "rate"];
 const SLO_KEYS: &[&str] = &["error_rate", "p50", "p99"];
 const RESOURCES_KEYS: &[&str] = &["cpu", "memory"];
 const AUTOSCALE_KEYS: &[&str] = &["min", "max", "cpu_percent"];
@@ -134,7 +136,7 @@ const CHAOS_KEYS: &[&str] = &["step", "kill", "latency", "abort", "reset", "cpu"
 /// holds them to each other). The probe keys are listed once, under `run.health`.
 #[cfg(test)]
 pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
-    let tables: [(&str, &[&str]); 18] = [
+    let tables: [(&str, &[&str]); 19] = [
         ("app", APP_KEYS),
         ("build", BUILD_KEYS),
         ("image", IMAGE_KEYS),
@@ -144,6 +146,7 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, &'static str)> {
         ("run.rollout", ROLLOUT_KEYS),
         ("run.rollout.sticky", STICKY_KEYS),
         ("run.rollout.slo", SLO_KEYS),
+        ("run.rollout.synthetic", SYNTHETIC_KEYS),
         ("run.resources", RESOURCES_KEYS),
         ("run.autoscale", AUTOSCALE_KEYS),
         ("run.ingress", INGRESS_KEYS),
@@ -456,6 +459,19 @@ fn rollout_part(t: &Table<'_, '_>) -> Result<RolloutPart> {
         max_wait: t.duration("max_wait")?,
         sticky: t.table("sticky")?.map(|s| sticky_part(&s)).transpose()?,
         slo: t.table("slo")?.map(|s| slo_part(&s)).transpose()?,
+        synthetic: t
+            .table("synthetic")?
+            .map(|s| synthetic_part(&s))
+            .transpose()?,
+    })
+}
+
+fn synthetic_part(t: &Table<'_, '_>) -> Result<SyntheticPart> {
+    t.check_keys(SYNTHETIC_KEYS)?;
+    Ok(SyntheticPart {
+        at: t.as_field(),
+        paths: t.strings("paths")?,
+        rate: t.rate("rate")?,
     })
 }
 

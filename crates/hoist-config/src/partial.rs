@@ -199,6 +199,7 @@ pub(crate) struct RolloutPart {
     pub(crate) max_wait: Opt<Duration>,
     pub(crate) sticky: Option<StickyPart>,
     pub(crate) slo: Option<SloPart>,
+    pub(crate) synthetic: Option<SyntheticPart>,
 }
 
 impl RolloutPart {
@@ -211,6 +212,7 @@ impl RolloutPart {
         given.extend(self.max_wait.as_ref().map(|f| f.with(())));
         given.extend(self.sticky.as_ref().map(|s| s.at.clone()));
         given.extend(self.slo.as_ref().map(|s| s.at.clone()));
+        given.extend(self.synthetic.as_ref().map(|s| s.at.clone()));
         given
     }
 }
@@ -221,6 +223,15 @@ pub(crate) struct StickyPart {
     pub(crate) at: Field<()>,
     pub(crate) cookie: Opt<String>,
     pub(crate) header: Opt<String>,
+}
+
+/// `run.rollout.synthetic`: the paths the agent requests itself and how often; `at` is where
+/// the table is written.
+#[derive(Debug, Clone)]
+pub(crate) struct SyntheticPart {
+    pub(crate) at: Field<()>,
+    pub(crate) paths: Opt<Vec<Field<String>>>,
+    pub(crate) rate: Opt<String>,
 }
 
 /// `run.rollout.slo`: each bound a string or an array of strings (absolute and relative).

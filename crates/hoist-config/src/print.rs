@@ -309,6 +309,19 @@ fn strategy(out: &mut Printer, s: &Strategy) {
         Some(Sticky::Header(name)) => out.kv("sticky", &format!("{{ header = {} }}", quote(name))),
         None => out.line("# sticky is not set: each request is split by weight on its own"),
     }
+    match &c.synthetic {
+        Some(t) => out.kv(
+            "synthetic",
+            &format!(
+                "{{ paths = {}, rate = {} }}",
+                array(&t.paths),
+                quote(&t.rate.to_string())
+            ),
+        ),
+        None => out.line(
+            "# synthetic is not set: a step short of requests waits for real ones, up to max_wait",
+        ),
+    }
     out.header("run.rollout.slo");
     let e = c.slo.error_rate;
     let mut rates = Vec::new();

@@ -494,11 +494,20 @@ failure_threshold = 30   # up to 30 × 5s to start
                 example: r#"`{ error_rate = "+0.5%", p99 = ["300ms", "1.5x"] }`"#,
                 why: "what the canary must hold to be promoted (canary only)",
             },
+            Key {
+                name: "`synthetic`",
+                ty: "table",
+                default: "none: a step short of requests waits for real ones",
+                allowed: "see [`run.rollout.synthetic`](#runrolloutsynthetic)",
+                example: r#"`{ paths = ["/", "/healthz"], rate = "10/s" }`"#,
+                why: "a canary with little real traffic still gets a verdict (canary only)",
+            },
         ],
         outro: "`max_surge` and `max_unavailable` may not both come to 0 for the replica count (or
-`autoscale.min`): such a rollout would never make progress. The canary keys (`steps` to `slo`)
-need `strategy = \"canary\"`; given with a rolling update they are an error, not ignored. A canary
-cannot be combined with a single-writer `run.state` (it runs two revisions at once).
+`autoscale.min`): such a rollout would never make progress. The canary keys (`steps` to
+`synthetic`) need `strategy = \"canary\"`; given with a rolling update they are an error, not
+ignored. A canary cannot be combined with a single-writer `run.state` (it runs two revisions at
+once).
 
 ```toml
 [run.rollout]
@@ -508,10 +517,11 @@ interval = \"10s\"
 min_sample = 200
 sticky = { cookie = \"session\" }
 slo = { error_rate = [\"1%\", \"+0.5%\"], p99 = [\"500ms\", \"+100ms\"] }
+synthetic = { paths = [\"/\", \"/healthz\"], rate = \"20/s\" }
 ```
 
-`hoist deploy` does not walk canary steps yet, on either target: it refuses a canary strategy
-rather than roll the revision out without analysis.",
+The agent (this machine, each host) judges a canary from its proxy's counters; on Kubernetes a
+canary needs `[verify.prometheus]`.",
     },
     Section {
         title: "`run.rollout.sticky`",
@@ -534,6 +544,39 @@ request without it is split on its own).",
                 allowed: "a header name (an HTTP token; case does not matter)",
                 example: r#"`"X-User-Id"`"#,
                 why: "clients identified by a header",
+            },
+        ],
+        outro: "",
+    },
+    Section {
+        title: "`run.rollout.synthetic`",
+        intro: r"Requests the agent sends itself while a canary step has too few requests for a verdict
+(Flagger's load-tester webhook, built in). Each revision short of its sample in the step — fewer
+than `min_sample` requests, or a stable revision whose p99 cannot be bounded yet — gets `rate`
+GET requests to `paths`, in turn, sent straight to its ready replicas (so the canary gets its
+sample at a 5% step as fast as at 50%), with `User-Agent: hoist-synthetic` and
+`X-Hoist-Synthetic: 1`. They are counted in that revision's figures like requests through the
+proxy (a 5xx or no answer within 10s is an error; `[verify.chaos]` faults apply to them), so a
+broken path fails the canary. Sending stops once the revision has its sample, when the step ends
+(the next step needs its own), when the canary is promoted or rolled back, and when the agent
+stops. `hoist status` and `hoist history` say how many of each step's requests were synthetic.
+Canary only; the agent only (on Kubernetes, run a load tester).",
+        keys: &[
+            Key {
+                name: "`paths`",
+                ty: "array of strings",
+                default: "— (required)",
+                allowed: "at least one; each starts with one `/`, visible ASCII without `#` (a query is fine)",
+                example: r#"`["/", "/api/items?limit=1"]`"#,
+                why: "what the requests ask for, as the app sees it (the proxy passes paths on unchanged)",
+            },
+            Key {
+                name: "`rate`",
+                ty: "string",
+                default: r#"`"10/s"`"#,
+                allowed: r#"`"N/s"` or `"N/m"`, N a whole number from 1, at most 1000 a second"#,
+                example: r#"`"30/m"`"#,
+                why: "requests each revision short of its sample gets; 10/s gives the default `min_sample` in the default `interval`",
             },
         ],
         outro: "",

@@ -246,6 +246,24 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
+    /// A request rate string such as `"10/s"` (its form is checked by validation); a bare
+    /// number is refused for its missing unit, which would leave "per what" to a guess.
+    pub(crate) fn rate(&self, name: &str) -> Result<Opt<String>> {
+        let Some((value, field)) = self.get(name) else {
+            return Ok(None);
+        };
+        match value {
+            DeValue::String(s) => Ok(Some(field.with(s.to_string()))),
+            DeValue::Integer(n) => Err(field.invalid(format!(
+                "a rate needs a unit, found the bare number {n}; write it as a string such as \"{n}/s\" (a second) or \"{n}/m\" (a minute)"
+            ))),
+            DeValue::Float(n) => Err(field.invalid(format!(
+                "a rate needs a unit and a whole number of requests, found the bare number {n}; write it as a string such as \"10/s\" or \"30/m\""
+            ))),
+            other => Err(wrong_type(&field, "a rate string like \"10/s\"", other)),
+        }
+    }
+
     /// A table of string values, such as `run.env` (absent: empty).
     pub(crate) fn string_map(&self, name: &str) -> Result<StrMap> {
         let Some(table) = self.table(name)? else {

@@ -67,6 +67,61 @@ pub struct Canary {
     /// reads its proxy's own counters and ignores it.
     #[serde(default)]
     pub prometheus: Option<crate::Prometheus>,
+    /// Requests the agent sends itself while a step is short of evidence
+    /// (`run.rollout.synthetic`), so a canary with little real traffic still gets a verdict
+    /// instead of waiting out `max_wait`. None: a quiet step waits and is never passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<SyntheticTraffic>,
+}
+
+/// `run.rollout.synthetic`: what the agent requests itself while a canary step has too few
+/// requests for a verdict — Flagger's load-tester webhook, built in. The requests are counted
+/// in the revisions' figures like real ones (a 5xx is an error), so they are evidence, and the
+/// step's record says how many of its requests they were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyntheticTraffic {
+    /// Paths requested with GET, in turn, each starting with `/` (a query is allowed), as the
+    /// app sees them: the proxy passes paths on unchanged.
+    pub paths: Vec<String>,
+    /// How many requests each revision short of its sample gets.
+    pub rate: Rate,
+}
+
+/// A request rate as hoist.toml writes it, `"10/s"` or `"30/m"`: kept as written so `hoist
+/// config` prints it back the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rate {
+    /// Requests per `per`, at least 1.
+    pub requests: u32,
+    /// One second or one minute.
+    pub per: Duration,
+}
+
+impl Rate {
+    /// `rate` when hoist.toml does not set it: 10 a second gives the default `min_sample`
+    /// (100) in the default `interval` (10s).
+    pub const DEFAULT: Rate = Rate {
+        requests: 10,
+        per: Duration::from_secs(1),
+    };
+
+    /// The time between two requests (`per / requests`).
+    #[must_use]
+    pub fn period(self) -> Duration {
+        self.per / self.requests.max(1)
+    }
+}
+
+impl std::fmt::Display for Rate {
+    /// As hoist.toml writes it: `10/s`, `30/m`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = if self.per >= Duration::from_mins(1) {
+            "m"
+        } else {
+            "s"
+        };
+        write!(f, "{}/{unit}", self.requests)
+    }
 }
 
 /// `[verify.chaos]`: what the agent injects into the canary while one of its steps runs, and
@@ -229,6 +284,13 @@ mod tests {
             slo: Slo::default_for_canary(),
             chaos: None,
             prometheus: None,
+            synthetic: Some(SyntheticTraffic {
+                paths: vec!["/".into(), "/healthz?deep=1".into()],
+                rate: Rate {
+                    requests: 30,
+                    per: Duration::from_mins(1),
+                },
+            }),
         });
         let json = serde_json::to_string(&canary).unwrap();
         assert!(
@@ -248,5 +310,17 @@ mod tests {
         assert_eq!(Relative::Plus(ms(50)).bound(ms(100)), ms(150));
         assert_eq!(Relative::Plus(ms(50)).to_string(), "+50ms");
         assert_eq!(Relative::Times(1.5).to_string(), "1.5x");
+    }
+
+    #[test]
+    fn a_rate_prints_as_written_and_spaces_its_requests() {
+        assert_eq!(Rate::DEFAULT.to_string(), "10/s");
+        assert_eq!(Rate::DEFAULT.period(), Duration::from_millis(100));
+        let per_minute = Rate {
+            requests: 30,
+            per: Duration::from_mins(1),
+        };
+        assert_eq!(per_minute.to_string(), "30/m");
+        assert_eq!(per_minute.period(), Duration::from_secs(2));
     }
 }

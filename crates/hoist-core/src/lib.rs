@@ -22,7 +22,10 @@ pub use app::{
     HostsHttps, HostsPublic, HostsTls, ImageSection, Ingress, IntOrPercent, Kubernetes, Probe,
     ProbeAction, Resources, Rollout, RunSection, State, StateUpdate, TagPolicy, Writers,
 };
-pub use canary::{Canary, ChaosStep, ErrorRateSlo, LatencySlo, Relative, Slo, Sticky, Strategy};
+pub use canary::{
+    Canary, ChaosStep, ErrorRateSlo, LatencySlo, Rate, Relative, Slo, Sticky, Strategy,
+    SyntheticTraffic,
+};
 pub use chain::error_line;
 pub use digest::{Digest, DigestError};
 pub use outcome::{Outcome, ReplicaReport};

@@ -300,6 +300,10 @@ pub struct CanaryReport {
     /// The current step's figures so far, canary then stable (live, for `status`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<[RevisionTraffic; 2]>,
+    /// How many of the current step's requests (when rolled back, of its last step's) the
+    /// agent sent itself (`run.rollout.synthetic`), when any: a verdict on them says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synthetic: Option<hoist_canary::SyntheticShare>,
 }
 
 /// `hoist chaos`: faults injected into one revision for a while.

@@ -10,12 +10,14 @@
 
 use std::time::Duration;
 
-use hoist_core::{Canary, ErrorRateSlo, LatencySlo, Relative, Slo, Sticky, Strategy};
+use hoist_core::{
+    Canary, ErrorRateSlo, LatencySlo, Rate, Relative, Slo, Sticky, Strategy, SyntheticTraffic,
+};
 
 use crate::duration;
 use crate::error::ConfigError;
 use crate::field::Field;
-use crate::partial::{RolloutPart, SloPart, StickyPart};
+use crate::partial::{RolloutPart, SloPart, StickyPart, SyntheticPart};
 
 use super::numbers::{MAX_COUNT, count, seconds};
 
@@ -76,7 +78,90 @@ fn canary(p: &RolloutPart) -> Result<Canary> {
         // `[verify.chaos]`, set by `chaos_step` once the whole file is read.
         chaos: None,
         prometheus: None,
+        synthetic: p.synthetic.as_ref().map(synthetic).transpose()?,
     })
+}
+
+/// The most synthetic requests a second one revision gets: they earn a sample, they are not a
+/// load test, and the agent sends them from its own process.
+const MAX_RATE_PER_SECOND: u32 = 1000;
+
+fn synthetic(p: &SyntheticPart) -> Result<SyntheticTraffic> {
+    let Some(paths) = &p.paths else {
+        return Err(ConfigError::Missing {
+            location: Box::new(p.at.at.clone()),
+            key: format!("{}.paths", p.at.key),
+            hint: "say what the agent requests: `synthetic = { paths = [\"/\", \"/healthz\"], rate = \"10/s\" }`".to_owned(),
+        });
+    };
+    if paths.value.is_empty() {
+        return Err(paths.invalid(
+            "needs at least one path to request, like `paths = [\"/\"]`; remove `synthetic` to send none",
+        ));
+    }
+    for path in &paths.value {
+        request_path(path)?;
+    }
+    Ok(SyntheticTraffic {
+        paths: paths.value.iter().map(|f| f.value.clone()).collect(),
+        rate: p.rate.as_ref().map_or(Ok(Rate::DEFAULT), rate)?,
+    })
+}
+
+/// A path the agent can put in a request line as it is: `/`, then visible ASCII without `#`
+/// (a query is fine, a fragment never reaches a server).
+fn request_path(f: &Field<String>) -> Result<()> {
+    let p = &f.value;
+    if !p.starts_with('/') || p.starts_with("//") {
+        return Err(f.invalid(format!(
+            "`{p}` is not a path; write it as the app sees it, starting with one `/`, like \"/\" or \"/healthz\""
+        )));
+    }
+    if let Some(c) = p.chars().find(|c| !c.is_ascii_graphic() || *c == '#') {
+        return Err(f.invalid(format!(
+            "`{p}` has {c:?}, which a request path cannot hold; percent-encode it (a space is `%20`), and leave out any `#fragment`"
+        )));
+    }
+    Ok(())
+}
+
+/// `"10/s"` or `"30/m"`: a whole number of requests, at least 1, per second or minute.
+fn rate(f: &Field<String>) -> Result<Rate> {
+    let s = f.value.trim();
+    let Some((count, unit)) = s.split_once('/') else {
+        return Err(f.invalid(format!(
+            "`{s}` has no unit; write requests per second or per minute, like \"10/s\" or \"30/m\""
+        )));
+    };
+    let per = match unit {
+        "s" => Duration::from_secs(1),
+        "m" => Duration::from_mins(1),
+        _ => {
+            return Err(f.invalid(format!(
+                "`{s}` has the unit `/{unit}`; write requests per second or per minute, like \"10/s\" or \"30/m\""
+            )));
+        }
+    };
+    let requests: u32 = match count.parse() {
+        Ok(0) => {
+            return Err(f.invalid(format!(
+                "`{s}` sends nothing, so a quiet step would still wait out `max_wait`; give at least 1, like \"10/s\", or remove `synthetic`"
+            )));
+        }
+        Ok(n) if count.bytes().all(|b| b.is_ascii_digit()) => n,
+        _ => {
+            return Err(f.invalid(format!(
+                "`{s}` is not a whole number of requests per second or minute, like \"10/s\" or \"30/m\""
+            )));
+        }
+    };
+    let rate = Rate { requests, per };
+    if rate.period() < Duration::from_secs(1) / MAX_RATE_PER_SECOND {
+        return Err(f.invalid(format!(
+            "`{s}` is more than {MAX_RATE_PER_SECOND}/s: synthetic requests earn a canary its sample, they are not a load test"
+        )));
+    }
+    Ok(rate)
 }
 
 /// Percentages, each 1–100, strictly increasing, at least one below 100; 100 is added when the

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use hoist_config::{load_str, load_str_with, to_toml};
-use hoist_core::{Canary, ErrorRateSlo, LatencySlo, Relative, Slo, Sticky, Strategy};
+use hoist_core::{
+    Canary, ErrorRateSlo, LatencySlo, Rate, Relative, Slo, Sticky, Strategy, SyntheticTraffic,
+};
 
 use crate::error;
 
@@ -27,6 +29,7 @@ fn rolling_is_the_default_and_canary_has_defaults_for_every_key() {
     assert_eq!(c.min_sample, 100);
     assert_eq!(c.max_wait, Duration::from_mins(5));
     assert_eq!(c.sticky, None);
+    assert_eq!(c.synthetic, None, "no request is sent unless asked for");
     assert_eq!(c.slo, Slo::default_for_canary());
     assert_eq!(c.slo.error_rate.above_stable, Some(1.0));
     assert_eq!(
@@ -131,6 +134,7 @@ fn a_printed_canary_loads_back_equal() {
         "[run.rollout]\nstrategy = \"canary\"\n",
         "[run.rollout]\nstrategy = \"canary\"\nsteps = [1, 2, 3]\ninterval = \"2s\"\nmin_sample = 7\nmax_wait = \"1h\"\nsticky = { cookie = \"s\" }\nslo = { error_rate = [\"0.25%\", \"+0.1%\"], p50 = [\"2.5x\"], p99 = [\"1500ms\", \"+1s\"] }\n",
         "[run.rollout]\nstrategy = \"canary\"\nslo = { error_rate = [], p50 = \"10ms\", p99 = [] }\n",
+        "[run.rollout]\nstrategy = \"canary\"\nsynthetic = { paths = [\"/\", \"/q?a=1&b=%20\"], rate = \"30/m\" }\n",
     ] {
         let src = format!("[app]\nname = \"hello\"\n{body}");
         let app = load_str("hoist.toml", &src, None).unwrap();
@@ -432,5 +436,126 @@ fn verify_prometheus_mistakes_say_where() {
             "{canary}[verify.prometheus]\nurll = \"http://p\"\n"
         ))
         .contains("unknown key `urll` (did you mean `url`?)")
+    );
+}
+
+#[test]
+fn synthetic_traffic_is_read_defaulted_and_merged() {
+    let c = canary(
+        "[run.rollout]\nstrategy = \"canary\"\nsynthetic = { paths = [\"/\", \"/healthz\"], rate = \"25/s\" }\n",
+        None,
+    );
+    assert_eq!(
+        c.synthetic,
+        Some(SyntheticTraffic {
+            paths: vec!["/".to_owned(), "/healthz".to_owned()],
+            rate: Rate {
+                requests: 25,
+                per: Duration::from_secs(1)
+            },
+        })
+    );
+    let body = r#"[run.rollout]
+strategy = "canary"
+
+[run.rollout.synthetic]
+paths = ["/api/items?limit=1"]
+
+[environments.prod]
+run.rollout.synthetic.rate = "120/m"
+"#;
+    let base = canary(body, None).synthetic.expect("synthetic");
+    assert_eq!(base.paths, ["/api/items?limit=1"]);
+    assert_eq!(base.rate, Rate::DEFAULT, "10/s when not given");
+    let prod = canary(body, Some("prod")).synthetic.expect("synthetic");
+    assert_eq!(base.paths, prod.paths, "kept from the base");
+    assert_eq!(prod.rate.to_string(), "120/m");
+    assert_eq!(prod.rate.period(), Duration::from_millis(500));
+    let printed = to_toml(
+        &load_str(
+            "hoist.toml",
+            &format!("[app]\nname = \"hello\"\n{body}"),
+            Some("prod"),
+        )
+        .unwrap(),
+    );
+    assert!(
+        printed.contains(r#"synthetic = { paths = ["/api/items?limit=1"], rate = "120/m" }"#),
+        "{printed}"
+    );
+}
+
+#[test]
+fn synthetic_mistakes_say_where() {
+    let at = |synthetic: &str| {
+        error(&format!(
+            "[run.rollout]\nstrategy = \"canary\"\nsynthetic = {synthetic}\n"
+        ))
+    };
+    assert_eq!(
+        at(r#"{ paths = ["/", "healthz"] }"#),
+        "hoist.toml:5:29: run.rollout.synthetic.paths[1]: `healthz` is not a path; write it as the app sees it, starting with one `/`, like \"/\" or \"/healthz\""
+    );
+    let e = at(r#"{ paths = ["/a b"] }"#);
+    assert!(
+        e.starts_with("hoist.toml:5:24: run.rollout.synthetic.paths[0]: `/a b` has ' ', which a request path cannot hold; percent-encode it"),
+        "{e}"
+    );
+    let e = at(r#"{ paths = ["//evil.example"] }"#);
+    assert!(e.contains("`//evil.example` is not a path"), "{e}");
+    let e = at(r#"{ paths = ["/#top"] }"#);
+    assert!(e.contains("has '#'"), "{e}");
+    let e = at("{ paths = [] }");
+    assert!(
+        e.starts_with("hoist.toml:5:23: run.rollout.synthetic.paths: needs at least one path"),
+        "{e}"
+    );
+    let e = at(r#"{ rate = "10/s" }"#);
+    assert!(
+        e.contains("run.rollout.synthetic.paths"),
+        "missing paths: {e}"
+    );
+    assert!(e.contains("hoist.toml:5:13"), "{e}");
+    assert_eq!(
+        at(r#"{ paths = ["/"], rate = "0/s" }"#),
+        "hoist.toml:5:37: run.rollout.synthetic.rate: `0/s` sends nothing, so a quiet step would still wait out `max_wait`; give at least 1, like \"10/s\", or remove `synthetic`"
+    );
+    assert_eq!(
+        at(r#"{ paths = ["/"], rate = "10" }"#),
+        "hoist.toml:5:37: run.rollout.synthetic.rate: `10` has no unit; write requests per second or per minute, like \"10/s\" or \"30/m\""
+    );
+    let e = at(r#"{ paths = ["/"], rate = 10 }"#);
+    assert!(
+        e.starts_with("hoist.toml:5:37: run.rollout.synthetic.rate: a rate needs a unit, found the bare number 10; write it as a string such as \"10/s\""),
+        "{e}"
+    );
+    let e = at(r#"{ paths = ["/"], rate = "10/h" }"#);
+    assert!(e.contains("`10/h` has the unit `/h`"), "{e}");
+    let e = at(r#"{ paths = ["/"], rate = "1.5/s" }"#);
+    assert!(e.contains("`1.5/s` is not a whole number"), "{e}");
+    let e = at(r#"{ paths = ["/"], rate = "-1/s" }"#);
+    assert!(e.contains("`-1/s` is not a whole number"), "{e}");
+    let e = at(r#"{ paths = ["/"], rate = "1001/s" }"#);
+    assert!(e.contains("more than 1000/s"), "{e}");
+    let e = at(r#"{ paths = ["/"], rate = "60001/m" }"#);
+    assert!(e.contains("more than 1000/s"), "{e}");
+    let limit = canary(
+        "[run.rollout]\nstrategy = \"canary\"\nsynthetic = { paths = [\"/\"], rate = \"60000/m\" }\n",
+        None,
+    );
+    assert_eq!(
+        limit.synthetic.map(|s| s.rate.period()),
+        Some(Duration::from_millis(1)),
+        "60000/m is 1000/s, the limit itself"
+    );
+    let e = at(r#"{ paths = ["/"], hosts = ["a"] }"#);
+    assert!(
+        e.contains("run.rollout.synthetic.hosts: unknown key `hosts`"),
+        "{e}"
+    );
+    // Canary only, like the other canary keys.
+    assert_eq!(
+        error("[run.rollout]\nsynthetic = { paths = [\"/\"] }\n"),
+        "hoist.toml:4:13: run.rollout.synthetic: applies to a canary, and this rollout is rolling; add `strategy = \"canary\"` to `run.rollout`, or remove it"
     );
 }

@@ -8,6 +8,11 @@
 //! replicas never get ready (or crash) within the rollout's deadline is rolled back like a
 //! rolling update's. After an agent restart the walk starts again from its first step: the
 //! figures it had were in memory.
+//!
+//! With `run.rollout.synthetic`, a step short of requests gets the agent's own (see
+//! [`synthetic`]), counted like real ones; each step's record says how many there were.
+
+mod synthetic;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use hoist_canary::walk::{Decision, Reason};
-use hoist_canary::{Sample, Walk};
+use hoist_canary::{Sample, SyntheticShare, Walk};
 use hoist_core::{Canary, ChaosStep};
 
 use super::controller::{Controller, Refused};
@@ -37,6 +42,9 @@ pub(crate) struct CanaryRun {
     next_look: Instant,
     /// The `[verify.chaos]` faults of the current step, while they are on.
     faults: Option<Arc<AtomicBool>>,
+    /// The synthetic requests (`run.rollout.synthetic`), from the walk's start until the
+    /// canary ends.
+    synthetic: Option<synthetic::Sender>,
 }
 
 impl CanaryRun {
@@ -61,6 +69,7 @@ impl CanaryRun {
                 .unwrap_or_default(),
             reason: None,
             window: None,
+            synthetic: None,
         }
     }
 }
@@ -107,12 +116,20 @@ impl Controller {
             walk: None,
             next_look: Instant::now(),
             faults: None,
+            synthetic: None,
         });
         let steps: Vec<String> = config.steps.iter().map(|w| format!("{w}%")).collect();
+        let synthetic = config.synthetic.as_ref().map_or_else(String::new, |t| {
+            format!(
+                "; a revision short of them gets {} synthetic GET {}",
+                t.rate,
+                t.paths.join(", ")
+            )
+        });
         self.progress(
             Some(target),
             format!(
-                "canary beside revision {stable}: {}, analysed every {}s on at least {} requests per revision",
+                "canary beside revision {stable}: {}, analysed every {}s on at least {} requests per revision{synthetic}",
                 steps.join(" → "),
                 config.interval.as_secs_f64(),
                 config.min_sample
@@ -155,8 +172,19 @@ impl Controller {
             if available >= spec.run.replicas {
                 let (canary, stable) = self.samples(target, run.stable);
                 let (walk, first) = Walk::start(&run.config, now, &canary, &stable);
+                let sender = run.config.synthetic.as_ref().map(|t| {
+                    let host = spec.run.ingress.as_ref().and_then(|i| i.host.as_deref());
+                    synthetic::Sender::start(
+                        &self.app,
+                        Arc::clone(&self.ctx.proxy),
+                        host,
+                        t,
+                        [Arc::clone(&run.split.backends), Arc::clone(&self.backends)],
+                    )
+                });
                 if let Some(run) = self.canary_mut() {
                     run.walk = Some(walk);
+                    run.synthetic = sender;
                 }
                 self.apply(first, now);
             } else if now.saturating_duration_since(started) > spec.run.rollout.deadline {
@@ -171,15 +199,34 @@ impl Controller {
             }
             return;
         }
-        if now < run.next_look {
+        let next_look = run.next_look;
+        let (canary, stable) = self.steer_synthetic(target, now);
+        if now < next_look {
             return;
         }
-        let (canary, stable) = self.samples(target, run.stable);
         let Some(walk) = self.canary_mut().and_then(|r| r.walk.as_mut()) else {
             return;
         };
         let decision = walk.observe(now, &canary, &stable);
         self.apply(decision, now);
+    }
+
+    /// The figures of the canary and the stable revision now, with the synthetic requests so
+    /// far told to the walk; and, every tick, synthetic requests asked of the revisions the
+    /// step is short of evidence from (none once it has enough: the next look judges it).
+    fn steer_synthetic(&mut self, target: u64, now: Instant) -> (Sample, Sample) {
+        let Some(stable) = self.canary_mut().map(|r| r.stable) else {
+            return (Sample::default(), Sample::default());
+        };
+        let (canary, stable, (c, s)) = self.figures(target, stable);
+        if let Some(run) = self.canary_mut()
+            && let (Some(walk), Some(sender)) = (run.walk.as_mut(), run.synthetic.as_ref())
+        {
+            walk.count_synthetic(c, s);
+            let (short_canary, short_stable) = walk.short(&canary, &stable);
+            sender.want(short_canary, short_stable, now);
+        }
+        (canary, stable)
     }
 
     /// `hoist promote` / `hoist abort` on the canary in progress: a line saying what was done.
@@ -210,7 +257,7 @@ impl Controller {
                 ));
             }
             (what, true) => {
-                let (canary, stable_sample) = self.samples(target, stable);
+                let (canary, stable_sample) = self.steer_synthetic(target, now);
                 let Some(walk) = self.canary_mut().and_then(|r| r.walk.as_mut()) else {
                     return Err(Refused::new(500, "the canary's walk is gone", None));
                 };
@@ -248,11 +295,37 @@ impl Controller {
         let run = active.canary.as_ref()?;
         let mut report = run.report(active.target, None);
         if let Some(walk) = &run.walk {
-            let (canary, stable) = self.samples(active.target, run.stable);
+            let (canary, stable, sent) = self.figures(active.target, run.stable);
             let (c, s) = walk.window(&canary, &stable);
             report.window = Some([RevisionTraffic::of(c), RevisionTraffic::of(s)]);
+            report.synthetic = walk.synthetic(sent, &canary, &stable);
         }
         Some(report)
+    }
+
+    /// The current step's synthetic share, when it had synthetic requests.
+    fn synthetic_share(&self) -> Option<SyntheticShare> {
+        let active = self.active.as_ref()?;
+        let run = active.canary.as_ref()?;
+        let (canary, stable, sent) = self.figures(active.target, run.stable);
+        run.walk.as_ref()?.synthetic(sent, &canary, &stable)
+    }
+
+    /// [`Controller::samples`], with the synthetic requests among them (canary, stable; none
+    /// without `run.rollout.synthetic`) read at the same instant.
+    fn figures(&self, target: u64, stable: u64) -> (Sample, Sample, (u64, u64)) {
+        let sender = self
+            .active
+            .as_ref()
+            .and_then(|a| a.canary.as_ref())
+            .and_then(|c| c.synthetic.as_ref());
+        if let Some(s) = sender {
+            let (sent, (canary, stable)) = s.figures(|| self.samples(target, stable));
+            (canary, stable, sent)
+        } else {
+            let (canary, stable) = self.samples(target, stable);
+            (canary, stable, (0, 0))
+        }
     }
 
     fn canary_mut(&mut self) -> Option<&mut CanaryRun> {
@@ -305,10 +378,16 @@ impl Controller {
             }
             Decision::Wait(verdict) => {
                 let w = run.split.weight();
-                self.progress(Some(target), format!("canary at {w}%: {verdict}"));
+                let share = self
+                    .synthetic_share()
+                    .map_or_else(String::new, |s| format!(" ({s})"));
+                self.progress(Some(target), format!("canary at {w}%: {verdict}{share}"));
             }
             Decision::Promote => self.promote_canary(target),
             Decision::RollBack(reason) => {
+                let share = self
+                    .synthetic_share()
+                    .map_or_else(String::new, |s| format!(" ({s})"));
                 let why = match reason {
                     Reason::Failed { verdict } => format!("the canary broke its SLOs: {verdict}"),
                     Reason::Inconclusive { verdict, waited } => format!(
@@ -317,7 +396,7 @@ impl Controller {
                     ),
                     Reason::Aborted => "aborted by `hoist abort`".to_owned(),
                 };
-                self.canary_failed(target, why);
+                self.canary_failed(target, format!("{why}{share}"));
             }
         }
     }
@@ -325,9 +404,11 @@ impl Controller {
     /// The canary serves everything: the stable replicas leave, the split goes.
     fn promote_canary(&mut self, target: u64) {
         self.end_step_faults(target);
-        let Some(run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
+        let Some(mut run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
             return;
         };
+        // No more synthetic requests: the walk is over.
+        drop(run.synthetic.take());
         run.split.set_weight(100);
         let report = run.report(target, Some("promoted"));
         self.keep_report(target, &report);
@@ -362,6 +443,9 @@ impl Controller {
                     .as_ref()
                     .map_or_else(|| "by hand".to_owned(), ToString::to_string)
             );
+            if let Some(share) = s.synthetic {
+                let _ = write!(line, " ({share})");
+            }
         }
         self.progress(Some(target), line);
         self.complete(target);
@@ -371,11 +455,15 @@ impl Controller {
     /// revision's route as it was.
     fn canary_failed(&mut self, target: u64, reason: String) {
         self.end_step_faults(target);
-        let Some(run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
+        let share = self.synthetic_share();
+        let Some(mut run) = self.active.as_mut().and_then(|a| a.canary.take()) else {
             return;
         };
+        // No more synthetic requests: the walk is over.
+        drop(run.synthetic.take());
         // The report keeps the share it had when it was rolled back.
         let mut report = run.report(target, Some("rolled_back"));
+        report.synthetic = share;
         run.split.set_weight(0);
         report.reason = Some(reason.clone());
         let reports = self.replica_reports(target);

@@ -65,6 +65,15 @@ pub fn lines(c: &CanaryReport) -> Vec<String> {
         out.push(format!("  this step, canary: {}", figures(canary)));
         out.push(format!("  this step, stable: {}", figures(stable)));
     }
+    if let Some(share) = c.synthetic {
+        // Live: this step's; rolled back: the last step's, which the verdict is on.
+        let step = if c.phase == "analysing" {
+            "this step"
+        } else {
+            "last step"
+        };
+        out.push(format!("  {step}, {share}"));
+    }
     if let Some(v) = &c.verdict {
         out.push(format!("  verdict so far: {v}"));
     }
@@ -82,6 +91,9 @@ pub fn lines(c: &CanaryReport) -> Vec<String> {
                 ""
             }
         ));
+        if let Some(share) = s.synthetic {
+            out.push(format!("    {share}"));
+        }
     }
     out
 }
