@@ -11,9 +11,15 @@
 //!   complete the canary Deployment is deleted — one ReplicaSet left serving;
 //! - abort (a failed verdict, `max_wait` without a verdict, `hoist abort`, or a canary that
 //!   never gets ready): the canary is scaled to 0 and deleted, and the stable Deployment gets
-//!   its replicas back; its pod template is never touched;
+//!   its replicas back (unless an autoscaler owns them); its pod template is never touched;
 //! - `hoist promote` / `hoist abort` set the annotation [`INTERVENE`] on the canary
 //!   Deployment, which the deploying process reads at each interval.
+//!
+//! With an autoscaler on the stable Deployment (`run.autoscale`: the release holds an HPA
+//! targeting it), the HPA owns the stable count and hoist never writes it: each step sizes the
+//! canary *beside* the stable replicas the HPA chose ([`beside`]), follows the HPA when it
+//! changes that count mid-step, and an abort only removes the canary — no fight over
+//! `spec.replicas` (what Argo Rollouts users meet when an HPA and the rollout both scale).
 //!
 //! Only the Deployment changes during the steps: the release's other objects (Service,
 //! ConfigMap, …) are applied at promotion. Every step and verdict is kept in the revision
@@ -118,6 +124,14 @@ pub fn split(total: i32, weight: u8) -> (i32, i32) {
     (canary, total - canary)
 }
 
+/// The canary replicas that give `weight` percent beside `stable` replicas the autoscaler
+/// keeps: `stable × w / (100 − w)`, rounded, at least one.
+#[must_use]
+pub fn beside(stable: i32, weight: u8) -> i32 {
+    let w = f64::from(weight.min(99));
+    ((f64::from(stable.max(1)) * w / (100.0 - w)).round() as i32).max(1)
+}
+
 /// The canary's share of the ready replicas, in percent, for messages.
 #[must_use]
 pub fn effective(canary: i32, stable: i32) -> f64 {
@@ -168,12 +182,22 @@ struct Run<'a, F> {
     canary_name: String,
     total: i32,
     record: Record,
+    /// An HPA owns the stable Deployment's count: size the canary beside it, never scale it.
+    autoscaled: bool,
     /// When the first step's canary replicas were ready.
     serving_since: Option<Instant>,
     /// Seconds from `serving_since` to the verdict that ended the walk.
     verdict_seconds: Option<f64>,
     /// Seconds the rollback took, from the verdict.
     rollback_seconds: Option<f64>,
+}
+
+/// Whether the release autoscales the Deployment `name` (an HPA whose target it is).
+fn autoscaled(release: &Release, name: &str) -> bool {
+    release.manifests.iter().any(|m| {
+        m.kind.kind == "HorizontalPodAutoscaler"
+            && m.body["spec"]["scaleTargetRef"]["name"].as_str() == Some(name)
+    })
 }
 
 /// Deploys `release` to `target` as a canary beside the serving revision, judged with
@@ -259,6 +283,7 @@ pub async fn deploy_canary<F: Figures>(
         canary_name: format!("{}-canary", deployment.name),
         total,
         record,
+        autoscaled: autoscaled(release, &deployment.name),
         serving_since: None,
         verdict_seconds: None,
         rollback_seconds: None,
@@ -377,6 +402,7 @@ impl<F: Figures> Run<'_, F> {
                 }
             }
             tokio::time::sleep(config.interval).await;
+            self.follow_autoscaler().await?;
             let now = Instant::now();
             // Figures since the canary began: the walk subtracts each step's start.
             let window = now.duration_since(began);
@@ -424,7 +450,12 @@ impl<F: Figures> Run<'_, F> {
         revision: u64,
         w: u8,
     ) -> Result<std::result::Result<(), String>> {
-        let (c, s) = split(self.total, w);
+        let (c, s) = if self.autoscaled {
+            let s = self.stable_replicas().await?;
+            (beside(s, w), s)
+        } else {
+            split(self.total, w)
+        };
         let manifest = canary_manifest(deployment, revision, c);
         apply::apply(
             &self.target.cluster,
@@ -450,9 +481,45 @@ impl<F: Figures> Run<'_, F> {
             End::DeadlineExceeded(m) => return Ok(Err(m)),
             End::TimedOut(last) => return Ok(Err(last.describe())),
         }
-        self.scale(&self.stable_name.clone(), s).await?;
+        if !self.autoscaled {
+            self.scale(&self.stable_name.clone(), s).await?;
+        }
         self.canary_mut().split = (w, c, s);
         Ok(Ok(()))
+    }
+
+    /// The stable Deployment's replicas as the cluster has them now (its autoscaler's choice).
+    async fn stable_replicas(&self) -> Result<i32> {
+        let api: Api<Deployment> =
+            Api::namespaced(self.target.cluster.client(), &self.target.namespace);
+        let d = api.get(&self.stable_name).await.map_err(|e| {
+            self.target
+                .cluster
+                .error("read the stable Deployment", &self.target.namespace, e)
+        })?;
+        Ok(d.spec.replicas.unwrap_or(1))
+    }
+
+    /// With an autoscaler: when it changed the stable count since the step began, the canary
+    /// is resized so the step keeps its weight.
+    async fn follow_autoscaler(&mut self) -> Result<()> {
+        let (w, c, s) = self.canary_mut().split;
+        if !self.autoscaled || w == 0 {
+            return Ok(());
+        }
+        let now = self.stable_replicas().await?;
+        let wanted = beside(now, w);
+        if now == s && wanted == c {
+            return Ok(());
+        }
+        if wanted != c {
+            self.scale(&self.canary_name.clone(), wanted).await?;
+        }
+        self.canary_mut().split = (w, wanted, now);
+        self.say(format!(
+            "the autoscaler keeps {now} stable replicas (was {s}): the canary follows with {wanted} for {w}%"
+        ));
+        Ok(())
     }
 
     async fn scale(&self, name: &str, replicas: i32) -> Result<()> {
@@ -577,7 +644,11 @@ impl<F: Figures> Run<'_, F> {
             "revision {} rolled back: {why}",
             self.record.revision
         ));
-        self.scale(&self.stable_name.clone(), self.total).await?;
+        // Without an autoscaler the stable Deployment gets its replicas back; with one it
+        // never lost them.
+        if !self.autoscaled {
+            self.scale(&self.stable_name.clone(), self.total).await?;
+        }
         self.delete_canary().await?;
         let total = self.total;
         let c = self.canary_mut();
@@ -621,6 +692,15 @@ fn describe(v: &Verdict) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn beside_an_autoscaled_stable_the_canary_takes_its_weight() {
+        assert_eq!(beside(4, 25), 1);
+        assert_eq!(beside(6, 25), 2);
+        assert_eq!(beside(6, 50), 6);
+        assert_eq!(beside(3, 10), 1, "at least one");
+        assert_eq!(beside(10, 90), 90);
+    }
 
     #[test]
     fn replicas_split_by_weight_with_one_of_each_at_least() {

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use hoist_test::kube::{Namespace, eventually, exists, get, image, list};
+use hoist_test::kube::{Namespace, eventually, exists, get, image, kubectl, list};
 use hoist_test::project::Project;
 use hoist_test::prometheus::{Prometheus, Traffic, proxy_series};
 use serde_json::Value;
@@ -316,4 +316,99 @@ fn hoist_abort_stops_a_canary_that_is_still_waiting_for_evidence() {
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("no canary of `hello` runs"));
+}
+
+#[test]
+fn beside_an_autoscaler_the_canary_follows_its_count_and_never_scales_stable() {
+    let prom = prometheus(0);
+    let ns = Namespace::new("kcanary-hpa");
+    let p = project(&prom.url);
+    // An HPA owns the stable count; every analysis is inconclusive, so the step waits while
+    // the "autoscaler" (kubectl scale, as the HPA's controller would) changes it.
+    p.edit(
+        "hoist.toml",
+        "replicas = 4\n",
+        "replicas = 4\nautoscale = { min = 2, max = 8, cpu_percent = 70 }\nresources = { cpu = \"250m\" }\n",
+    );
+    p.edit(
+        "hoist.toml",
+        "min_sample = 100\nmax_wait = \"20s\"",
+        "min_sample = 1000000000\nmax_wait = \"5m\"",
+    );
+    let v1 = first_revision(&p, &ns.0);
+    assert!(exists(&ns.0, "horizontalpodautoscaler", "hello"));
+    kubectl(&["-n", &ns.0, "scale", "deployment/hello", "--replicas=4"]);
+
+    let kubeconfig = hoist_test::kube::kubeconfig();
+    let dir = p.dir.to_str().unwrap().to_owned();
+    let walking = p
+        .hoist_std(&[
+            "deploy",
+            &dir,
+            "--target",
+            "kubernetes",
+            "-n",
+            &ns.0,
+            "--image",
+            &image("hello", 2),
+            "--json",
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+        ])
+        .env_remove("KUBECONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let replicas = |name: &str| get(&ns.0, "deployment", name)["spec"]["replicas"].as_i64();
+    // 25% beside 4 stable replicas: 1 canary; stable keeps its 4.
+    eventually(Duration::from_mins(1), "a canary of 1 beside 4", || {
+        (exists(&ns.0, "deployment", "hello-canary") && replicas("hello-canary") == Some(1))
+            .then_some(())
+    });
+    assert_eq!(replicas("hello"), Some(4));
+    // The autoscaler goes to 6: the canary follows with 2 at its next analysis.
+    kubectl(&["-n", &ns.0, "scale", "deployment/hello", "--replicas=6"]);
+    eventually(Duration::from_secs(30), "the canary following to 2", || {
+        (replicas("hello-canary") == Some(2)).then_some(())
+    });
+    assert_eq!(
+        replicas("hello"),
+        Some(6),
+        "hoist never scales the stable side"
+    );
+
+    let asked = p
+        .hoist_kube(
+            &kubeconfig,
+            &["abort", "-C", &dir, "--target", "kubernetes", "-n", &ns.0],
+        )
+        .output()
+        .unwrap();
+    assert!(asked.status.success());
+    let out = walking.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains(
+            "the autoscaler keeps 6 stable replicas (was 4): the canary follows with 2 for 25%"
+        ),
+        "{stderr}"
+    );
+    eventually(Duration::from_secs(30), "the canary removed", || {
+        (!exists(&ns.0, "deployment", "hello-canary")).then_some(())
+    });
+    // The abort left the autoscaler's count alone (no reset to the 4 the canary began with),
+    // and hoist's split never managed the stable Deployment's replicas.
+    let after = get(&ns.0, "deployment", "hello");
+    assert_eq!(after["spec"]["replicas"], 6);
+    assert_eq!(
+        after["spec"]["template"]["spec"]["containers"][0]["image"],
+        v1.as_str()
+    );
+    assert!(
+        !hoist_test::kube::managers(&after).contains(&hoist_kube::canary::SPLIT_MANAGER.to_owned()),
+        "{:?}",
+        hoist_test::kube::managers(&after)
+    );
 }
