@@ -62,6 +62,15 @@ fn hello_over_https_with_http2_and_plain_http_redirected() {
         std::thread::sleep(Duration::from_millis(50));
     }
     agent.deploy_ok(&[]);
+    // `hoist status` says what the HTTPS listener presents.
+    let status = agent.hoist(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains(&format!(
+            "https on {tls}: certificate (your files) valid until 20"
+        )),
+        "{status}"
+    );
 
     let url = format!("https://localhost:{port}/");
     let ca = certs.ca.to_str().unwrap();

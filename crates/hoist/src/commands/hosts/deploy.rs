@@ -324,7 +324,11 @@ async fn run(
     for (i, tls) in certs {
         if let Some(end) = ends.iter_mut().find(|e| e.host == targets[i]) {
             if let Some(t) = &tls {
-                eprintln!("  {}: {}", targets[i], super::show::tls_line(t));
+                eprintln!(
+                    "  {}: {}",
+                    targets[i],
+                    crate::commands::local::show::tls_line(t)
+                );
             }
             end.tls = tls;
         }

@@ -242,7 +242,7 @@ fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Resul
                 };
                 writeln!(out, "{} ({drift})", h.host)?;
                 if let Some(t) = &h.tls {
-                    writeln!(out, "  {}", tls_line(t))?;
+                    writeln!(out, "  {}", crate::commands::local::show::tls_line(t))?;
                 }
                 let mut text = Vec::new();
                 crate::commands::local::show::print_status(&mut text, s)?;
@@ -262,37 +262,6 @@ fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Resul
         }
     }
     Ok(())
-}
-
-/// One line on a host's HTTPS: where, and the certificate it presents or why it has none.
-pub(super) fn tls_line(t: &hoist_runtime::api::TlsInfo) -> String {
-    let whose = if t.source == "acme" {
-        format!("ACME for {}", t.domains.join(", "))
-    } else {
-        "your files".to_owned()
-    };
-    match (t.not_after, &t.error) {
-        (Some(end), err) => {
-            let date = format!("{} UTC", crate::commands::local::show::time(end));
-            let renewal = err
-                .as_ref()
-                .map(|e| format!("; the last renewal failed: {e}"))
-                .unwrap_or_default();
-            format!(
-                "https on {}: certificate ({whose}) valid until {date}{renewal}",
-                t.listen
-            )
-        }
-        (None, Some(e)) => format!(
-            "{} https on {}: no certificate ({whose}): {e}",
-            style("FAIL").red(),
-            t.listen
-        ),
-        (None, None) => format!(
-            "https on {}: certificate ({whose}) not there yet: the CA is being asked",
-            t.listen
-        ),
-    }
 }
 
 fn short(digest: &str) -> &str {

@@ -15,9 +15,14 @@ use crate::commands::outcome::{Outcome, exit_code};
 /// `hoist status [APP]`: one app, or every app the agent runs.
 pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let dir = super::dir_of(&args.agent)?;
-    let statuses: Vec<AppStatus> = super::runtime()?.block_on(async {
+    let (statuses, tls) = super::runtime()?.block_on(async {
         let client = connect(&dir).await?;
-        match app {
+        let tls = client
+            .get::<hoist_runtime::api::AgentInfo>("/v1/agent")
+            .await
+            .ok()
+            .and_then(|i| i.tls);
+        let statuses: anyhow::Result<Vec<AppStatus>> = match app {
             Some(a) => Ok(vec![
                 client
                     .get::<AppStatus>(&format!("/v1/apps/{a}"))
@@ -28,7 +33,8 @@ pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> 
                 .get::<Vec<AppStatus>>("/v1/apps")
                 .await
                 .map_err(|e| refused(e, "cannot get the status")),
-        }
+        };
+        statuses.map(|s| (s, tls))
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&statuses)?);
@@ -41,7 +47,42 @@ pub fn status(app: Option<&str>, args: &StatusArgs) -> anyhow::Result<ExitCode> 
     for s in &statuses {
         print_status(&mut out, s)?;
     }
+    if let Some(t) = &tls {
+        writeln!(out, "{}", tls_line(t))?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line on an agent's HTTPS (this machine's or a host's): where, and the certificate it
+/// presents or why it has none.
+pub(crate) fn tls_line(t: &hoist_runtime::api::TlsInfo) -> String {
+    let whose = if t.source == "acme" {
+        format!("ACME for {}", t.domains.join(", "))
+    } else {
+        "your files".to_owned()
+    };
+    match (t.not_after, &t.error) {
+        (Some(end), err) => {
+            let date = format!("{} UTC", time(end));
+            let renewal = err
+                .as_ref()
+                .map(|e| format!("; the last renewal failed: {e}"))
+                .unwrap_or_default();
+            format!(
+                "https on {}: certificate ({whose}) valid until {date}{renewal}",
+                t.listen
+            )
+        }
+        (None, Some(e)) => format!(
+            "{} https on {}: no certificate ({whose}): {e}",
+            console::style("FAIL").red(),
+            t.listen
+        ),
+        (None, None) => format!(
+            "https on {}: certificate ({whose}) not there yet: the CA is being asked",
+            t.listen
+        ),
+    }
 }
 
 /// The lines of `hoist status` for one app (also per host on the hosts target).
