@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use instant_acme::{
     Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
@@ -150,7 +150,7 @@ pub async fn run(
     };
     let mut retry = RETRY_MIN;
     loop {
-        let now = unix_now();
+        let now = crate::store::now();
         if let Some(m) = &meta
             && now < m.renew_at()
         {
@@ -164,15 +164,15 @@ pub async fn run(
                 report(Some(m.not_after), None);
                 tracing::info!(
                     domains = %opts.domains.join(","),
-                    valid_for_s = m.not_after - unix_now(),
+                    valid_for_s = m.not_after - crate::store::now(),
                     "ACME certificate obtained"
                 );
                 meta = Some(m);
                 retry = RETRY_MIN;
             }
             Err(e) => {
-                tracing::warn!(error = %chain(&e), retry_in_s = retry.as_secs(), "no ACME certificate");
-                report(None, Some(chain(&e)));
+                tracing::warn!(error = %hoist_core::error_line(&e), retry_in_s = retry.as_secs(), "no ACME certificate");
+                report(None, Some(hoist_core::error_line(&e)));
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(RETRY_MAX);
             }
@@ -196,7 +196,7 @@ fn load_cached(
         return Ok(None);
     }
     let key = crate::proxy::tls::load(&dir.join("cert.pem"), &dir.join("key.pem"))?;
-    if unix_now() >= meta.not_after {
+    if crate::store::now() >= meta.not_after {
         return Ok(None);
     }
     Ok(Some((meta, key)))
@@ -387,24 +387,6 @@ fn short_hash(s: &str) -> String {
     use sha2::Digest as _;
     let d = sha2::Sha256::digest(s.as_bytes());
     format!("{:02x}{:02x}{:02x}{:02x}", d[0], d[1], d[2], d[3])
-}
-
-/// The error and its causes on one line (the CA's problem is usually a cause).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

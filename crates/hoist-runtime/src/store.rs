@@ -471,7 +471,8 @@ fn revision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Revision> {
     })
 }
 
-fn now() -> i64 {
+/// Seconds since the epoch, as the store records times.
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

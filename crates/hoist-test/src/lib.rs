@@ -42,3 +42,4 @@ pub mod prometheus;
 pub mod registry;
 pub mod skopeo;
 pub mod token;
+pub mod wrk;

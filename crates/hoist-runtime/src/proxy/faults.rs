@@ -70,6 +70,16 @@ pub(crate) enum Injected {
     Reset(Option<Duration>),
 }
 
+impl Injected {
+    /// Waits out the fault's delay, if it has one (the proxy and the synthetic requests
+    /// both do, before acting on the rest of the fault).
+    pub(crate) async fn delay(&self) {
+        if let Self::Forward(Some(d)) | Self::Abort(Some(d), _) | Self::Reset(Some(d)) = self {
+            tokio::time::sleep(*d).await;
+        }
+    }
+}
+
 /// The fault slot of one revision.
 #[derive(Debug, Default)]
 pub(crate) struct FaultSlot {

@@ -164,12 +164,7 @@ pub async fn forward(
         if !faulted {
             faulted = true;
             let injected = metrics.injected(&route.app, flight.backend());
-            if let Injected::Forward(Some(d))
-            | Injected::Abort(Some(d), _)
-            | Injected::Reset(Some(d)) = injected
-            {
-                tokio::time::sleep(d).await;
-            }
+            injected.delay().await;
             match injected {
                 Injected::Forward(_) => {}
                 Injected::Abort(_, code) => {

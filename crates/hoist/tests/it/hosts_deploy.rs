@@ -94,31 +94,6 @@ fn load(hosts: &TestHosts, i: usize, secs: u32) -> std::process::Child {
         .expect("wrk (Debian's wrk) inside the namespace")
 }
 
-/// (requests, failed) from wrk's report: non-2xx answers and socket errors.
-fn wrk_counts(out: &str) -> (u64, u64) {
-    let requests = out
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .split_once(" requests in ")
-                .map(|(n, _)| n.trim().parse().unwrap())
-        })
-        .unwrap_or_else(|| panic!("no request count in:\n{out}"));
-    let non2xx: u64 = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .map_or(0, |n| n.trim().parse().unwrap());
-    let socket: u64 = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Socket errors:"))
-        .map_or(0, |rest| {
-            rest.split(',')
-                .filter_map(|kv| kv.split_whitespace().last()?.parse::<u64>().ok())
-                .sum()
-        });
-    (requests, non2xx + socket)
-}
-
 #[test]
 fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_under_load() {
     let hosts = TestHosts::start(3);
@@ -179,7 +154,8 @@ fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_und
     for (i, l) in loads.into_iter().enumerate() {
         let out = l.wait_with_output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let (requests, failed) = wrk_counts(&text);
+        let wrk = hoist_test::wrk::WrkReport::parse(&text);
+        let (requests, failed) = (wrk.requests, wrk.failed());
         assert!(requests > 100, "host {i} was under load:\n{text}");
         assert_eq!(
             failed, 0,

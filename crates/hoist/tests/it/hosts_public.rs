@@ -153,6 +153,32 @@ fn curl_in(hosts: &TestHosts, i: usize, args: &[&str]) -> (bool, String) {
     )
 }
 
+/// `hoist deploy DIR --target hosts` with the run's ssh_config: (exit code, stdout + stderr).
+fn deploy_on(p: &Project, hosts: &TestHosts) -> (Option<i32>, String) {
+    let ssh_config = hosts.ssh_config();
+    let out = p
+        .hoist(&[
+            "deploy",
+            p.dir_str(),
+            "--target",
+            "hosts",
+            "--ssh-config",
+            ssh_config.to_str().unwrap(),
+            "--ssh-timeout",
+            "5s",
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// The serial of the certificate the host presents on :443.
 fn served_serial(hosts: &TestHosts, i: usize, name: &str) -> Option<String> {
     let out = Command::new("ip")
@@ -167,35 +193,6 @@ fn served_serial(hosts: &TestHosts, i: usize, name: &str) -> Option<String> {
         .strip_prefix("serial=")
         .map(str::to_owned)
         .filter(|s| !s.is_empty())
-}
-
-/// (requests, refused, cut, non-2xx) from wrk's report.
-fn wrk_counts(out: &str) -> (u64, u64, u64, u64) {
-    let requests = out
-        .lines()
-        .find_map(|l| {
-            l.trim()
-                .split_once(" requests in ")
-                .map(|(n, _)| n.trim().parse().unwrap())
-        })
-        .unwrap_or_else(|| panic!("no request count in:\n{out}"));
-    let non2xx = out
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))
-        .map_or(0, |n| n.trim().parse().unwrap());
-    let socket = |what: &str| -> u64 {
-        out.lines()
-            .find_map(|l| l.trim().strip_prefix("Socket errors:"))
-            .and_then(|rest| {
-                rest.split(',').find_map(|kv| {
-                    let mut w = kv.split_whitespace();
-                    (w.next()? == what).then(|| w.next()?.parse().ok())?
-                })
-            })
-            .unwrap_or(0)
-    };
-    let cut = socket("read") + socket("write") + socket("timeout");
-    (requests, socket("connect"), cut, non2xx)
 }
 
 #[test]
@@ -240,31 +237,7 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
             pebble.ca.display()
         ),
     );
-    let ssh_config = hosts.ssh_config();
-    let deploy = |p: &Project| {
-        let out = p
-            .hoist(&[
-                "deploy",
-                p.dir_str(),
-                "--target",
-                "hosts",
-                "--ssh-config",
-                ssh_config.to_str().unwrap(),
-                "--ssh-timeout",
-                "5s",
-            ])
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
-    let (code, deploy_out) = deploy(&p);
+    let (code, deploy_out) = deploy_on(&p, &hosts);
     assert_eq!(code, Some(0), "{deploy_out}");
     // The deploy waits for the first certificate and says so.
     assert!(
@@ -390,7 +363,12 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
     assert!(killed.success());
     let out = wrk.wait_with_output().unwrap();
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (requests, refused, cut, non2xx) = wrk_counts(&report);
+    let hoist_test::wrk::WrkReport {
+        requests,
+        connect: refused,
+        cut,
+        non2xx,
+    } = hoist_test::wrk::WrkReport::parse(&report);
     eprintln!(
         "kill -9 under HTTPS load: {requests} requests, {refused} refused, {cut} cut, {non2xx} non-2xx"
     );
@@ -436,7 +414,7 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
             "domains = [\"{host}.hoist.test\", \"nowhere.hoist.test\"]",
         ),
     );
-    let (code, out) = deploy(&p);
+    let (code, out) = deploy_on(&p, &hosts);
     assert_eq!(code, Some(1), "{out}");
     assert!(
         out.contains("FAIL https on 0.0.0.0:443: no certificate"),
@@ -445,7 +423,7 @@ fn a_host_gets_its_certificate_from_pebble_serves_https_and_http2_survives_a_kil
     assert!(out.contains("nowhere.hoist.test"), "{out}");
     // Back to the names it has a certificate for: served from the host's store at once.
     p.write("hoist.toml", &good);
-    let (code, out) = deploy(&p);
+    let (code, out) = deploy_on(&p, &hosts);
     assert_eq!(code, Some(0), "{out}");
     let (ok, body) = curl_in(&hosts, 0, &["--cacert", &root, "--resolve", &resolve, &url]);
     assert!(ok && body.starts_with("hello from hoist"), "{body}");
@@ -468,31 +446,7 @@ fn a_host_serves_https_with_the_users_certificate_files_and_a_new_certificate_re
         )
     };
     p.write("hoist.toml", &with_certs("certs-1"));
-    let ssh_config = hosts.ssh_config();
-    let deploy = |p: &Project| {
-        let out = p
-            .hoist(&[
-                "deploy",
-                p.dir_str(),
-                "--target",
-                "hosts",
-                "--ssh-config",
-                ssh_config.to_str().unwrap(),
-                "--ssh-timeout",
-                "5s",
-            ])
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
-    };
-    let (code, out) = deploy(&p);
+    let (code, out) = deploy_on(&p, &hosts);
     assert_eq!(code, Some(0), "{out}");
     let resolve = format!("{name}:8443:127.0.0.1");
     let url = format!("https://{name}:8443/");
@@ -536,7 +490,7 @@ fn a_host_serves_https_with_the_users_certificate_files_and_a_new_certificate_re
 
     // A key file that is not there: a clear error naming it, and the host keeps serving.
     p.write("hoist.toml", &with_certs("certs-missing"));
-    let (code, out) = deploy(&p);
+    let (code, out) = deploy_on(&p, &hosts);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("certs-missing/server.pem"), "{out}");
     let (ok, v) = curl_in(&hosts, 0, &["--cacert", &ca, "--resolve", &resolve, &url]);
@@ -550,7 +504,7 @@ fn a_host_serves_https_with_the_users_certificate_files_and_a_new_certificate_re
     std::fs::create_dir_all(&second).unwrap();
     let new_certs = make_certs_for(&second, &format!("DNS:{name}"));
     p.write("hoist.toml", &with_certs("certs-2"));
-    let (code, out) = deploy(&p);
+    let (code, out) = deploy_on(&p, &hosts);
     assert_eq!(code, Some(0), "{out}");
     let new_ca = new_certs.ca.to_str().unwrap().to_owned();
     let (ok, v) = curl_in(

@@ -225,12 +225,7 @@ async fn one(shared: &Shared, side: Side, set: &BackendSet, path: &str) {
         };
         if tried.is_empty() {
             let injected = metrics.injected(&shared.app, backend);
-            if let Injected::Forward(Some(d))
-            | Injected::Abort(Some(d), _)
-            | Injected::Reset(Some(d)) = injected
-            {
-                tokio::time::sleep(d).await;
-            }
+            injected.delay().await;
             match injected {
                 Injected::Forward(_) => {}
                 Injected::Abort(_, code) => {
