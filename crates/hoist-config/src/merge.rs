@@ -138,7 +138,8 @@ impl Merge for HostsPart {
                 domains,
                 acme_email,
                 acme_directory,
-                acme_ca
+                acme_ca,
+                engine
             }
         )
     }

@@ -126,6 +126,7 @@ const HOSTS_KEYS: &[&str] = &[
     "acme_email",
     "acme_directory",
     "acme_ca",
+    "engine",
 ];
 const CI_KEYS: &[&str] = &["deploy", "runs_on", "test"];
 const VERIFY_KEYS: &[&str] = &["chaos", "prometheus"];
@@ -299,6 +300,7 @@ fn hosts_part(t: &Table<'_, '_>) -> Result<HostsPart> {
         acme_email: t.string("acme_email")?,
         acme_directory: t.string("acme_directory")?,
         acme_ca: t.string("acme_ca")?,
+        engine: t.string("engine")?,
     })
 }
 

@@ -71,6 +71,7 @@ pub(crate) struct HostsPart {
     pub(crate) acme_email: Opt<String>,
     pub(crate) acme_directory: Opt<String>,
     pub(crate) acme_ca: Opt<String>,
+    pub(crate) engine: Opt<String>,
 }
 
 /// `[ci]`, in the base file only (an overlay cannot say which refs deploy it).

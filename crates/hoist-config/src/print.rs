@@ -120,6 +120,11 @@ pub fn to_toml(app: &App) -> String {
                 },
             );
             hosts_public(&mut out, &h.public);
+            out.opt(
+                "engine",
+                h.engine.as_deref(),
+                "each agent's DOCKER_HOST, else dockerd's socket",
+            );
         }
         None => out.line("\n# [hosts] is not set: no servers of your own over SSH"),
     }

@@ -1067,6 +1067,14 @@ can be given per environment (`[environments.prod.hosts]`).",
                 example: r#"`"pebble.minica.pem"`"#,
                 why: "trust a test CA's own HTTPS endpoint (Pebble); sent to the hosts",
             },
+            Key {
+                name: "`engine`",
+                ty: "string",
+                default: "each host agent's `DOCKER_HOST`, else `unix:///var/run/docker.sock`",
+                allowed: "`unix:///PATH`, a path starting `$HOME/` or `$XDG_RUNTIME_DIR/` (each host's own), or `tcp://HOST:PORT`",
+                example: r#"`"unix://$XDG_RUNTIME_DIR/podman/podman.sock"`"#,
+                why: "the Docker-API engine (dockerd, `podman system service`) each host runs replicas in with `run.driver = \"container\"`; the image's layers go to the host by content address, only the missing ones, and are loaded there: no registry",
+            },
         ],
         outro: r#"```toml
 [hosts]

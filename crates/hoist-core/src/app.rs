@@ -424,6 +424,11 @@ pub struct Hosts {
     /// Where each host's proxy listens and how it serves HTTPS (default: the agent's own,
     /// `127.0.0.1:8080`, plain HTTP: nothing public).
     pub public: HostsPublic,
+    /// The container engine each host's agent runs replicas in for `run.driver = "container"`
+    /// (`hosts.engine`, a `DOCKER_HOST`-style address; a leading `$HOME` or `$XDG_RUNTIME_DIR`
+    /// is each host's own, so a rootless engine's per-user socket is named once for every
+    /// host). Default: the agent's `DOCKER_HOST`, else dockerd's socket.
+    pub engine: Option<String>,
 }
 
 /// The public side of every host's proxy: its plain-HTTP address and, if asked, HTTPS.

@@ -1,6 +1,6 @@
-//! The public side of a host's agent (`[hosts]` `http`, `https` and the certificate keys): the
-//! arguments its supervisor starts the agent with, and the files those name, put on the host
-//! first.
+//! The public side of a host's agent (`[hosts]` `http`, `https` and the certificate keys), and
+//! its engine (`hosts.engine`): the arguments its supervisor starts the agent with, and the
+//! files those name, put on the host first.
 //!
 //! Certificate files go into the host's state directory (`tls/`, directory 0700, files 0600,
 //! written through stdin, never on a command line) under names that carry a hash of their
@@ -24,6 +24,9 @@ pub struct Public {
     pub spec: HostsPublic,
     /// hoist.toml's directory.
     pub base: PathBuf,
+    /// The container engine the agent runs replicas in (`hosts.engine`), given to it as
+    /// `--engine`: a change restarts the agent with the new one, as a listener's does.
+    pub engine: Option<String>,
 }
 
 /// A file to put on the host before the agent starts.
@@ -59,6 +62,9 @@ impl Public {
     /// `domains`), whose home is `home`.
     pub(crate) fn plan(&self, host: &str, home: &str) -> Result<Plan, HostError> {
         let mut plan = Plan::default();
+        if let Some(engine) = &self.engine {
+            plan.args.extend(["--engine".to_owned(), engine.clone()]);
+        }
         if let Some(http) = &self.spec.http {
             plan.args.extend(["--listen".to_owned(), http.clone()]);
         }
@@ -266,11 +272,12 @@ mod tests {
                 }),
             },
             base: PathBuf::from("/nonexistent"),
+            engine: Some("unix://$HOME/docker.sock".into()),
         };
         let plan = public.plan("deploy@edge-1:2222", "/home/d").unwrap();
         assert_eq!(
             plan.line(),
-            "--listen 0.0.0.0:80 --tls-listen 0.0.0.0:443 --acme-domain edge-1.example.com --acme-domain www.example.com --acme-email ops@example.com --redirect-https"
+            "--engine 'unix://$HOME/docker.sock' --listen 0.0.0.0:80 --tls-listen 0.0.0.0:443 --acme-domain edge-1.example.com --acme-domain www.example.com --acme-email ops@example.com --redirect-https"
         );
         assert!(Public::default().plan("h", "/h").unwrap().args.is_empty());
     }
@@ -292,6 +299,7 @@ mod tests {
                 }),
             },
             base: dir.path().to_owned(),
+            engine: None,
         };
         let plan = public("k.pem").plan("h", "/home/u").unwrap();
         let line = plan.line();

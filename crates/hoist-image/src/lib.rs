@@ -35,7 +35,9 @@ use serde::Serialize;
 
 pub use base::{BASE_MTIME, NONROOT};
 pub use config::{DEFAULT_PATH, USER, WORKING_DIR, rfc3339};
-pub use docker_archive::write_docker_archive;
+pub use docker_archive::{
+    ArchiveParts, export_archive_parts, write_docker_archive, write_docker_archive_from_parts,
+};
 pub use error::{ImageError, Result};
 pub use gzip::{BLOCK_SIZE, Compression, compress as gzip};
 pub use layer::{APP_DIR, Layer, LayerKind};

@@ -65,7 +65,20 @@ pub enum Artifact {
         /// replicas run, so a later load under the same tag cannot change a revision.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<String>,
+        /// The image as parts in the agent's store, from which the agent writes the archive it
+        /// loads (a hosts deploy sends a host only the parts it lacks); `archive` is then unset.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parts: Option<ImageParts>,
     },
+}
+
+/// An image's docker-archive parts, files in the agent's store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageParts {
+    /// The image config.
+    pub config: PathBuf,
+    /// Each layer, uncompressed, bottom first.
+    pub layers: Vec<PathBuf>,
 }
 
 /// `POST /v1/apps/{app}/rollback`.

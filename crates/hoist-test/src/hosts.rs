@@ -220,7 +220,8 @@ impl TestHosts {
             .expect("ip netns exec")
     }
 
-    fn host_dir(&self, i: usize) -> PathBuf {
+    /// Host `i`'s own directory of the run (`hN/`: its sshd's files, its engine's data).
+    pub(crate) fn host_dir(&self, i: usize) -> PathBuf {
         self.dir.join(format!("h{}", i + 1))
     }
 

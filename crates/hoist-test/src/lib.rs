@@ -28,6 +28,7 @@ pub mod fixtures;
 pub mod fs;
 pub mod git;
 pub mod go;
+pub mod host_engine;
 pub mod hosts;
 pub mod http;
 pub mod k8svalidate;

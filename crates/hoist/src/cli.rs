@@ -529,6 +529,11 @@ pub struct AgentArgs {
     /// The ingress proxy's address.
     #[arg(long, value_name = "ADDR", env = crate::env_vars::HOIST_PROXY_ADDR, default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// The container engine for `run.driver = "container"` (a `DOCKER_HOST`-style address,
+    /// which it overrides); a leading `$HOME` or `$XDG_RUNTIME_DIR` is expanded here, so one
+    /// address names each user's own rootless engine (what `hosts.engine` gives each host).
+    #[arg(long, value_name = "ADDR")]
+    pub engine: Option<String>,
     /// Serve the proxy over TLS too, on this address (HTTP/2 and HTTP/1.1 by ALPN), with a
     /// certificate from `--tls-cert`/`--tls-key` or from ACME (`--acme-domain`).
     #[arg(long, value_name = "ADDR")]

@@ -29,6 +29,7 @@ pub(crate) fn hosts(p: HostsPart) -> Result<Hosts> {
         identity: None,
         parallel: IntOrPercent::Int(1),
         public: HostsPublic::default(),
+        engine: None,
     };
     let mut h = with_options(h, &p)?;
     h.public = public(&p)?;
@@ -229,7 +230,35 @@ fn with_options(mut h: Hosts, p: &HostsPart) -> Result<Hosts> {
         }
         h.parallel = parallel.value;
     }
+    if let Some(engine) = &p.engine {
+        h.engine = Some(engine_address(engine)?);
+    }
     Ok(h)
+}
+
+/// `hosts.engine`: `unix:///ABSOLUTE/PATH` (or a path starting with `$HOME/` or
+/// `$XDG_RUNTIME_DIR/`, expanded by each host's agent), or `tcp://HOST:PORT`.
+fn engine_address(f: &crate::field::Field<String>) -> Result<String> {
+    let v = f.value.as_str();
+    let ok = match v.strip_prefix("unix://") {
+        Some(path) => {
+            path.starts_with('/')
+                || path.starts_with("$HOME/")
+                || path.starts_with("${HOME}/")
+                || path.starts_with("$XDG_RUNTIME_DIR/")
+                || path.starts_with("${XDG_RUNTIME_DIR}/")
+        }
+        None => v
+            .strip_prefix("tcp://")
+            .and_then(|a| a.rsplit_once(':'))
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p > 0)),
+    };
+    if !ok {
+        return Err(f.invalid(format!(
+            "`{v}` is not an engine address: give `unix:///run/docker.sock`, a rootless engine's `unix://$XDG_RUNTIME_DIR/podman/podman.sock`, or `tcp://HOST:PORT`"
+        )));
+    }
+    Ok(v.to_owned())
 }
 
 #[cfg(test)]
@@ -330,6 +359,13 @@ mod tests {
                 .starts_with("hoist.toml:5:8: hosts.http: `80` is not an address")
         );
         assert!(e("[hosts]\nhttp = \"example.com:80\"\n").contains("is not an address"));
+        assert!(e("[hosts]\nengine = \"/run/docker.sock\"\n").starts_with(
+            "hoist.toml:5:10: hosts.engine: `/run/docker.sock` is not an engine address"
+        ));
+        assert!(
+            e("[hosts]\nengine = \"unix://run/d.sock\"\n").contains("is not an engine address")
+        );
+        assert!(e("[hosts]\nengine = \"tcp://h\"\n").contains("is not an engine address"));
         assert!(
             e("[hosts]\nhttps = \":443\"\ntls_cert = \"c.pem\"\n")
                 .starts_with("hoist.toml:6:12: hosts.tls_cert: needs `tls_key`")

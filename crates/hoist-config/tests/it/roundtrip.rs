@@ -56,6 +56,7 @@ https = ":443"
 domains = ["{host}.example.com", "www.example.com"]
 acme_email = "ops@example.com"
 acme_directory = "https://acme-staging-v02.api.letsencrypt.org/directory"
+engine = "unix://$XDG_RUNTIME_DIR/podman/podman.sock"
 
 [environments.prod]
 run.replicas = 6

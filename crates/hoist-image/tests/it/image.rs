@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use crate::{MTIME, build, fake_binary, gunzip, spec, write_binary};
 use hoist_image::{
     BlobStore, Descriptor, ImageBase, ImageError, LayerKind, LayoutRoot, build_image, build_index,
-    write_docker_archive, write_oci_layout,
+    export_archive_parts, write_docker_archive, write_docker_archive_from_parts, write_oci_layout,
 };
 
 /// The `static` base layer's digest. Changes only when the layer's content or format changes,
@@ -284,6 +284,63 @@ fn docker_archive_holds_uncompressed_layers_matching_diff_ids() {
         "{e:?}"
     );
     assert!(!tmp.path().join("missing-dir").exists());
+}
+
+/// A host is sent an image as parts (config, uncompressed layers) and assembles the archive
+/// itself: byte for byte the archive this machine would have written; a damaged part is
+/// refused, naming its layer.
+#[test]
+fn an_archive_from_its_parts_is_the_same_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(tmp.path().join("store")).unwrap();
+    let image = build(
+        &store,
+        &write_binary(tmp.path(), &fake_binary()),
+        "linux/amd64",
+    );
+    let tags = ["hello:1".to_owned()];
+    let whole = tmp.path().join("whole.tar");
+    write_docker_archive(&whole, &image, &tags, &store).unwrap();
+
+    let parts_dir = tmp.path().join("parts");
+    fs::create_dir(&parts_dir).unwrap();
+    let parts = export_archive_parts(&parts_dir, &image, &store).unwrap();
+    assert_eq!(parts.config.0, image.config);
+    assert_eq!(parts.layers.len(), image.layers.len());
+    for ((diff_id, path), layer) in parts.layers.iter().zip(&image.layers) {
+        assert_eq!(*diff_id, layer.diff_id);
+        assert_eq!(
+            hoist_core::Digest::of(&fs::read(path).unwrap()),
+            layer.diff_id
+        );
+    }
+    // Exported again: the parts there are kept, nothing else appears.
+    export_archive_parts(&parts_dir, &image, &store).unwrap();
+    assert_eq!(
+        fs::read_dir(&parts_dir).unwrap().count(),
+        1 + image.layers.len()
+    );
+
+    let layers: Vec<_> = parts.layers.iter().map(|(_, p)| p.clone()).collect();
+    let assembled = tmp.path().join("assembled.tar");
+    write_docker_archive_from_parts(&assembled, &parts.config.1, &layers, &tags).unwrap();
+    assert_eq!(fs::read(&assembled).unwrap(), fs::read(&whole).unwrap());
+
+    // One layer too few, and a layer with other bytes: refused, no archive written.
+    let bad = tmp.path().join("bad.tar");
+    let e =
+        write_docker_archive_from_parts(&bad, &parts.config.1, &layers[1..], &tags).unwrap_err();
+    let cause = std::error::Error::source(&e).unwrap().to_string();
+    assert!(cause.contains("lists 2 layers, 1 were given"), "{cause}");
+    let mut tampered = fs::read(&layers[1]).unwrap();
+    tampered[600] ^= 1;
+    fs::write(&layers[1], tampered).unwrap();
+    let e = write_docker_archive_from_parts(&bad, &parts.config.1, &layers, &tags).unwrap_err();
+    assert!(
+        matches!(&e, ImageError::DiffIdMismatch { expected, .. } if *expected == image.layers[1].diff_id),
+        "{e:?}"
+    );
+    assert!(!bad.exists());
 }
 
 #[test]

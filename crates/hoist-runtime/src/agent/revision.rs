@@ -61,7 +61,7 @@ impl Stored {
     }
 }
 
-/// `binary sha256:…` or the image reference.
+/// `binary sha256:…`, or the image reference and the engine's id for it.
 fn artifact_name(a: &Artifact) -> String {
     match a {
         Artifact::Binary { path } => {
@@ -75,6 +75,11 @@ fn artifact_name(a: &Artifact) -> String {
                 None => format!("binary {}", path.display()),
             }
         }
+        Artifact::Image {
+            reference,
+            id: Some(id),
+            ..
+        } => format!("{reference} {id}"),
         Artifact::Image { reference, .. } => reference.clone(),
     }
 }

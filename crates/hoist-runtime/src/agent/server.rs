@@ -401,10 +401,15 @@ async fn prepare(agent: &Agent, artifact: Artifact, app: &str) -> Result<Artifac
             Ok(Artifact::Binary { path })
         }
         Artifact::Image {
-            archive, reference, ..
+            archive,
+            reference,
+            parts,
+            ..
         } => {
             let engine = agent.ctx.engine().await.map_err(engine_refusal)?;
-            let image = if let Some(path) = &archive {
+            let image = if let Some(parts) = &parts {
+                load_parts(agent, engine, parts, &reference).await?
+            } else if let Some(path) = &archive {
                 engine.load_archive(path).await.map_err(engine_refusal)?
             } else {
                 engine.pull(&reference).await.map_err(engine_refusal)?;
@@ -419,9 +424,55 @@ async fn prepare(agent: &Agent, artifact: Artifact, app: &str) -> Result<Artifac
                 archive: None,
                 reference: image,
                 id: Some(id),
+                parts: None,
             })
         }
     }
+}
+
+/// Numbers the archives [`load_parts`] writes, so two deploys at once never share one.
+static NEXT_ARCHIVE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Writes the docker archive of `parts` (files of the agent's store, sent by a hosts deploy)
+/// beside the store, tagged `reference`, loads it into the engine and removes it: the parts
+/// stay, for the next image that shares them.
+async fn load_parts(
+    agent: &Agent,
+    engine: &crate::driver::container::Engine,
+    parts: &crate::api::ImageParts,
+    reference: &str,
+) -> Result<String, Refused> {
+    let store = agent.ctx.state_dir.join("artifacts");
+    for p in std::iter::once(&parts.config).chain(&parts.layers) {
+        // Only the store's own files: the request names paths, the agent reads them.
+        if !p.starts_with(&store) || !p.is_file() {
+            return Err(Refused::new(
+                400,
+                format!(
+                    "the image part `{}` is not in the agent's store",
+                    p.display()
+                ),
+                Some("send the image again (`hoist deploy --target hosts`)"),
+            ));
+        }
+    }
+    let n = NEXT_ARCHIVE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let archive = store.join(format!(".image-{}-{n}.tar", std::process::id()));
+    let (config, layers, tags) = (
+        parts.config.clone(),
+        parts.layers.clone(),
+        vec![reference.to_owned()],
+    );
+    let out = archive.clone();
+    tokio::task::spawn_blocking(move || {
+        hoist_image::write_docker_archive_from_parts(&out, &config, &layers, &tags)
+    })
+    .await
+    .map_err(|e| Refused::new(500, format!("cannot write the image archive: {e}"), None))?
+    .map_err(|e| Refused::new(400, crate::report_chain(&e), None))?;
+    let loaded = engine.load_archive(&archive).await;
+    let _ = std::fs::remove_file(&archive);
+    loaded.map_err(engine_refusal)
 }
 
 /// An engine error as a refusal (nothing was deployed), with what to do about it.
@@ -433,7 +484,7 @@ fn engine_refusal(e: crate::driver::container::ContainerError) -> Refused {
     use crate::driver::container::ContainerError as E;
     let hint = match &e {
         E::Connect { .. } | E::UnsupportedHost { .. } => Some(
-            "start dockerd, or `podman system service`, and point DOCKER_HOST at it before the agent starts (`hoist agent --stop`, then deploy again)",
+            "start dockerd, or `podman system service`, and point the agent at it: DOCKER_HOST or `hoist agent --engine ADDR` here (`hoist agent --stop`, then deploy again), `hosts.engine` for hosts",
         ),
         E::WrongPlatform { .. } => Some(
             "build the image for the engine's platform (`hoist deploy` builds for this machine's)",

@@ -47,7 +47,10 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         backoff: BackoffPolicy::default(),
         logs: LogLimits::default(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        engine_host: crate::env_vars::get(crate::env_vars::DOCKER_HOST),
+        engine_host: match &args.engine {
+            Some(e) => Some(expand_engine(e)?),
+            None => crate::env_vars::get(crate::env_vars::DOCKER_HOST),
+        },
         inherited,
         tls: tls_options(args)?,
     };
@@ -60,6 +63,25 @@ pub fn run(args: &AgentArgs) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--engine` with a leading `$HOME` or `$XDG_RUNTIME_DIR` (also `${…}`) replaced by this
+/// process's own: the same address names each host user's rootless engine.
+fn expand_engine(address: &str) -> anyhow::Result<String> {
+    let Some((scheme, path)) = address.split_once("://") else {
+        return Ok(address.to_owned());
+    };
+    for name in ["HOME", "XDG_RUNTIME_DIR"] {
+        for written in [format!("${name}/"), format!("${{{name}}}/")] {
+            if let Some(rest) = path.strip_prefix(&written) {
+                let value = std::env::var(name).map_err(|_| {
+                    anyhow::anyhow!("--engine {address}: ${name} is not set for the agent")
+                })?;
+                return Ok(format!("{scheme}://{}/{rest}", value.trim_end_matches('/')));
+            }
+        }
+    }
+    Ok(address.to_owned())
 }
 
 /// `--tls-listen` with its certificate's source: files, or ACME.
@@ -205,6 +227,26 @@ pub fn hint(e: &AgentError) -> String {
         }
         AgentError::StateDir { .. } | AgentError::Store { .. } => {
             "set HOIST_STATE_DIR (or `--state-dir`) to a directory you can write".to_owned()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_engine_under_home_is_this_users_own() {
+        let home = std::env::var("HOME").unwrap();
+        let home = home.trim_end_matches('/');
+        assert_eq!(
+            super::expand_engine("unix://$HOME/docker.sock").unwrap(),
+            format!("unix://{home}/docker.sock")
+        );
+        assert_eq!(
+            super::expand_engine("unix://${HOME}/p/p.sock").unwrap(),
+            format!("unix://{home}/p/p.sock")
+        );
+        for kept in ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2375"] {
+            assert_eq!(super::expand_engine(kept).unwrap(), kept);
         }
     }
 }

@@ -176,11 +176,28 @@ pub(super) fn host_archive(
     registry: &crate::cli::RegistryArgs,
     out: &Path,
 ) -> anyhow::Result<(String, String)> {
-    let app = &project.app;
+    let (store, built) = build_for_host(project, registry)?;
+    let image = pick_platform(&built.images)?;
+    let tags = repo_tags(&project.app.app.name, &built.stamp.version);
+    hoist_image::write_docker_archive(out, image, &tags, &store)?;
+    Ok((tags[0].clone(), built.stamp.version))
+}
+
+/// The image of `project` for this machine's platform, built into the user's store.
+fn build_for_host(
+    project: &hoist_pipeline::Project,
+    registry: &crate::cli::RegistryArgs,
+) -> anyhow::Result<(BlobStore, hoist_pipeline::Built)> {
     let store = open_store()?;
     let progress = Progress::new();
     let platforms = [Platform::host()];
-    let bases = super::base::resolve(&app.build.base, &platforms, registry, &store, &progress)?;
+    let bases = super::base::resolve(
+        &project.app.build.base,
+        &platforms,
+        registry,
+        &store,
+        &progress,
+    )?;
     let built = hoist_pipeline::build(
         project,
         &platforms,
@@ -189,10 +206,23 @@ pub(super) fn host_archive(
         &store,
         &progress,
     )?;
+    Ok((store, built))
+}
+
+/// The app's image for this machine's platform as docker-archive parts in `dir` (the config
+/// and each layer uncompressed, named by digest): what a hosts deploy sends each host, only
+/// the parts it lacks. Returns them, the image's `NAME:VERSION` tag and the version.
+pub(super) fn host_image_parts(
+    project: &hoist_pipeline::Project,
+    registry: &crate::cli::RegistryArgs,
+    dir: &Path,
+) -> anyhow::Result<(hoist_image::ArchiveParts, String, String)> {
+    let (store, built) = build_for_host(project, registry)?;
     let image = pick_platform(&built.images)?;
-    let tags = repo_tags(&app.app.name, &built.stamp.version);
-    hoist_image::write_docker_archive(out, image, &tags, &store)?;
-    Ok((tags[0].clone(), built.stamp.version))
+    let tags = repo_tags(&project.app.app.name, &built.stamp.version);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let parts = hoist_image::export_archive_parts(dir, image, &store)?;
+    Ok((parts, tags[0].clone(), built.stamp.version))
 }
 
 /// What a build of `project` is stamped with: git's version and commit, and the time from

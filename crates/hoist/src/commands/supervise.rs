@@ -127,7 +127,7 @@ fn spawn(
         .arg(&args.listen)
         .arg("--admin")
         .arg(&args.admin);
-    cmd.args(tls_args(args));
+    cmd.args(passed_args(args));
     let mut names = "proxy:admin".to_owned();
     let mut mappings = vec![
         FdMapping {
@@ -156,9 +156,12 @@ fn spawn(
     cmd.spawn().context("cannot start `hoist agent`")
 }
 
-/// The agent's TLS and ACME arguments, passed on as given.
-pub(crate) fn tls_args(args: &AgentArgs) -> Vec<std::ffi::OsString> {
+/// The agent's engine, TLS and ACME arguments, passed on as given.
+pub(crate) fn passed_args(args: &AgentArgs) -> Vec<std::ffi::OsString> {
     let mut out: Vec<std::ffi::OsString> = Vec::new();
+    if let Some(engine) = &args.engine {
+        out.extend(["--engine".into(), engine.into()]);
+    }
     let Some(listen) = &args.tls_listen else {
         return out;
     };
@@ -353,7 +356,7 @@ pub fn install(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
             .arg(&args.listen)
             .arg("--admin")
             .arg(&args.admin)
-            .args(tls_args(args))
+            .args(passed_args(args))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
@@ -396,9 +399,11 @@ fn systemd_unit(exe: &Path, args: &AgentArgs, dir: &Path) -> anyhow::Result<std:
         dir.display(),
         args.listen,
         args.admin,
-        tls_args(args).iter().fold(String::new(), |mut line, a| {
+        passed_args(args).iter().fold(String::new(), |mut line, a| {
+            // Literal for systemd, which would expand `$HOME` and `%h` itself (`--engine
+            // unix://$HOME/…` is the agent's to expand).
             line.push(' ');
-            line.push_str(&a.to_string_lossy());
+            line.push_str(&a.to_string_lossy().replace('$', "$$").replace('%', "%%"));
             line
         })
     );

@@ -15,7 +15,7 @@ use crate::Hoist as _;
 
 /// A copy of examples/hello (its own hoist.toml, unchanged) with `[hosts]` listing every test
 /// host by its ssh_config alias, and `run.replicas = 2` so each host rolls a real update.
-fn hello_on(hosts: &TestHosts) -> Project {
+pub(crate) fn hello_on(hosts: &TestHosts) -> Project {
     let p = Project::example("hello");
     let targets: Vec<String> = hosts
         .hosts
@@ -29,7 +29,12 @@ fn hello_on(hosts: &TestHosts) -> Project {
 }
 
 /// `hoist VERB DIR --target hosts --ssh-config RUN/ssh_config ARGS`.
-fn on_hosts(p: &Project, hosts: &TestHosts, verb: &[&str], args: &[&str]) -> assert_cmd::Command {
+pub(crate) fn on_hosts(
+    p: &Project,
+    hosts: &TestHosts,
+    verb: &[&str],
+    args: &[&str],
+) -> assert_cmd::Command {
     let ssh_config = hosts.ssh_config();
     let mut all: Vec<&str> = verb.to_vec();
     all.extend_from_slice(&[
@@ -45,7 +50,7 @@ fn on_hosts(p: &Project, hosts: &TestHosts, verb: &[&str], args: &[&str]) -> ass
 }
 
 /// Runs it, checks the exit status, returns (stdout, stderr).
-fn run(mut cmd: assert_cmd::Command, code: i32) -> (String, String) {
+pub(crate) fn run(mut cmd: assert_cmd::Command, code: i32) -> (String, String) {
     let out = cmd.output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8(out.stdout).unwrap(),
@@ -59,7 +64,7 @@ fn run(mut cmd: assert_cmd::Command, code: i32) -> (String, String) {
     (stdout, stderr)
 }
 
-fn deploy_json(p: &Project, hosts: &TestHosts, code: i32) -> (Vec<Value>, String) {
+pub(crate) fn deploy_json(p: &Project, hosts: &TestHosts, code: i32) -> (Vec<Value>, String) {
     let dir = p.dir_str().to_owned();
     let (stdout, stderr) = run(on_hosts(p, hosts, &["deploy", &dir], &["--json"]), code);
     (
@@ -72,7 +77,7 @@ fn deploy_json(p: &Project, hosts: &TestHosts, code: i32) -> (Vec<Value>, String
 }
 
 /// What host `i` answers on its own proxy, asked inside its namespace.
-fn answer(hosts: &TestHosts, i: usize) -> String {
+pub(crate) fn answer(hosts: &TestHosts, i: usize) -> String {
     let out = hosts.exec(i, "curl -sS --max-time 5 http://127.0.0.1:8080/");
     assert!(
         out.status.success(),
@@ -83,7 +88,7 @@ fn answer(hosts: &TestHosts, i: usize) -> String {
 }
 
 /// `wrk` inside host `i`'s namespace against its proxy for `secs` seconds, started now.
-fn load(hosts: &TestHosts, i: usize, secs: u32) -> std::process::Child {
+pub(crate) fn load(hosts: &TestHosts, i: usize, secs: u32) -> std::process::Child {
     Command::new("ip")
         .args(["netns", "exec", &hosts.hosts[i].netns, "wrk", "-t1", "-c4"])
         .arg(format!("-d{secs}s"))

@@ -40,11 +40,6 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         crate::cli::DriverArg::Process => Driver::Process,
         crate::cli::DriverArg::Container => Driver::Container,
     });
-    if driver == Driver::Container {
-        anyhow::bail!(
-            "the container driver is not available on hosts yet: hosts run the binary with the process driver; nothing was deployed. Deploy with `--driver process` (or `run.driver = \"process\"` for the hosts' environment)"
-        );
-    }
     let wave = app.hosts.as_ref().map_or(1, hoist_core::Hosts::wave_size);
     let public = super::public(app.hosts.as_ref(), &project.dir)?;
     let (targets, opts) = super::resolve(
@@ -53,36 +48,17 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         args.target.hosts.ssh_config.clone(),
         args.target.hosts.ssh_timeout,
     )?;
-    let (binary, version) = match &args.binary {
-        Some(path) => {
-            let version = hoist_gobuild::GitFacts::read(&project.dir)
-                .map_or_else(|| "dev".to_owned(), |f| f.describe);
-            (
-                std::path::absolute(path).unwrap_or_else(|_| path.clone()),
-                version,
-            )
-        }
-        None => super::super::build::host_binary(project)?,
-    };
-    let bytes = std::fs::read(&binary)
-        .with_context(|| format!("cannot read the binary `{}`", binary.display()))?;
-    let blob = Blob {
-        digest: Digest::of(&bytes),
-        path: binary,
-        name: app.app.name.clone(),
-    };
-    drop(bytes);
-    kept::keep(&blob.path, &blob.digest);
+    let (parts, version) = parts(project, args, driver)?;
     let spec = AppSpec {
         name: app.app.name.clone(),
         version,
         port: app.app.port,
         args: app.app.args.clone(),
         run: hoist_core::RunSection {
-            driver: Driver::Process,
+            driver,
             ..app.run.clone()
         },
-        // Each host's own copy, named once the blob is there.
+        // Each host's own copy, named once the parts are there.
         artifact: Artifact::Binary {
             path: PathBuf::new(),
         },
@@ -96,7 +72,7 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         &targets,
         &opts,
         &super::install(&exe, public),
-        &blob,
+        &parts,
         &spec,
         wave,
         args.continue_on_error,
@@ -108,10 +84,119 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
     Ok(exit(&hosts))
 }
 
-/// The binary every host gets, by content address.
-struct Blob {
+/// What the app is built into for the hosts, and its version: the binary (process driver),
+/// or the image as its docker-archive parts (container driver); each kept here by digest, so
+/// the next deploy can send a host a delta against what it has.
+fn parts(
+    project: &hoist_pipeline::Project,
+    args: &DeployArgs,
+    driver: Driver,
+) -> anyhow::Result<(Parts, String)> {
+    let app = &project.app;
+    if driver == Driver::Container {
+        if args.binary.is_some() || args.image.is_some() {
+            anyhow::bail!(
+                "`--binary` and `--image` are for this machine; on hosts, hoist builds the image and sends each host only the layers it lacks: deploy without them"
+            );
+        }
+        let dir = kept::dir().context("no cache directory for the image's parts")?;
+        let (image, reference, version) =
+            super::super::build::host_image_parts(project, &args.registry, &dir)?;
+        let mut items = vec![Part {
+            digest: image.config.0.clone(),
+            path: image.config.1.clone(),
+            name: "config.json".to_owned(),
+        }];
+        items.extend(image.layers.into_iter().map(|(digest, path)| Part {
+            digest,
+            path,
+            name: "layer.tar".to_owned(),
+        }));
+        for p in &items {
+            kept::keep(&p.path, &p.digest);
+        }
+        return Ok((
+            Parts {
+                items,
+                image: Some(reference),
+            },
+            version,
+        ));
+    }
+    if args.image.is_some() {
+        anyhow::bail!(
+            "`--image` needs the container driver (`--driver container` or `run.driver = \"container\"`)"
+        );
+    }
+    let (binary, version) = match &args.binary {
+        Some(path) => {
+            let version = hoist_gobuild::GitFacts::read(&project.dir)
+                .map_or_else(|| "dev".to_owned(), |f| f.describe);
+            (
+                std::path::absolute(path).unwrap_or_else(|_| path.clone()),
+                version,
+            )
+        }
+        None => super::super::build::host_binary(project)?,
+    };
+    let bytes = std::fs::read(&binary)
+        .with_context(|| format!("cannot read the binary `{}`", binary.display()))?;
+    let digest = Digest::of(&bytes);
+    drop(bytes);
+    kept::keep(&binary, &digest);
+    Ok((
+        Parts {
+            items: vec![Part {
+                digest,
+                path: binary,
+                name: app.app.name.clone(),
+            }],
+            image: None,
+        },
+        version,
+    ))
+}
+
+/// What every host gets, by content address.
+struct Parts {
+    /// The binary; or the image's config, then its layers bottom first.
+    items: Vec<Part>,
+    /// For an image: its `NAME:VERSION` tag.
+    image: Option<String>,
+}
+
+impl Parts {
+    /// What the host's agent runs, given where each part is on that host.
+    fn artifact(&self, on_host: &[PathBuf]) -> Artifact {
+        match &self.image {
+            None => Artifact::Binary {
+                path: on_host[0].clone(),
+            },
+            Some(reference) => Artifact::Image {
+                archive: None,
+                reference: reference.clone(),
+                id: None,
+                parts: Some(hoist_runtime::api::ImageParts {
+                    config: on_host[0].clone(),
+                    layers: on_host[1..].to_vec(),
+                }),
+            },
+        }
+    }
+
+    /// The digest that names what runs: the binary's, or the image config's (the image's id
+    /// in the engine).
+    fn digest(&self) -> &Digest {
+        &self.items[0].digest
+    }
+}
+
+/// One file every host gets, by content address.
+struct Part {
     digest: Digest,
+    /// This machine's copy.
     path: PathBuf,
+    /// Its name in the host's store.
     name: String,
 }
 
@@ -119,8 +204,8 @@ struct Blob {
 struct Ready {
     conn: Connection,
     tunnel: AgentTunnel,
-    /// The artifact as the host's agent names it.
-    artifact: PathBuf,
+    /// Each part as the host's agent names it.
+    paths: Vec<PathBuf>,
     /// What served before the deploy, to roll back to.
     before: Option<u64>,
 }
@@ -181,7 +266,7 @@ async fn run(
     targets: &[String],
     opts: &SshOptions,
     install: &hoist_hosts::Install<'_>,
-    blob: &Blob,
+    parts: &Parts,
     spec: &AppSpec,
     wave: usize,
     continue_on_error: bool,
@@ -198,7 +283,7 @@ async fn run(
     let prepared = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| prepare(t, opts, install, blob, &frames, &spec.name)),
+            .map(|t| prepare(t, opts, install, parts, &frames, &spec.name)),
     )
     .await;
     let mut ends: Vec<HostEnd> = Vec::new();
@@ -232,9 +317,7 @@ async fn run(
         let outcomes = futures_util::future::join_all(chunk.iter().map(|(i, r)| {
             let host = targets[*i].as_str();
             let spec = AppSpec {
-                artifact: Artifact::Binary {
-                    path: r.artifact.clone(),
-                },
+                artifact: parts.artifact(&r.paths),
                 ..spec.clone()
             };
             async move { (*i, roll_out(host, r, &spec).await) }
@@ -262,6 +345,12 @@ async fn run(
                 Err(e) => {
                     end.outcome = "error";
                     end.reason = Some(format!("{e:#}"));
+                    // The agent's own advice, when it refused (no engine, a wrong platform).
+                    end.hint = e.chain().find_map(|c| {
+                        c.downcast_ref::<crate::commands::local::AgentRefused>()?
+                            .hint
+                            .clone()
+                    });
                     stopped = !continue_on_error;
                 }
             }
@@ -297,7 +386,8 @@ async fn run(
         // The fleet's intended state, for `status` to tell drift by.
         let rec = super::show::Record {
             version: spec.version.clone(),
-            digest: blob.digest.to_string(),
+            digest: parts.digest().to_string(),
+            parts: parts.items.iter().map(|p| p.digest.to_string()).collect(),
             at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -358,13 +448,13 @@ async fn certificate(r: &Ready) -> Option<hoist_runtime::api::TlsInfo> {
     }
 }
 
-/// Connects to `target`, sets hoist up there, sends the blob if the host lacks it and opens
-/// the tunnel to its agent; returns the host and the (raw, wire) bytes sent.
+/// Connects to `target`, sets hoist up there, sends the parts the host lacks and opens the
+/// tunnel to its agent; returns the host and the (raw, wire) bytes sent.
 async fn prepare(
     target: &str,
     opts: &SshOptions,
     install: &hoist_hosts::Install<'_>,
-    blob: &Blob,
+    parts: &Parts,
     frames: &hoist_hosts::Frames,
     app: &str,
 ) -> Result<(Ready, (u64, u64)), HostError> {
@@ -390,59 +480,64 @@ async fn prepare(
             }
         };
         let before = serving.as_ref().map(|r| r.number);
-        // The binary the host runs, as a base for a delta, when this machine kept a copy.
-        let base = serving
-            .as_ref()
-            .and_then(|r| r.artifact.strip_prefix("binary "))
-            .and_then(|d| d.parse::<Digest>().ok())
-            .filter(|d| *d != blob.digest)
-            .and_then(|d| kept::find(&d).map(|p| (d, p)));
-        let mut wanted = vec![blob.digest.clone()];
-        wanted.extend(base.iter().map(|(d, _)| d.clone()));
+        let bases = bases(&conn, parts, serving.as_ref(), app).await;
+        let mut wanted: Vec<Digest> = parts.items.iter().map(|p| p.digest.clone()).collect();
+        wanted.extend(bases.iter().flatten().map(|(d, _)| d.clone()));
         let missing = hoist_hosts::missing(&conn, &wanted).await?;
-        let (artifact, sent) = if missing.contains(&blob.digest) {
+        let mut paths = Vec::with_capacity(parts.items.len());
+        let (mut sent, mut deltas) = ((0, 0), 0);
+        let mut count = 0;
+        for (part, base) in parts.items.iter().zip(&bases) {
+            if !missing.contains(&part.digest) {
+                paths.push(PathBuf::from(format!(
+                    "{home}/{}/artifacts/sha256-{}/{}",
+                    hoist_hosts::layout::STATE_DIR,
+                    part.digest.hex(),
+                    part.name
+                )));
+                continue;
+            }
             // ... and the host still has it in its store.
-            let base = base.filter(|(d, _)| !missing.contains(d));
+            let base = base.as_ref().filter(|(d, _)| !missing.contains(d));
             let s = hoist_hosts::send(
                 &conn,
                 frames,
-                &blob.path,
-                &blob.digest,
-                &blob.name,
-                base.as_ref()
-                    .map(|(digest, path)| hoist_hosts::Base { digest, path }),
+                &part.path,
+                &part.digest,
+                &part.name,
+                base.map(|(digest, path)| hoist_hosts::Base { digest, path }),
             )
             .await?;
+            sent = (sent.0 + s.bytes, sent.1 + s.wire_bytes);
+            count += 1;
+            deltas += usize::from(s.base.is_some());
+            paths.push(PathBuf::from(s.path));
+        }
+        if count > 0 {
+            let what = match (&parts.image, deltas, before) {
+                (None, 1, Some(n)) => format!(", a delta against revision {n}'s binary"),
+                (None, _, _) => String::new(),
+                (Some(_), 0, _) => format!(", {count} of {} image parts", parts.items.len()),
+                (Some(_), d, _) => format!(
+                    ", {count} of {} image parts, {d} as a delta against the last deploy's",
+                    parts.items.len()
+                ),
+            };
             eprintln!(
-                "  {target}: sent {} ({} on the wire{})",
-                super::human_bytes(s.bytes),
-                super::human_bytes(s.wire_bytes),
-                match (&s.base, before) {
-                    (Some(_), Some(n)) => format!(", a delta against revision {n}'s binary"),
-                    _ => String::new(),
-                }
+                "  {target}: sent {} ({} on the wire{what})",
+                super::human_bytes(sent.0),
+                super::human_bytes(sent.1),
             );
-            (PathBuf::from(s.path), (s.bytes, s.wire_bytes))
-        } else {
-            (
-                PathBuf::from(format!(
-                    "{home}/{}/artifacts/sha256-{}/{}",
-                    hoist_hosts::layout::STATE_DIR,
-                    blob.digest.hex(),
-                    blob.name
-                )),
-                (0, 0),
-            )
-        };
-        Ok((tunnel, artifact, before, sent))
+        }
+        Ok((tunnel, paths, before, sent))
     }
     .await;
     match result {
-        Ok((tunnel, artifact, before, sent)) => Ok((
+        Ok((tunnel, paths, before, sent)) => Ok((
             Ready {
                 conn,
                 tunnel,
-                artifact,
+                paths,
                 before,
             },
             sent,
@@ -452,6 +547,46 @@ async fn prepare(
             Err(e)
         }
     }
+}
+
+/// For each part, a blob the host may have that it can be sent as a delta against, when this
+/// machine kept a copy: for a binary, the one serving there; for an image's layers, the same
+/// layer of the last deploy recorded on the host (the app's layer changes with every build,
+/// and its previous version is most of the new one).
+async fn bases(
+    conn: &Connection,
+    parts: &Parts,
+    serving: Option<&hoist_runtime::api::RevisionInfo>,
+    app: &str,
+) -> Vec<Option<(Digest, PathBuf)>> {
+    let kept = |d: Digest, new: &Digest| {
+        (d != *new)
+            .then(|| kept::find(&d).map(|p| (d, p)))
+            .flatten()
+    };
+    if parts.image.is_none() {
+        let base = serving
+            .and_then(|r| r.artifact.strip_prefix("binary "))
+            .and_then(|d| d.parse::<Digest>().ok())
+            .and_then(|d| kept(d, parts.digest()));
+        return vec![base];
+    }
+    let last = super::show::read_record(conn, app)
+        .await
+        .map(|r| r.parts)
+        .unwrap_or_default();
+    parts
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            // The config (index 0) is small: sent whole.
+            (i > 0)
+                .then(|| last.get(i)?.parse::<Digest>().ok())
+                .flatten()
+                .and_then(|d| kept(d, &part.digest))
+        })
+        .collect()
 }
 
 /// Hands the revision to the host's agent and follows its rollout.

@@ -1,5 +1,5 @@
-//! The binaries this machine sent to hosts, kept by digest so the next deploy can send a host
-//! only a delta against the binary it runs (`hoist_hosts::Base`).
+//! The binaries and image parts this machine sent to hosts, kept by digest so the next deploy
+//! can send a host only a delta against the one it has (`hoist_hosts::Base`).
 //!
 //! `~/.cache/hoist/hosts/sha256-HEX`, the newest few kept. A cache, not state: when the binary a
 //! host runs is not here (another machine deployed it, or the cache was cleared), the whole
@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 
 use hoist_core::Digest;
 
-/// How many binaries are kept: enough for the revisions a fleet runs across a few apps.
-const KEEP: usize = 16;
+/// How many files are kept: enough for the revisions a fleet runs across a few apps (an image
+/// is three: its config, the base layer and the app's).
+const KEEP: usize = 32;
 
 /// The directory, if the user has a cache directory.
-fn dir() -> Option<PathBuf> {
+pub(super) fn dir() -> Option<PathBuf> {
     dirs::cache_dir().map(|d| d.join("hoist").join("hosts"))
 }
 

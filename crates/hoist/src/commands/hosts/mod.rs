@@ -69,6 +69,7 @@ fn public(
     let public = hoist_hosts::Public {
         spec: hosts.map(|h| h.public.clone()).unwrap_or_default(),
         base: dir.to_owned(),
+        engine: hosts.and_then(|h| h.engine.clone()),
     };
     public.check().map_err(|e| {
         anyhow::anyhow!(
@@ -99,6 +100,7 @@ fn resolve(
         identity: None,
         parallel: hoist_core::IntOrPercent::Int(1),
         public: hoist_core::HostsPublic::default(),
+        engine: None,
     });
     let targets = if wanted.is_empty() {
         hosts.targets.clone()

@@ -25,8 +25,12 @@ use crate::commands::outcome::{self, Outcome};
 pub(super) struct Record {
     /// The version deployed.
     pub version: String,
-    /// The binary's digest (`sha256:…`).
+    /// The binary's digest, or the image config's (`sha256:…`).
     pub digest: String,
+    /// Every part sent: the binary, or the image's config then its layers (for the next
+    /// deploy's deltas).
+    #[serde(default)]
+    pub parts: Vec<String>,
     /// When (seconds since the epoch, the deploying machine's clock).
     pub at: u64,
 }
@@ -51,7 +55,7 @@ pub(super) async fn record(conn: &Connection, app: &str, rec: &Record) -> anyhow
 }
 
 /// The record on the host, if any.
-async fn read_record(conn: &Connection, app: &str) -> Option<Record> {
+pub(super) async fn read_record(conn: &Connection, app: &str) -> Option<Record> {
     let path = record_path(app);
     let text = conn
         .sh(
@@ -219,11 +223,14 @@ pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Whether the revision serving in `s` is not the binary of the last deploy.
+/// Whether the revision serving in `s` is not the binary (or image) of the last deploy: a
+/// binary's artifact ends with its digest, an image's with its id (docker's `sha256:HEX`,
+/// podman's `HEX`), the config's digest.
 fn drifted(s: &AppStatus, last: &Record) -> bool {
+    let hex = last.digest.trim_start_matches("sha256:");
     !s.serving
         .as_ref()
-        .is_some_and(|r| r.artifact.ends_with(&last.digest) && r.version == last.version)
+        .is_some_and(|r| r.artifact.ends_with(hex) && r.version == last.version)
 }
 
 fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Result<()> {

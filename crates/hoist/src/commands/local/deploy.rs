@@ -149,6 +149,7 @@ fn artifact(
                     archive: Some(archive),
                     reference,
                     id: None,
+                    parts: None,
                 },
                 version,
             ))
@@ -168,6 +169,7 @@ fn prebuilt_image(given: &str) -> anyhow::Result<Artifact> {
             archive: Some(path),
             reference: given.to_owned(),
             id: None,
+            parts: None,
         });
     }
     if given.starts_with("oci:") {
@@ -179,6 +181,7 @@ fn prebuilt_image(given: &str) -> anyhow::Result<Artifact> {
         archive: None,
         reference: given.to_owned(),
         id: None,
+        parts: None,
     })
 }
 
