@@ -253,18 +253,16 @@ async fn start_agent(
 ) -> Result<AgentStart, HostError> {
     let state = format!("$HOME/{}", layout::STATE_DIR);
     let line = plan.line();
-    let current = conn
-        .sh(
-            "read the agent's arguments",
-            &format!("cat \"{state}/agent.args\" 2>/dev/null || true"),
-        )
-        .await?;
-    if facts.agent_up && !replaced && current.trim_end() == line {
+    // An empty line is written as one too: no file and no arguments are the same.
+    let current = facts.agent_args.as_deref().unwrap_or_default();
+    if facts.agent_up && !replaced && current == line {
         return Ok(AgentStart::AlreadyRunning);
     }
     // Remembered once the agent is started with them.
     let remember = format!("cat > \"{state}/agent.args\" <<'HOIST_ARGS'\n{line}\nHOIST_ARGS\n");
     let how = if facts.systemd_user {
+        // Written through an unquoted heredoc: the login shell expands `$HOME` (in the binary's
+        // path, and in an `--engine unix://$HOME/…`) to the host's own before systemd reads it.
         let unit = format!(
             "[Unit]\nDescription=hoist agent\n\n[Service]\nExecStart={bin} agent --supervise {line}\nRestart=always\n\n[Install]\nWantedBy=default.target\n"
         );

@@ -26,6 +26,9 @@ if [ -x "$b" ]; then
   echo "version=$("$b" --version 2>/dev/null)"
   if "$b" agent --ping >/dev/null 2>&1; then echo agent=up; else echo agent=down; fi
 fi
+if [ -f "$HOME/.local/state/hoist/agent.args" ]; then
+  echo "args=$(head -n 1 "$HOME/.local/state/hoist/agent.args")"
+fi
 if command -v systemctl >/dev/null 2>&1 && systemctl --user show-environment >/dev/null 2>&1; then
   echo systemd=user
 fi
@@ -48,6 +51,10 @@ pub struct Facts {
     pub agent_up: bool,
     /// Whether the user has a systemd user session (the agent then runs as a user unit).
     pub systemd_user: bool,
+    /// The arguments the running agent was started with (`agent.args`, one shell-quoted
+    /// line), to tell whether it must be restarted with others; not part of the report.
+    #[serde(skip)]
+    pub agent_args: Option<String>,
 }
 
 /// Go's architecture name for a `uname -m` machine name.
@@ -83,6 +90,10 @@ pub fn parse_facts(out: &str) -> Option<Facts> {
             .map(|v| v.strip_prefix("hoist ").unwrap_or(v).to_owned()),
         agent_up: get("agent") == Some("up"),
         systemd_user: get("systemd") == Some("user"),
+        agent_args: out
+            .lines()
+            .find_map(|l| l.strip_prefix("args="))
+            .map(|a| a.trim_end().to_owned()),
     })
 }
 
@@ -109,6 +120,15 @@ mod tests {
         assert_eq!(f.hoist_version.as_deref(), Some("0.1.0"));
         assert!(f.agent_up);
         assert!(!f.systemd_user);
+        assert_eq!(f.agent_args, None);
+        let started = parse_facts(
+            "uname=Linux x86_64\nhome=/h\nagent=up\nargs=--engine 'unix://$HOME/d.sock' --listen 0.0.0.0:80\n",
+        )
+        .unwrap();
+        assert_eq!(
+            started.agent_args.as_deref(),
+            Some("--engine 'unix://$HOME/d.sock' --listen 0.0.0.0:80")
+        );
         let bare = parse_facts("uname=Linux aarch64\nhome=/h\nfree_kib=5\nsystemd=user\n").unwrap();
         assert_eq!(bare.arch, "arm64");
         assert_eq!(bare.hoist_version, None);

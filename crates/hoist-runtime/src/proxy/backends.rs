@@ -1,7 +1,7 @@
 //! An app's live replica set and how requests are spread over it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
@@ -31,6 +31,24 @@ pub struct Backend {
     /// elsewhere if a reused connection turns out to be closed): one pool per proxy worker,
     /// since a connection is served by a task of the worker that opened it.
     idle: Box<[Mutex<Vec<Upstream>>]>,
+    /// When a connection to it was last refused (milliseconds on [`clock`], 0: not since the
+    /// last one that worked). Passive health: a replica that refuses rests for [`REST`] before
+    /// new requests try it again, so a replica that died costs one failed attempt per rest
+    /// instead of one per request until the agent's probe takes it out of the set.
+    refused_at: AtomicU64,
+}
+
+/// How long a replica that refused a connection is passed over (unless every other one is
+/// tried or resting too): about one readiness probe of the agent's, which then takes a dead
+/// replica out of the set or keeps a live one in it.
+pub const REST: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Milliseconds since the first call, never 0 (which [`Backend::refused_at`] keeps for "not
+/// refused").
+fn clock() -> u64 {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let epoch = EPOCH.get_or_init(std::time::Instant::now);
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX) + 1
 }
 
 /// A connection to a replica, ready for a request.
@@ -51,7 +69,26 @@ impl Backend {
             idle: (0..super::workers::default_count().get())
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),
+            refused_at: AtomicU64::new(0),
         })
+    }
+
+    /// Notes that a connection to it was refused (or reset before any answer): it rests.
+    pub(crate) fn refused(&self) {
+        self.refused_at.store(clock(), Ordering::Relaxed);
+    }
+
+    /// Notes that a new connection to it worked: it no longer rests.
+    pub(crate) fn connected(&self) {
+        if self.refused_at.load(Ordering::Relaxed) != 0 {
+            self.refused_at.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether it refused a connection less than [`REST`] ago.
+    pub fn resting(&self) -> bool {
+        let at = self.refused_at.load(Ordering::Relaxed);
+        at != 0 && clock().saturating_sub(at) < u64::try_from(REST.as_millis()).unwrap_or(0)
     }
 
     /// This worker's idle connections.
@@ -170,19 +207,26 @@ impl BackendSet {
         self.live.load_full()
     }
 
-    /// Picks a replica not in `exclude` (those already tried for this request) and counts the
-    /// request on it.
+    /// Picks a replica not in `exclude` (those already tried for this request), passing over
+    /// the [resting](Backend::resting) ones while another is left, and counts the request on
+    /// it.
     pub fn pick(&self, exclude: &[SocketAddr]) -> Option<InFlight> {
         let live = self.live.load();
         if exclude.is_empty() && self.balance == Balance::RoundRobin && !live.is_empty() {
             // The common case, without the candidate list: every request takes this path once.
             let turn = self.next.fetch_add(1, Ordering::Relaxed);
             let chosen = &live[turn % live.len()];
-            chosen.in_flight.fetch_add(1, Ordering::Relaxed);
-            return Some(InFlight(Arc::clone(chosen)));
+            if !chosen.resting() {
+                chosen.in_flight.fetch_add(1, Ordering::Relaxed);
+                return Some(InFlight(Arc::clone(chosen)));
+            }
         }
-        let candidates: Vec<&Arc<Backend>> =
-            live.iter().filter(|b| !exclude.contains(&b.addr)).collect();
+        let untried = || live.iter().filter(|b| !exclude.contains(&b.addr));
+        let mut candidates: Vec<&Arc<Backend>> = untried().filter(|b| !b.resting()).collect();
+        if candidates.is_empty() {
+            // Only resting ones left: better to try one than to fail the request.
+            candidates = untried().collect();
+        }
         if candidates.is_empty() {
             return None;
         }
@@ -252,6 +296,39 @@ mod tests {
         )
         .await
         .expect("no wait");
+    }
+
+    #[test]
+    fn a_replica_that_refused_rests_unless_it_is_the_last_one_left() {
+        for balance in [Balance::RoundRobin, Balance::LeastInFlight] {
+            let set = BackendSet::new(balance);
+            let dead = Backend::new(addr(2), "r");
+            set.set(vec![
+                Backend::new(addr(1), "r"),
+                Arc::clone(&dead),
+                Backend::new(addr(3), "r"),
+            ]);
+            dead.refused();
+            assert!(dead.resting());
+            for _ in 0..9 {
+                assert_ne!(
+                    set.pick(&[]).unwrap().backend().addr,
+                    addr(2),
+                    "{balance:?}"
+                );
+            }
+            // The others tried already: the resting one is tried rather than none.
+            let last = set.pick(&[addr(1), addr(3)]).unwrap();
+            assert_eq!(last.backend().addr, addr(2));
+            drop(last);
+            // A connection that works ends the rest at once.
+            dead.connected();
+            assert!(!dead.resting());
+            let ports: Vec<u16> = (0..6)
+                .map(|_| set.pick(&[]).unwrap().backend().addr.port())
+                .collect();
+            assert!(ports.contains(&2), "{ports:?}");
+        }
     }
 
     #[test]

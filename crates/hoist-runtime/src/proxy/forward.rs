@@ -195,10 +195,12 @@ pub async fn forward(
         } else {
             let Some((s, task)) = connect(addr).await else {
                 tried.push(addr);
+                flight.backend().refused();
                 metrics.failed_attempt(&route.app, flight.backend());
                 metrics.retry(&route.app);
                 continue;
             };
+            flight.backend().connected();
             (s, Some(task))
         };
         // A replayable request may be sent again, so it keeps its head; one with a body is
@@ -270,6 +272,7 @@ pub async fn forward(
                 // afresh.
                 if !reused {
                     tried.push(addr);
+                    flight.backend().refused();
                     metrics.failed_attempt(&route.app, flight.backend());
                 }
                 metrics.retry(&route.app);

@@ -10,7 +10,10 @@
 //!   response byte is retried too (a request with a body cannot be replayed). Bodies stream both
 //!   ways; HTTP/1.1 upgrades (WebSocket) are spliced; X-Forwarded-For/Proto/Host are added. A
 //!   replica's answer that comes before it has read the request's body is relayed, never a 502,
-//!   and the client's connection is then closed after it (lingering, as nginx does: `io`).
+//!   and the client's connection is then closed after it (lingering, as nginx does: `io`). A
+//!   replica that refused a connection rests for [`backends::REST`] (passive health, as nginx's
+//!   `max_fails`/`fail_timeout`): a dead replica costs one failed attempt per rest, not one per
+//!   request, until the agent's probe takes it out.
 //! - Canary splits ([`split`]): during a canary, a route's requests are shared between the
 //!   stable and the canary revision by a weight the agent turns, optionally sticky by a cookie
 //!   or header.
@@ -40,7 +43,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-pub use backends::{Backend, BackendSet, Balance};
+pub use backends::{Backend, BackendSet, Balance, REST};
 pub use metrics::Metrics;
 pub use routes::{Route, RouteTable, same_place};
 pub use split::Split;

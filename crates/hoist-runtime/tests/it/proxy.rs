@@ -131,10 +131,12 @@ async fn a_replica_killed_under_load_costs_no_request() {
         .unwrap();
     assert!(killed.success());
     let killed_at = done.load(Ordering::Relaxed);
+    let kill_time = std::time::Instant::now();
     assert!(
         wait_for(killed_at + 600).await >= killed_at + 600,
         "too few requests after the kill"
     );
+    let after_kill = kill_time.elapsed();
     stop.store(true, Ordering::Relaxed);
     let mut failures = Vec::new();
     for c in clients {
@@ -147,12 +149,25 @@ async fn a_replica_killed_under_load_costs_no_request() {
         &failures[..failures.len().min(5)]
     );
     assert!(replicas.running[1].exited().await.is_ok());
+    let metrics = proxy.metrics().encode();
     assert!(
-        proxy
-            .metrics()
-            .encode()
-            .contains("hoist_proxy_retries_total"),
+        metrics.contains("hoist_proxy_retries_total"),
         "retries were counted"
+    );
+    // Passive health: the dead replica, still in the set, is tried about once per rest (by
+    // each of the 4 clients at most), not by a third of the requests after the kill (277 of
+    // 600 before it rested).
+    let failed: u64 = metrics
+        .lines()
+        .find(|l| l.starts_with("hoist_proxy_failed_attempts_total") && l.contains("\"r2\""))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .expect("the dead replica's failed attempts");
+    let rests = after_kill.as_millis() / hoist_runtime::proxy::REST.as_millis() + 1;
+    let bound = 4 * u64::try_from(rests).unwrap();
+    eprintln!("failed attempts on the dead replica: {failed} in {after_kill:?}");
+    assert!(
+        (1..=bound).contains(&failed),
+        "{failed} failed attempts on the dead replica in {after_kill:?} (at most {bound})"
     );
     for r in &mut replicas.running {
         r.stop(Duration::from_secs(5)).await.unwrap();

@@ -19,8 +19,6 @@ use hoist_test::certs::make_certs_for;
 use hoist_test::hosts::TestHosts;
 use hoist_test::project::Project;
 
-use crate::Hoist as _;
-
 /// Pebble's certificates live this long: the agent renews at two thirds of it.
 const VALIDITY_S: u64 = 45;
 
@@ -155,18 +153,7 @@ fn curl_in(hosts: &TestHosts, i: usize, args: &[&str]) -> (bool, String) {
 
 /// `hoist deploy DIR --target hosts` with the run's ssh_config: (exit code, stdout + stderr).
 fn deploy_on(p: &Project, hosts: &TestHosts) -> (Option<i32>, String) {
-    let ssh_config = hosts.ssh_config();
-    let out = p
-        .hoist(&[
-            "deploy",
-            p.dir_str(),
-            "--target",
-            "hosts",
-            "--ssh-config",
-            ssh_config.to_str().unwrap(),
-            "--ssh-timeout",
-            "5s",
-        ])
+    let out = crate::hosts_deploy::on_hosts(p, hosts, &["deploy", p.dir_str()], &[])
         .output()
         .unwrap();
     (
