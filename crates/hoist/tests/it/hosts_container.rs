@@ -34,7 +34,11 @@ fn an_image_reaches_each_host_as_the_layers_it_lacks_and_runs_in_that_hosts_engi
     let engine1 = hosts.start_engine(0);
     let (ends, stderr) = deploy_json(&p, &hosts, 1);
     assert_eq!(ends[0]["outcome"], "kept", "{ends:?}\n{stderr}");
-    assert_eq!(ends[1]["outcome"], "error", "{ends:?}\n{stderr}");
+    assert_eq!(ends[1]["outcome"], "refused", "{ends:?}\n{stderr}");
+    assert!(
+        stderr.contains("FAIL hoist-h2: its agent refused the revision; nothing serves"),
+        "{stderr}"
+    );
     let reason = ends[1]["reason"].as_str().unwrap();
     let socket2 = hosts.hosts[1].home.join("docker.sock");
     assert!(

@@ -218,8 +218,9 @@ struct HostEnd {
     /// then rolled back because another host failed), `kept` (deployed; another host failed,
     /// but nothing served here before to go back to), `failed`, `untouched` (not reached by a
     /// wave), `skipped` (unreachable, refused, or no room for the blob: left as it was before
-    /// any wave), `error` (lost mid-rollout: its agent finishes alone, rolling back by itself
-    /// if the revision fails).
+    /// any wave), `refused` (its agent refused the revision before making it: no engine, a
+    /// route another app holds; nothing changed there), `error` (lost mid-rollout: its agent
+    /// finishes alone, rolling back by itself if the revision fails).
     outcome: &'static str,
     /// Why a host was skipped, as a word (`unreachable`, `auth_failed`, `remote`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -343,14 +344,18 @@ async fn run(
                     }
                 }
                 Err(e) => {
-                    end.outcome = "error";
+                    // Refused by the host's agent before any revision (no engine, a route
+                    // taken): nothing changed there. Else lost mid-rollout.
+                    let refused = e
+                        .chain()
+                        .find_map(|c| c.downcast_ref::<crate::commands::local::AgentRefused>());
+                    end.outcome = if refused.is_some() {
+                        "refused"
+                    } else {
+                        "error"
+                    };
+                    end.hint = refused.and_then(|r| r.hint.clone());
                     end.reason = Some(format!("{e:#}"));
-                    // The agent's own advice, when it refused (no engine, a wrong platform).
-                    end.hint = e.chain().find_map(|c| {
-                        c.downcast_ref::<crate::commands::local::AgentRefused>()?
-                            .hint
-                            .clone()
-                    });
                     stopped = !continue_on_error;
                 }
             }
@@ -691,6 +696,10 @@ fn print_report(spec: &AppSpec, hosts: &[HostEnd]) {
                 style("FAIL").red(),
                 "skipped: nothing changed there".to_owned(),
             ),
+            "refused" => (
+                style("FAIL").red(),
+                format!("its agent refused the revision; {}", serving(e)),
+            ),
             _ => (style("FAIL").red(), "lost during its rollout".to_owned()),
         };
         eprintln!("{mark} {}: {what}", e.host);
@@ -736,6 +745,7 @@ fn exit(hosts: &[HostEnd]) -> ExitCode {
     } else if has("rolled_back") || has("reverted") {
         ExitCode::from(outcome::ROLLED_BACK)
     } else if has("skipped")
+        || has("refused")
         || has("error")
         || has("untouched")
         || has("kept")
