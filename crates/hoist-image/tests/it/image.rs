@@ -23,13 +23,7 @@ const APP_LAYER_DIGEST: &str =
 
 #[test]
 fn golden_layer_digests() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path().join("store")).unwrap();
-    let image = build(
-        &store,
-        &write_binary(tmp.path(), &fake_binary()),
-        "linux/amd64",
-    );
+    let (_tmp, _store, image) = crate::fake_image();
     assert_eq!(image.layers[0].kind, LayerKind::Base);
     assert_eq!(image.layers[0].digest.to_string(), STATIC_BASE_DIGEST);
     assert_eq!(image.layers[1].kind, LayerKind::App);
@@ -244,13 +238,7 @@ fn layout_write_is_atomic_and_names_the_path() {
 
 #[test]
 fn docker_archive_holds_uncompressed_layers_matching_diff_ids() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path().join("store")).unwrap();
-    let image = build(
-        &store,
-        &write_binary(tmp.path(), &fake_binary()),
-        "linux/amd64",
-    );
+    let (tmp, store, image) = crate::fake_image();
     let file = tmp.path().join("image.tar");
     write_docker_archive(&file, &image, &["hello:latest".to_owned()], &store).unwrap();
 
@@ -291,13 +279,7 @@ fn docker_archive_holds_uncompressed_layers_matching_diff_ids() {
 /// refused, naming its layer.
 #[test]
 fn an_archive_from_its_parts_is_the_same_archive() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path().join("store")).unwrap();
-    let image = build(
-        &store,
-        &write_binary(tmp.path(), &fake_binary()),
-        "linux/amd64",
-    );
+    let (tmp, store, image) = crate::fake_image();
     let tags = ["hello:1".to_owned()];
     let whole = tmp.path().join("whole.tar");
     write_docker_archive(&whole, &image, &tags, &store).unwrap();

@@ -52,6 +52,19 @@ fn build(store: &BlobStore, binary: &Path, platform: &str) -> BuiltImage {
     build_image(&spec(binary, platform), store).unwrap()
 }
 
+/// [`fake_binary`]'s linux/amd64 image, in a store of its own under a new temporary directory
+/// (kept alive by the first value).
+fn fake_image() -> (tempfile::TempDir, BlobStore, BuiltImage) {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = BlobStore::open(tmp.path().join("store")).unwrap();
+    let image = build(
+        &store,
+        &write_binary(tmp.path(), &fake_binary()),
+        "linux/amd64",
+    );
+    (tmp, store, image)
+}
+
 /// The one gzip member of a layer, decompressed (a second member would be left out, and the
 /// tar would not match).
 fn gunzip(gz: &[u8]) -> Vec<u8> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use hoist_image::{BlobStore, LayoutRoot, build_index, write_docker_archive, write_oci_layout};
 use hoist_test::skopeo::skopeo;
 
-use crate::{build, fake_binary, write_binary};
+use crate::{build, write_binary};
 
 fn arg(prefix: &str, path: &Path, suffix: &str) -> String {
     format!("{prefix}{}{suffix}", path.display())
@@ -15,13 +15,7 @@ fn arg(prefix: &str, path: &Path, suffix: &str) -> String {
 
 #[test]
 fn skopeo_reads_a_single_platform_layout() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path().join("store")).unwrap();
-    let image = build(
-        &store,
-        &write_binary(tmp.path(), &fake_binary()),
-        "linux/amd64",
-    );
+    let (tmp, store, image) = crate::fake_image();
     let dir = tmp.path().join("layout");
     let root = LayoutRoot {
         descriptor: image.manifest.clone(),
@@ -77,13 +71,7 @@ fn skopeo_reads_a_multi_platform_layout_as_an_index() {
 
 #[test]
 fn skopeo_reads_the_docker_archive() {
-    let tmp = tempfile::tempdir().unwrap();
-    let store = BlobStore::open(tmp.path().join("store")).unwrap();
-    let image = build(
-        &store,
-        &write_binary(tmp.path(), &fake_binary()),
-        "linux/amd64",
-    );
+    let (tmp, store, image) = crate::fake_image();
     let file = tmp.path().join("image.tar");
     write_docker_archive(&file, &image, &["hello:latest".to_owned()], &store).unwrap();
 

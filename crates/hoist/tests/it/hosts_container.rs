@@ -5,11 +5,11 @@
 //! `hoist_test::host_engine`), and rolls it out behind its own proxy. No registry anywhere.
 //! Root, openssh-server, docker.io and wrk are needed; without them the tests fail.
 
-use hoist_test::cli::json;
 use hoist_test::hosts::TestHosts;
-use serde_json::Value;
 
-use crate::hosts_deploy::{answer, deploy_json, hello_on, load, on_hosts, run};
+use crate::hosts_deploy::{
+    answer, deploy_json, drift, hello_on, load, no_request_failed, on_hosts, run,
+};
 
 /// The hello image's parts: its config, the static base layer and the app's layer.
 const PARTS: usize = 3;
@@ -112,29 +112,13 @@ fn an_image_reaches_each_host_as_the_layers_it_lacks_and_runs_in_that_hosts_engi
         took < std::time::Duration::from_secs(22),
         "the load must cover the whole deploy: it took {took:?}; lengthen the load"
     );
-    for (i, l) in loads.into_iter().enumerate() {
-        let out = l.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let wrk = hoist_test::wrk::WrkReport::parse(&text);
-        assert!(wrk.requests > 100, "host {i} was under load:\n{text}");
-        assert_eq!(
-            wrk.failed(),
-            0,
-            "host {i}: no request fails while its containers are replaced:\n{text}"
-        );
-    }
+    no_request_failed(loads);
     // The engine of each host holds the new image under its tag, loaded there, not pulled.
     let images = engine1.docker(&["image", "ls", "--format", "{{.Repository}}"]);
     assert!(String::from_utf8_lossy(&images.stdout).contains("hello"));
 
     // Status: both serve the last deploy's image (its id is the config's digest).
-    let (stdout, _) = run(
-        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
-        0,
-    );
-    for h in json(&stdout).as_array().unwrap() {
-        assert_eq!(h["drift"], false, "{h}");
-    }
+    assert_eq!(drift(&p, &hosts, 0), [false, false]);
 
     // Host 2 back one revision: the first version again, and status says it drifted.
     let (_, stderr) = run(
@@ -148,17 +132,7 @@ fn an_image_reaches_each_host_as_the_layers_it_lacks_and_runs_in_that_hosts_engi
     );
     assert!(stderr.contains("ok hoist-h2: rolled back"), "{stderr}");
     assert!(answer(&hosts, 1).starts_with("hello from hoist"));
-    let (stdout, _) = run(
-        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
-        1,
-    );
-    let drift: Vec<Value> = json(&stdout)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["drift"].clone())
-        .collect();
-    assert_eq!(drift, [false, true], "{stdout}");
+    assert_eq!(drift(&p, &hosts, 1), [false, true]);
 
     // Stopped everywhere: no replica container is left in either engine.
     run(on_hosts(&p, &hosts, &["stop", "-C", &dir], &[]), 0);

@@ -99,6 +99,35 @@ pub(crate) fn load(hosts: &TestHosts, i: usize, secs: u32) -> std::process::Chil
         .expect("wrk (Debian's wrk) inside the namespace")
 }
 
+/// Waits for each host's `load` and checks it was real load and that no request failed.
+pub(crate) fn no_request_failed(loads: Vec<std::process::Child>) {
+    for (i, l) in loads.into_iter().enumerate() {
+        let out = l.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let wrk = hoist_test::wrk::WrkReport::parse(&text);
+        assert!(wrk.requests > 100, "host {i} was under load:\n{text}");
+        assert_eq!(
+            wrk.failed(),
+            0,
+            "host {i}: no request fails during its rolling update:\n{text}"
+        );
+    }
+}
+
+/// `hoist status --target hosts --json` (exit status `code`): each host's `drift`.
+pub(crate) fn drift(p: &Project, hosts: &TestHosts, code: i32) -> Vec<bool> {
+    let (stdout, _) = run(
+        on_hosts(p, hosts, &["status", "-C", p.dir_str()], &["--json"]),
+        code,
+    );
+    json(&stdout)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["drift"].as_bool().expect("a drift per host"))
+        .collect()
+}
+
 #[test]
 fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_under_load() {
     let hosts = TestHosts::start(3);
@@ -156,17 +185,7 @@ fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_und
         took < std::time::Duration::from_secs(22),
         "the load must cover the whole deploy: it took {took:?}; lengthen the load"
     );
-    for (i, l) in loads.into_iter().enumerate() {
-        let out = l.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let wrk = hoist_test::wrk::WrkReport::parse(&text);
-        let (requests, failed) = (wrk.requests, wrk.failed());
-        assert!(requests > 100, "host {i} was under load:\n{text}");
-        assert_eq!(
-            failed, 0,
-            "host {i}: no request fails during its rolling update:\n{text}"
-        );
-    }
+    no_request_failed(loads);
 
     // Status: each host serves the last deploy.
     let dir = p.dir_str().to_owned();
@@ -213,17 +232,7 @@ fn hello_reaches_three_hosts_and_a_one_line_change_sends_only_the_new_binary_und
     assert!(stderr.contains("ok hoist-h2: rolled back"), "{stderr}");
     assert!(answer(&hosts, 1).starts_with("hello from hoist"));
     assert!(answer(&hosts, 0).starts_with("hello again"));
-    let (stdout, _) = run(
-        on_hosts(&p, &hosts, &["status", "-C", &dir], &["--json"]),
-        1,
-    );
-    let drift: Vec<Value> = json(&stdout)
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["drift"].clone())
-        .collect();
-    assert_eq!(drift, [false, true, false], "{stdout}");
+    assert_eq!(drift(&p, &hosts, 1), [false, true, false]);
 
     // Stopped everywhere: nothing answers on any host.
     let (_, stderr) = run(on_hosts(&p, &hosts, &["stop", "-C", &dir], &[]), 0);
