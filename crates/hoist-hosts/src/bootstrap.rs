@@ -276,15 +276,24 @@ async fn start_agent(
         .await?;
         AgentStart::SystemdUser
     } else {
-        // Stop an agent of an older binary or other arguments first (it drains its replicas)
-        // and wait for its supervisor to let go of the listening sockets; then start ours,
-        // detached from the SSH session: its own session, no terminal, output to its log.
+        // An agent of an older binary or other arguments is replaced with its replicas kept
+        // running: its supervisor, then it, are killed (each only if its command line is
+        // hoist's agent: a stale pid may be another process's now; gone once a zombie, which
+        // a PID 1 that reaps nothing leaves), the listening sockets go with them, and the new
+        // agent adopts the replicas, as after a crash. Then ours
+        // starts, detached from the SSH session: its own session, no terminal, output to its
+        // log.
         conn.sh(
             "start the agent",
             &format!(
                 "set -e; mkdir -p \"{state}\"; \
-                 if [ -f \"$HOME/{pidfile}\" ] && \"{bin}\" agent --ping >/dev/null 2>&1; then \"{bin}\" agent --stop >/dev/null 2>&1 || true; fi; \
-                 if [ -f \"$HOME/{pidfile}\" ]; then p=$(cat \"$HOME/{pidfile}\"); i=0; while [ $i -lt 100 ] && kill -0 \"$p\" 2>/dev/null; do sleep 0.1; i=$((i+1)); done; fi; \
+                 for f in \"$HOME/{pidfile}\" \"{state}/agent.pid\"; do \
+                   p=$(cat \"$f\" 2>/dev/null || true); \
+                   if [ -n \"$p\" ] && tr '\\0' ' ' < \"/proc/$p/cmdline\" 2>/dev/null | grep -q ' agent '; then \
+                     kill -9 \"$p\" 2>/dev/null || true; i=0; \
+                     while [ $i -lt 100 ] && kill -0 \"$p\" 2>/dev/null && ! grep -q ') Z ' \"/proc/$p/stat\" 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
+                   fi; \
+                 done; \
                  cd \"$HOME\"; setsid \"{bin}\" agent --supervise {line} >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"\n{remember}",
                 pidfile = layout::PIDFILE,
             ),

@@ -428,3 +428,59 @@ fn a_full_disk_and_a_link_lost_mid_wave_are_per_host_errors_and_the_next_deploy_
         assert!(answer(&hosts, i).starts_with("hello, third"), "host {i}");
     }
 }
+
+/// A changed `[hosts]` option restarts each host's agent with the new arguments, and the
+/// replicas it ran keep serving: the new agent adopts them (before, the old agent was stopped
+/// and drained them, and nothing served until the deploy's new revision was up).
+#[test]
+fn a_changed_agent_option_restarts_the_agent_and_keeps_its_replicas() {
+    let hosts = TestHosts::start(1);
+    let p = hello_on(&hosts);
+    let (first, stderr) = deploy_json(&p, &hosts, 0);
+    assert_eq!(first[0]["outcome"], "deployed", "{stderr}");
+    let agent_before = hosts.exec(0, "cat .local/state/hoist/agent.pid");
+    let agent_before = String::from_utf8_lossy(&agent_before.stdout)
+        .trim()
+        .to_owned();
+
+    // An engine for containers: an option of the agent, unused by this process-driver app.
+    p.write(
+        "hoist.toml",
+        &format!(
+            "{}engine = \"unix://$HOME/docker.sock\"\n",
+            p.read("hoist.toml")
+        ),
+    );
+    let wrk = load(&hosts, 0, 12);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let (second, stderr) = deploy_json(&p, &hosts, 0);
+    let out = wrk.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("under load while the agent was replaced:\n{text}");
+    assert_eq!(second[0]["outcome"], "deployed", "{stderr}");
+    let agent_after = hosts.exec(0, "cat .local/state/hoist/agent.pid");
+    let agent_after = String::from_utf8_lossy(&agent_after.stdout)
+        .trim()
+        .to_owned();
+    assert_ne!(agent_before, agent_after, "the agent was restarted");
+    let args = hosts.exec(
+        0,
+        "tr '\\0' ' ' < /proc/$(cat .local/state/hoist/agent.pid)/cmdline",
+    );
+    // As written: the agent expands `$HOME` itself.
+    assert!(
+        String::from_utf8_lossy(&args.stdout).contains("--engine unix://$HOME/docker.sock"),
+        "with the new option: {}",
+        String::from_utf8_lossy(&args.stdout)
+    );
+    assert!(
+        stderr.contains("rolling out 2 replicas (serving: revision 1)"),
+        "revision 1's replicas were adopted and served until the rollout:\n{stderr}"
+    );
+    // The listening socket is closed for the few milliseconds between the old supervisor's
+    // death and the new one's bind (wrk's 4 connections retry in a tight loop meanwhile, so
+    // each millisecond counts many errors); every answer is the app's.
+    let report = hoist_test::wrk::WrkReport::parse(&text);
+    assert!(report.requests > 100, "{text}");
+    assert_eq!(report.non2xx, 0, "no answer but the app's:\n{text}");
+}
