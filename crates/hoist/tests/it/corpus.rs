@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::{HOIST, Hoist as _};
 
 /// A writable copy of the pinned public service `name` (see `scripts/go-corpus list`).
-fn corpus(name: &str) -> Project {
+pub(crate) fn corpus(name: &str) -> Project {
     let out = std::process::Command::new(hoist_test::fs::repo_root().join("scripts/go-corpus"))
         .args(["path", name])
         .output()

@@ -7,6 +7,8 @@
 
 use hoist_test::hosts::TestHosts;
 
+use crate::Hoist as _;
+
 use crate::hosts_deploy::{
     answer, deploy_json, drift, hello_on, load, no_request_failed, on_hosts, run,
 };
@@ -138,4 +140,49 @@ fn an_image_reaches_each_host_as_the_layers_it_lacks_and_runs_in_that_hosts_engi
     run(on_hosts(&p, &hosts, &["stop", "-C", &dir], &[]), 0);
     assert_eq!(engine1.running(), Vec::<String>::new());
     assert_eq!(engine2.running(), Vec::<String>::new());
+}
+
+/// go-httpbin, a public service nobody here wrote (through the Go module proxy, as the corpus
+/// tier fetches it), with hoist.toml exactly as `hoist init` writes it plus the two `[hosts]`
+/// lines: deployed as containers to a host with its own engine, it answers through that
+/// host's proxy.
+#[test]
+fn a_public_service_as_hoist_init_writes_it_runs_in_a_hosts_engine() {
+    let hosts = TestHosts::start(1);
+    let engine = hosts.start_engine(0);
+    let p = crate::corpus::corpus("httpbin");
+    p.hoist(&["init", p.dir_str(), "--main", "./cmd/go-httpbin"])
+        .assert()
+        .success();
+    p.write(
+        "hoist.toml",
+        &format!(
+            "{}\n[hosts]\ntargets = [\"{}\"]\nengine = \"unix://$HOME/docker.sock\"\n",
+            p.read("hoist.toml"),
+            hosts.hosts[0].alias
+        ),
+    );
+    let dir = p.dir_str().to_owned();
+    let (stdout, stderr) = run(
+        on_hosts(
+            &p,
+            &hosts,
+            &["deploy", &dir],
+            &["--driver", "container", "--json"],
+        ),
+        0,
+    );
+    let ends = hoist_test::cli::json(&stdout);
+    assert_eq!(ends[0]["outcome"], "deployed", "{stderr}");
+    let out = hosts.exec(
+        0,
+        "curl -sS --max-time 5 http://127.0.0.1:8080/get?from=host",
+    );
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        body.contains("\"from\"") && body.contains("\"headers\""),
+        "httpbin's /get answered through the host's proxy: {body}"
+    );
+    let running = engine.running();
+    assert_eq!(running.len(), 1, "one replica container: {running:?}");
 }

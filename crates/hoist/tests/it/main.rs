@@ -9,7 +9,8 @@
 //! engines, a registry or the cluster); `dashboard` an agent and headless Chromium (a tool, not
 //! a service); `engines`, `dockerfile`, `registry_*`, `ci_workflow` and `corpus` the engines or
 //! `docker-registry` (and `corpus` the Go module proxy); `kube_*` the test cluster; `hosts` root
-//! and openssh-server (it starts its own namespaces), `hosts_container` also docker.io.
+//! and openssh-server (it starts its own namespaces), `hosts_container` also docker.io (and the
+//! Go module proxy, for go-httpbin).
 //! `scripts/test --fast` runs the ones that need no service; `scripts/test` runs them all, and a
 //! missing service fails the test that needs it.
 
