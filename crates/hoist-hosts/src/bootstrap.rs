@@ -16,7 +16,6 @@ use std::path::Path;
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncWriteExt as _;
 
 use crate::check::facts;
 use crate::error::HostError;
@@ -194,50 +193,18 @@ pub(crate) async fn stream_verified(
     let script = format!(
         "set -e; mkdir -p \"$(dirname \"{dest}\")\"; cat > \"{dest}\"; sha256sum \"{dest}\""
     );
-    let mut child = conn
-        .session()
-        .command("sh")
-        .arg("-c")
-        .arg(&script)
-        .stdin(openssh::Stdio::piped())
-        .stdout(openssh::Stdio::piped())
-        .stderr(openssh::Stdio::piped())
-        .spawn()
-        .await
-        .map_err(|source| session(conn, source))?;
-    let mut stdin = child.stdin().take().expect("stdin is piped");
-    let mut file = tokio::fs::File::open(src)
+    let file = tokio::fs::File::open(src)
         .await
         .map_err(|source| local(src, source))?;
-    let sent = tokio::io::copy(&mut file, &mut stdin)
-        .await
-        .map_err(|source| local(src, source))?;
-    stdin
-        .shutdown()
-        .await
-        .map_err(|source| local(src, source))?;
-    drop(stdin);
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|source| session(conn, source))?;
-    if !out.status.success() {
-        return Err(conn.remote("copy a file", &out.status.to_string(), &out.stderr));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let found = first_word(&stdout).unwrap_or_default();
-    if found != expected {
-        let _ = conn
-            .sh("remove the bad copy", &format!("rm -f \"{dest}\""))
-            .await;
-        return Err(HostError::Checksum {
-            host: conn.host.clone(),
-            path: dest.to_owned(),
-            found: found.to_owned(),
-            expected: expected.to_owned(),
-        });
-    }
-    Ok(sent)
+    conn.pipe_verified(
+        "copy a file",
+        &script,
+        file,
+        |source| local(src, source),
+        dest,
+        expected,
+    )
+    .await
 }
 
 /// Makes sure the agent of `bin` runs, started with the plan's arguments; `replaced` says the
@@ -368,13 +335,6 @@ async fn sha256_cached(path: &Path) -> Result<String, HostError> {
 
 fn first_word(s: &str) -> Option<&str> {
     s.split_whitespace().next()
-}
-
-fn session(conn: &Connection, source: openssh::Error) -> HostError {
-    HostError::Session {
-        host: conn.host.clone(),
-        source,
-    }
 }
 
 fn local(path: &Path, source: std::io::Error) -> HostError {

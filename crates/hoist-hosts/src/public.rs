@@ -175,58 +175,24 @@ pub(crate) async fn install_files(conn: &Connection, plan: &Plan) -> Result<(), 
 /// Writes `bytes` to `dest` on the host (mode 0600, its directory 0700) through stdin, by way
 /// of a temporary name, and checks the host's sha256 of it.
 async fn write_private(conn: &Connection, dest: &str, bytes: &[u8]) -> Result<(), HostError> {
-    use tokio::io::AsyncWriteExt as _;
     let q = quote(dest);
     let script = format!(
         "set -e; umask 077; d=$(dirname {q}); mkdir -p \"$d\"; chmod 700 \"$d\"; cat > {q}.tmp; mv -f {q}.tmp {q}; sha256sum {q}"
     );
-    let mut child = conn
-        .session()
-        .command("sh")
-        .arg("-c")
-        .arg(&script)
-        .stdin(openssh::Stdio::piped())
-        .stdout(openssh::Stdio::piped())
-        .stderr(openssh::Stdio::piped())
-        .spawn()
-        .await
-        .map_err(|source| HostError::Session {
-            host: conn.host.clone(),
-            source,
-        })?;
-    let mut stdin = child.stdin().take().expect("stdin is piped");
     let io = |source| HostError::Session {
         host: conn.host.clone(),
         source: openssh::Error::ChildIo(source),
     };
-    stdin.write_all(bytes).await.map_err(io)?;
-    stdin.shutdown().await.map_err(io)?;
-    drop(stdin);
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|source| HostError::Session {
-            host: conn.host.clone(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(conn.remote(
-            "write a certificate file",
-            &out.status.to_string(),
-            &out.stderr,
-        ));
-    }
     let expected = hex::encode(Sha256::digest(bytes));
-    let found = String::from_utf8_lossy(&out.stdout);
-    let found = found.split_whitespace().next().unwrap_or_default();
-    if found != expected {
-        return Err(HostError::Checksum {
-            host: conn.host.clone(),
-            path: dest.to_owned(),
-            found: found.to_owned(),
-            expected,
-        });
-    }
+    conn.pipe_verified(
+        "write a certificate file",
+        &script,
+        bytes,
+        io,
+        dest,
+        &expected,
+    )
+    .await?;
     Ok(())
 }
 

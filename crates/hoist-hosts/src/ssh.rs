@@ -173,6 +173,70 @@ impl Connection {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
+    /// Runs `sh -c SCRIPT` with `input` on its stdin, where the script stores what it reads at
+    /// `dest` and ends with `sha256sum` of it; returns the bytes sent once the host's sha256
+    /// is `expected` (the bytes' own). Else the host's copy is removed and the error names it.
+    /// How both the hoist binary and certificate files reach a host: through the connection,
+    /// never on a command line, checked where they land.
+    ///
+    /// # Errors
+    ///
+    /// `local` for a failure to read `input`; [`HostError::Session`] if the connection fails;
+    /// [`HostError::Remote`] if the script exits non-zero; [`HostError::Checksum`] when the
+    /// sha256 differs.
+    pub(crate) async fn pipe_verified(
+        &self,
+        step: &'static str,
+        script: &str,
+        mut input: impl tokio::io::AsyncRead + Unpin,
+        local: impl Fn(std::io::Error) -> HostError,
+        dest: &str,
+        expected: &str,
+    ) -> Result<u64, HostError> {
+        use tokio::io::AsyncWriteExt as _;
+        let session = |source| HostError::Session {
+            host: self.host.clone(),
+            source,
+        };
+        let mut child = self
+            .session
+            .command("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(openssh::Stdio::piped())
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped())
+            .spawn()
+            .await
+            .map_err(session)?;
+        let Some(mut stdin) = child.stdin().take() else {
+            unreachable!("stdin is piped")
+        };
+        let sent = tokio::io::copy(&mut input, &mut stdin)
+            .await
+            .map_err(&local)?;
+        stdin.shutdown().await.map_err(&local)?;
+        drop(stdin);
+        let out = child.wait_with_output().await.map_err(session)?;
+        if !out.status.success() {
+            return Err(self.remote(step, &out.status.to_string(), &out.stderr));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let found = stdout.split_whitespace().next().unwrap_or_default();
+        if found != expected {
+            let _ = self
+                .sh("remove the bad copy", &format!("rm -f \"{dest}\""))
+                .await;
+            return Err(HostError::Checksum {
+                host: self.host.clone(),
+                path: dest.to_owned(),
+                found: found.to_owned(),
+                expected: expected.to_owned(),
+            });
+        }
+        Ok(sent)
+    }
+
     /// A [`HostError::Remote`] for this host with the end of `stderr`.
     pub(crate) fn remote(&self, step: &'static str, status: &str, stderr: &[u8]) -> HostError {
         let text = String::from_utf8_lossy(stderr);
