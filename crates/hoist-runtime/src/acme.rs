@@ -116,6 +116,16 @@ impl Meta {
 /// What the agent says of its certificate (`GET /v1/agent`), shared with the ACME task.
 pub type TlsState = Arc<std::sync::Mutex<crate::api::TlsInfo>>;
 
+/// Serves the certificate a previous run stored in `dir` for `opts` at once, if there is one.
+/// Called before the HTTPS listener accepts: a restarted agent (a kill -9, its supervisor's
+/// restart) must not take a handshake before it has its certificate, which [`run`], a task of
+/// its own, would load only when the runtime first polls it.
+pub fn serve_stored(opts: &AcmeOptions, dir: &Path, certs: &Certs) {
+    if let Ok(Some((_, key))) = load_cached(opts, dir) {
+        certs.set(key);
+    }
+}
+
 /// Keeps `certs` holding a valid certificate for `opts`, forever: the agent runs it as a task.
 /// A certificate already in `dir` for the same domains and CA is served at once. `state` says
 /// what is served and the last failure, for `hoist status`.

@@ -362,6 +362,7 @@ pub async fn run(config: AgentConfig, ready: impl FnOnce(&AgentConfig)) -> Resul
             proxy.redirect_to_https(port);
         }
         if let CertSource::Acme(opts) = &t.certs {
+            crate::acme::serve_stored(opts, &dir.join(crate::acme::DIR), &certs);
             tls_tasks.push(tokio::spawn(crate::acme::run(
                 opts.clone(),
                 dir.join(crate::acme::DIR),
