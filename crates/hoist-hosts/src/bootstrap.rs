@@ -258,7 +258,7 @@ async fn start_agent(
                    p=$(cat \"$f\" 2>/dev/null || true); \
                    if [ -n \"$p\" ] && tr '\\0' ' ' < \"/proc/$p/cmdline\" 2>/dev/null | grep -q ' agent '; then \
                      kill -9 \"$p\" 2>/dev/null || true; i=0; \
-                     while [ $i -lt 100 ] && kill -0 \"$p\" 2>/dev/null && ! grep -q ') Z ' \"/proc/$p/stat\" 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
+                     while [ $i -lt 500 ] && kill -0 \"$p\" 2>/dev/null && ! grep -q ') Z ' \"/proc/$p/stat\" 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
                    fi; \
                  done; \
                  cd \"$HOME\"; setsid \"{bin}\" agent --supervise {line} >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"\n{remember}",

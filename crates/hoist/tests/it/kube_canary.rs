@@ -237,17 +237,22 @@ fn a_good_canary_is_promoted_and_one_replica_set_is_left() {
     });
 }
 
-#[test]
-fn hoist_abort_stops_a_canary_that_is_still_waiting_for_evidence() {
-    let prom = prometheus(0);
-    let ns = Namespace::new("kcanary-abort");
-    let p = project(&prom.url);
-    // More evidence than the series hold: every analysis is inconclusive, the step waits.
+/// More evidence than the series hold: every analysis is inconclusive and each step waits
+/// (for `hoist promote`/`abort`, or while the test changes the cluster).
+fn never_conclusive(p: &Project) {
     p.edit(
         "hoist.toml",
         "min_sample = 100\nmax_wait = \"20s\"",
         "min_sample = 1000000000\nmax_wait = \"5m\"",
     );
+}
+
+#[test]
+fn hoist_abort_stops_a_canary_that_is_still_waiting_for_evidence() {
+    let prom = prometheus(0);
+    let ns = Namespace::new("kcanary-abort");
+    let p = project(&prom.url);
+    never_conclusive(&p);
     let v1 = first_revision(&p, &ns.0);
     let kubeconfig = hoist_test::kube::kubeconfig();
     let dir = p.dir.to_str().unwrap().to_owned();
@@ -330,11 +335,7 @@ fn beside_an_autoscaler_the_canary_follows_its_count_and_never_scales_stable() {
         "replicas = 4\n",
         "replicas = 4\nautoscale = { min = 2, max = 8, cpu_percent = 70 }\nresources = { cpu = \"250m\" }\n",
     );
-    p.edit(
-        "hoist.toml",
-        "min_sample = 100\nmax_wait = \"20s\"",
-        "min_sample = 1000000000\nmax_wait = \"5m\"",
-    );
+    never_conclusive(&p);
     let v1 = first_revision(&p, &ns.0);
     assert!(exists(&ns.0, "horizontalpodautoscaler", "hello"));
     kubectl(&["-n", &ns.0, "scale", "deployment/hello", "--replicas=4"]);
