@@ -245,8 +245,10 @@ async fn start_agent(
     } else {
         // An agent of an older binary or other arguments is replaced with its replicas kept
         // running: its supervisor, then it, are killed (each only if its command line is
-        // hoist's agent: a stale pid may be another process's now; gone once a zombie, which
-        // a PID 1 that reaps nothing leaves), the listening sockets go with them, and the new
+        // hoist's agent: a stale pid may be another process's now; gone once every thread is a
+        // zombie or gone — a PID 1 that reaps nothing leaves zombies, and a zombie main thread
+        // whose other threads still finish a write holds the listening sockets), the sockets
+        // go with them, and the new
         // agent adopts the replicas, as after a crash. Then ours
         // starts, detached from the SSH session: its own session, no terminal, output to its
         // log.
@@ -258,7 +260,7 @@ async fn start_agent(
                    p=$(cat \"$f\" 2>/dev/null || true); \
                    if [ -n \"$p\" ] && tr '\\0' ' ' < \"/proc/$p/cmdline\" 2>/dev/null | grep -q ' agent '; then \
                      kill -9 \"$p\" 2>/dev/null || true; i=0; \
-                     while [ $i -lt 500 ] && kill -0 \"$p\" 2>/dev/null && ! grep -q ') Z ' \"/proc/$p/stat\" 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
+                     while [ $i -lt 500 ] && grep -qv ') [ZX] ' /proc/$p/task/*/stat 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
                    fi; \
                  done; \
                  cd \"$HOME\"; setsid \"{bin}\" agent --supervise {line} >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"\n{remember}",

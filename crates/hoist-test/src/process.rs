@@ -2,7 +2,6 @@
 //! or the test fails with its whole output.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -66,17 +65,27 @@ pub fn kill(pid: u32, sig: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Waits until `pid` has exited (or is a zombie), for at most 5 s.
+/// Waits until every thread of `pid` has exited (gone, or a zombie), for at most 5 s: only
+/// then are its files (a listening socket) closed. A zombie main thread is not enough: a
+/// killed process's other threads may still be finishing a write.
 pub fn wait_gone(pid: u32) {
-    let stat = PathBuf::from(format!("/proc/{pid}/stat"));
     for _ in 0..200 {
-        match std::fs::read_to_string(&stat) {
-            Err(_) => return,
-            Ok(s) if s.contains(") Z ") => return,
-            Ok(_) => std::thread::sleep(Duration::from_millis(25)),
+        if all_threads_exited(pid) {
+            return;
         }
+        std::thread::sleep(Duration::from_millis(25));
     }
     panic!("process {pid} did not exit");
+}
+
+fn all_threads_exited(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat"))
+            .map_or(true, |s| s.contains(") Z ") || s.contains(") X "))
+    })
 }
 
 /// Lossy UTF-8, for failure messages of outputs that may not be text.

@@ -44,6 +44,25 @@ pub fn is_alive(pid: u32, ticks: u64) -> bool {
     matches!(stat(pid), Some((state, t)) if t == ticks && state != 'Z' && state != 'X')
 }
 
+/// Whether every thread of `pid` has exited. A killed multi-threaded process's main thread
+/// shows as a zombie while other threads still finish (a write the disk has not completed,
+/// say), and its open files (a listening socket) are closed only when the last one ends: a
+/// zombie main thread alone does not free its port.
+pub fn exited(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(proc(pid).join("task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat"))
+            .ok()
+            .and_then(|text| {
+                let rest = &text[text.rfind(')')? + 1..];
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+            .is_none_or(|state| state == "Z" || state == "X")
+    })
+}
+
 /// The TCP ports (IPv4 and IPv6) that sockets held open by `pid` listen on.
 pub fn listening_ports(pid: u32) -> BTreeSet<u16> {
     let mut inodes = BTreeSet::new();
@@ -110,6 +129,15 @@ pub fn pids() -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_process_has_not_exited_and_a_reaped_one_has() {
+        assert!(!exited(std::process::id()));
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(exited(pid), "a reaped child is gone");
+    }
 
     #[test]
     fn reads_its_own_process() {

@@ -187,13 +187,11 @@ pub(crate) async fn stop(dir: &std::path::Path) -> anyhow::Result<ExitCode> {
     }
     // It answers, then drains and stops its replicas: wait until it is gone, saying which
     // replicas it still waits for.
-    let proc = std::path::PathBuf::from(format!("/proc/{}", info.pid));
     let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
     let gone = async {
-        while proc.exists() && std::time::Instant::now() < deadline {
-            if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
-                break;
-            }
+        while !hoist_runtime::driver::procfs::exited(info.pid)
+            && std::time::Instant::now() < deadline
+        {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     };

@@ -320,12 +320,8 @@ pub fn install(args: &AgentArgs, dir: &Path) -> anyhow::Result<ExitCode> {
             nix::unistd::Pid::from_raw(i32::try_from(agent).unwrap_or(i32::MAX)),
             nix::sys::signal::Signal::SIGKILL,
         );
-        let proc = std::path::PathBuf::from(format!("/proc/{agent}"));
         let deadline = Instant::now() + Duration::from_secs(10);
-        while proc.exists() && Instant::now() < deadline {
-            if std::fs::read_to_string(proc.join("stat")).is_ok_and(|s| s.contains(") Z ")) {
-                break;
-            }
+        while !hoist_runtime::driver::procfs::exited(agent) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         eprintln!("replacing the running agent (pid {agent}); its replicas keep running");

@@ -280,15 +280,24 @@ fn a_killed_agent_recovers_mid_rollout(driver: Driver) {
             && s["ready"] == 3
             && s["replicas"].as_array().unwrap().len() == 3
     });
-    let managed = Agent::status_units(&s);
-    // Replicas that were replaced may still be stopping; then nothing but the managed ones.
+    // Replicas that were replaced may still be stopping (and a busy machine may fail a
+    // liveness probe, so the managed set is read again each time); then nothing but the
+    // managed ones.
+    let mut managed = Agent::status_units(&s);
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut live = agent.units();
     while live != managed && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
+        managed = Agent::status_units(&agent.status("webapp"));
         live = agent.units();
     }
-    assert_eq!(live, managed, "no orphan: every replica left is managed");
+    assert_eq!(
+        live,
+        managed,
+        "no orphan: every replica left is managed\nstatus: {:#}\nagent log:\n{}",
+        agent.status("webapp")["replicas"],
+        agent.agent_log()
+    );
     assert_eq!(label(&agent.get("127.0.0.1", "/").body), "v2");
     let history = agent.history("webapp");
     assert_eq!(history[0]["state"], "serving");
