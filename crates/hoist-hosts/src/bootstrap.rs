@@ -12,7 +12,7 @@
 //! (`setsid`) with a pidfile; either way "up" means the agent's socket answers `hoist agent
 //! --ping`, and the next run starts it again when it does not.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
@@ -23,24 +23,36 @@ use crate::facts::{Facts, layout, local_platform};
 use crate::public::{Plan, Public, install_files};
 use crate::ssh::{Connection, SshOptions};
 
-/// What hoist to install: this binary and its version.
+/// What hoist to install: a hoist binary and its version.
 #[derive(Debug)]
-pub struct Binary<'a> {
-    /// The file to copy (`std::env::current_exe()`).
-    pub path: &'a Path,
+pub struct Binary {
+    /// The file to copy (`std::env::current_exe()`, or a build for another platform).
+    pub path: PathBuf,
     /// Its version, which names the file on the host.
-    pub version: &'a str,
+    pub version: String,
+    /// `None` for this running hoist; for another platform's build, which cannot be asked
+    /// here, the host runs it once (`--version`) before it takes the place of the current one.
+    foreign: Option<(String, String)>,
     /// Its sha256 (hex), computed once for every host of a run.
     sha256: tokio::sync::OnceCell<String>,
 }
 
-impl<'a> Binary<'a> {
-    /// The binary at `path`, of `version`.
-    pub fn new(path: &'a Path, version: &'a str) -> Self {
+impl Binary {
+    /// The running hoist: `path`, of `version`.
+    pub fn new(path: impl Into<PathBuf>, version: &str) -> Self {
         Self {
-            path,
-            version,
+            path: path.into(),
+            version: version.to_owned(),
+            foreign: None,
             sha256: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// A build of this same version of hoist for `os`/`arch` (Go's names), at `path`.
+    pub fn foreign(path: impl Into<PathBuf>, version: &str, os: &str, arch: &str) -> Self {
+        Self {
+            foreign: Some((os.to_owned(), arch.to_owned())),
+            ..Self::new(path, version)
         }
     }
 
@@ -49,20 +61,65 @@ impl<'a> Binary<'a> {
     /// deploy costs seconds.
     async fn sha256(&self) -> Result<&str, HostError> {
         self.sha256
-            .get_or_try_init(|| sha256_cached(self.path))
+            .get_or_try_init(|| sha256_cached(&self.path))
             .await
             .map(String::as_str)
     }
 }
 
-/// What a host gets: this hoist, and its agent started with the public side of `[hosts]`.
+/// What a host gets: the hoist for its platform, and its agent started with the public side of
+/// `[hosts]`.
 #[derive(Debug)]
-pub struct Install<'a> {
-    /// The hoist binary.
-    pub bin: Binary<'a>,
+pub struct Install {
+    /// This hoist binary.
+    pub bin: Binary,
+    /// Builds of the same version for other platforms (`hoist-linux-arm64`, …), found where
+    /// [`Install::searched`] says; a host of a platform with none is refused, naming them.
+    pub others: Vec<Binary>,
+    /// Where builds for other platforms were looked for, for the error that names none.
+    pub searched: Vec<PathBuf>,
     /// The agent's listeners and certificate.
     pub public: Public,
 }
+
+impl Install {
+    /// The hoist that runs on an `os`/`arch` host.
+    ///
+    /// # Errors
+    /// [`HostError::Platform`] when there is none for it.
+    pub fn binary_for(&self, host: &str, os: &str, arch: &str) -> Result<&Binary, HostError> {
+        let (local_os, local_arch) = local_platform();
+        if os == local_os && arch == local_arch {
+            return Ok(&self.bin);
+        }
+        self.others
+            .iter()
+            .find(|b| {
+                b.foreign
+                    .as_ref()
+                    .is_some_and(|(o, a)| o == os && a == arch)
+            })
+            .ok_or_else(|| HostError::Platform {
+                host: host.to_owned(),
+                platform: format!("{os}/{arch}"),
+                local: format!("{local_os}/{local_arch}"),
+                searched: self
+                    .searched
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// The file name of a build of hoist for `os`/`arch` beside this one: `hoist-linux-arm64`.
+pub fn foreign_name(os: &str, arch: &str) -> String {
+    format!("hoist-{os}-{arch}")
+}
+
+/// The platforms besides this machine's that hosts may be (Go's names).
+pub const HOST_PLATFORMS: [(&str, &str); 2] = [("linux", "amd64"), ("linux", "arm64")];
 
 /// How the agent on a host came to be running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -98,18 +155,10 @@ pub struct Setup {
 /// [`HostError::Platform`] when the host cannot run this binary, [`HostError::Checksum`] when
 /// the copy differs, [`HostError::AgentStart`] when the agent does not answer, and any
 /// [`HostError`] of the connection or a command.
-pub async fn setup(conn: &Connection, install: &Install<'_>) -> Result<Setup, HostError> {
-    let (bin, public) = (&install.bin, &install.public);
+pub async fn setup(conn: &Connection, install: &Install) -> Result<Setup, HostError> {
+    let public = &install.public;
     let facts = facts(conn).await?;
-    let (os, arch) = local_platform();
-    if facts.os != os || facts.arch != arch {
-        return Err(HostError::Platform {
-            host: conn.host.clone(),
-            os: facts.os,
-            arch: facts.arch,
-            local: format!("{os}/{arch}"),
-        });
-    }
+    let bin = install.binary_for(&conn.host, &facts.os, &facts.arch)?;
     let expected = bin.sha256().await?.to_owned();
     let name = format!("hoist-{}", bin.version);
     let path = format!("$HOME/{}/{name}", layout::BIN_DIR);
@@ -128,7 +177,7 @@ pub async fn setup(conn: &Connection, install: &Install<'_>) -> Result<Setup, Ho
     let copied_bytes = if first_word(&present) == Some(expected.as_str()) {
         0
     } else {
-        copy(conn, bin.path, &path, &expected).await?
+        copy(conn, bin, &path, &expected).await?
     };
     conn.sh(
         "link the current hoist",
@@ -152,7 +201,7 @@ pub async fn setup(conn: &Connection, install: &Install<'_>) -> Result<Setup, Ho
 pub async fn setup_all(
     targets: &[String],
     opts: &SshOptions,
-    install: &Install<'_>,
+    install: &Install,
 ) -> Vec<(String, Result<Setup, HostError>)> {
     let all = targets.iter().map(|t| async move {
         let result = async {
@@ -167,10 +216,34 @@ pub async fn setup_all(
     futures_util::future::join_all(all).await
 }
 
-/// Sends the file to `dest.tmp`, checks the host's sha256 of it, then renames it into place.
-async fn copy(conn: &Connection, src: &Path, dest: &str, expected: &str) -> Result<u64, HostError> {
+/// Sends the file to `dest.tmp`, checks the host's sha256 of it (and that a build for another
+/// platform runs there and is this version), then renames it into place.
+async fn copy(
+    conn: &Connection,
+    bin: &Binary,
+    dest: &str,
+    expected: &str,
+) -> Result<u64, HostError> {
     let tmp = format!("{dest}.tmp");
-    let sent = stream_verified(conn, src, &tmp, expected).await?;
+    let sent = stream_verified(conn, &bin.path, &tmp, expected).await?;
+    if bin.foreign.is_some() {
+        let said = conn
+            .sh(
+                "run the copied hoist",
+                &format!("chmod 755 \"{tmp}\" && \"{tmp}\" --version 2>&1 || true"),
+            )
+            .await?;
+        if said.split_whitespace().nth(1) != Some(bin.version.as_str()) {
+            conn.sh("remove the copied hoist", &format!("rm -f \"{tmp}\""))
+                .await?;
+            return Err(HostError::ForeignVersion {
+                host: conn.host.clone(),
+                path: bin.path.clone(),
+                said: said.trim().chars().take(200).collect(),
+                version: bin.version.clone(),
+            });
+        }
+    }
     conn.sh(
         "install hoist",
         &format!(
@@ -343,5 +416,50 @@ fn local(path: &Path, source: std::io::Error) -> HostError {
     HostError::LocalBinary {
         path: path.to_owned(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Binary, Install, local_platform};
+    use crate::error::HostError;
+
+    #[test]
+    fn a_host_of_another_platform_gets_its_build_or_an_error_that_says_where_to_put_one() {
+        let (os, arch) = local_platform();
+        let other = if arch == "arm64" { "amd64" } else { "arm64" };
+        let mut install = Install {
+            bin: Binary::new("/usr/local/bin/hoist", "1.2.3"),
+            others: Vec::new(),
+            searched: vec!["/opt/hoist".into(), "/usr/local/bin".into()],
+            public: crate::Public::default(),
+        };
+        let here = install.binary_for("h", &os, &arch).unwrap();
+        assert_eq!(here.path, std::path::Path::new("/usr/local/bin/hoist"));
+
+        let err = install.binary_for("h", "linux", other).unwrap_err();
+        assert!(matches!(err, HostError::Platform { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(&format!("`hoist-linux-{other}`")), "{text}");
+        assert!(text.contains("/opt/hoist, /usr/local/bin"), "{text}");
+        let hint = err.hint().unwrap();
+        let cpu = if other == "arm64" { "aarch64" } else { "x86_64" };
+        assert!(
+            hint.contains(&format!("--target {cpu}-unknown-linux-gnu")),
+            "{hint}"
+        );
+
+        install.others.push(Binary::foreign(
+            format!("/opt/hoist/hoist-linux-{other}"),
+            "1.2.3",
+            "linux",
+            other,
+        ));
+        let there = install.binary_for("h", "linux", other).unwrap();
+        assert_eq!(
+            there.path,
+            std::path::Path::new(&format!("/opt/hoist/hoist-linux-{other}"))
+        );
+        assert!(install.binary_for("h", "linux", "riscv64").is_err());
     }
 }

@@ -94,17 +94,43 @@ pub enum HostError {
         /// What it got.
         answer: String,
     },
-    /// The host is another OS or architecture than this hoist binary.
-    #[error("`{host}` is {os}/{arch}, and this hoist is built for {local}")]
+    /// The host is another OS or architecture than this hoist binary, and no build of hoist
+    /// for it was found.
+    #[error(
+        "`{host}` is {platform}, this hoist is built for {local}, and no `hoist-{}` was found (looked in {searched})",
+        platform.replace('/', "-")
+    )]
     Platform {
         /// The target.
         host: String,
-        /// `uname -s`, lowercased.
-        os: String,
-        /// `uname -m`, as Go names it.
-        arch: String,
+        /// The host's `os/arch`: `uname -s` lowercased, `uname -m` as Go names it.
+        platform: String,
         /// This binary's `linux/amd64`.
         local: String,
+        /// The directories looked in.
+        searched: String,
+    },
+    /// The app's binary was given (`--binary`), a build for another platform than the host's.
+    #[error("`{host}` is {platform}, and `--binary` gives a build for {given}")]
+    GivenBinary {
+        /// The target.
+        host: String,
+        /// The host's `os/arch`.
+        platform: String,
+        /// The platform the given binary is for (this machine's).
+        given: String,
+    },
+    /// The build of hoist for the host's platform is not this version (or does not run there).
+    #[error("`{host}`: `{}` is not hoist {version}: it says `{said}`", path.display())]
+    ForeignVersion {
+        /// The target.
+        host: String,
+        /// The build for the host's platform, on this machine.
+        path: PathBuf,
+        /// What its `--version` printed on the host.
+        said: String,
+        /// This hoist's version.
+        version: String,
     },
     /// The copy on the host does not hash to what was sent.
     #[error("`{host}`: the copy of hoist at `{path}` has sha256 {found}, expected {expected}")]
@@ -174,12 +200,21 @@ impl HostError {
                 "is `{host}` up and its network reachable from here? (`ssh -v {host} true`); the other hosts were not held up"
             )),
             Self::Connect { host, .. } => Some(format!("try `ssh -v {host} true`")),
-            Self::Platform { .. } => Some(
-                "hoist copies itself to a host: run it from a machine of the same OS and architecture (cross-bootstrap is not built yet)".to_owned(),
+            Self::Platform { platform, .. } => Some(format!(
+                "hoist copies itself to a host: put a build of this version of hoist for {platform} beside this one as `hoist-{}` (or in the directory HOIST_BINARIES names), e.g. `cargo build --release --target {}`",
+                platform.replace('/', "-"),
+                rust_target(platform)
+            )),
+            Self::GivenBinary { .. } => Some(
+                "deploy without `--binary`: hoist builds the app for each host's platform"
+                    .to_owned(),
             ),
-            Self::AgentStart { .. } => Some(
-                "look at `~/.local/state/hoist/agent.log` on the host".to_owned(),
-            ),
+            Self::ForeignVersion { version, .. } => Some(format!(
+                "build hoist {version} for the host's platform again from the same source as this one; the host's hoist was left as it was"
+            )),
+            Self::AgentStart { .. } => {
+                Some("look at `~/.local/state/hoist/agent.log` on the host".to_owned())
+            }
             _ => None,
         }
     }
@@ -195,11 +230,24 @@ impl HostError {
             Self::Spawn { .. } => "ssh_missing",
             Self::Session { .. } => "session",
             Self::Remote { .. } | Self::Unexpected { .. } => "remote",
-            Self::Platform { .. } => "platform",
+            Self::Platform { .. } | Self::GivenBinary { .. } => "platform",
+            Self::ForeignVersion { .. } => "foreign_version",
             Self::Checksum { .. } => "checksum",
             Self::AgentStart { .. } => "agent_start",
             Self::LocalBinary { .. } => "local_binary",
             Self::LocalFile { .. } => "local_file",
         }
     }
+}
+
+/// Rust's target triple for a Linux host of Go's `arch`, for the hint that says how to build
+/// hoist for it.
+fn rust_target(platform: &str) -> String {
+    let (os, arch) = platform.split_once('/').unwrap_or((platform, ""));
+    let cpu = match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    };
+    format!("{cpu}-unknown-{os}-gnu")
 }

@@ -28,7 +28,9 @@ mod ssh;
 mod tunnel;
 
 pub use blobs::{Base, Frames, Sent, missing, send};
-pub use bootstrap::{AgentStart, Binary, Install, Setup, setup, setup_all};
+pub use bootstrap::{
+    AgentStart, Binary, HOST_PLATFORMS, Install, Setup, foreign_name, setup, setup_all,
+};
 pub use check::{HostReport, HostReportJson, check_all, facts};
 pub use error::HostError;
 pub use facts::{Facts, go_arch, layout, local_platform, parse_facts};

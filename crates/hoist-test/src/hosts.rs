@@ -206,6 +206,19 @@ impl TestHosts {
             .expect("empty authorized_keys");
     }
 
+    /// Makes host `i` an arm64 (aarch64) machine to everything its SSH sessions run: its
+    /// user's login shell becomes an arm64 busybox named `sh` (`HOIST_TEST_ARM64_SHELL`, made by
+    /// `scripts/arm64-host`), which qemu-user runs through binfmt_misc, so `uname -m` says
+    /// `aarch64`, every command of a session is an arm64 busybox applet, and an amd64 binary
+    /// hoist wrongly copied there would still run (qemu does not stop it): tests check the
+    /// machine of what lands there instead.
+    pub fn make_arm64(&self, i: usize) {
+        let shell = std::env::var("HOIST_TEST_ARM64_SHELL").expect(
+            "HOIST_TEST_ARM64_SHELL names an arm64 shell: `eval \"$(scripts/arm64-host)\"` (scripts/test does)",
+        );
+        run("usermod", &["-s", &shell, &self.hosts[i].user]);
+    }
+
     /// Runs `sh -c CMD` as host `i`'s user inside its namespace (not through SSH): what the host
     /// itself sees.
     pub fn exec(&self, i: usize, cmd: &str) -> std::process::Output {

@@ -57,6 +57,11 @@ pub const HOIST_SSH_CONFIG: &str = "HOIST_SSH_CONFIG";
 /// The `ssh` program `hoist hosts` runs (default `ssh` from `PATH`): the user's own OpenSSH.
 pub const HOIST_SSH: &str = "HOIST_SSH";
 
+/// A directory of hoist builds for hosts of another platform (`hoist-linux-arm64`, …), which
+/// `hoist deploy --target hosts` copies to such hosts; without it, the running hoist's own
+/// directory is searched.
+pub const HOIST_BINARIES: &str = "HOIST_BINARIES";
+
 /// The Docker Engine API the `container` driver talks to (`unix:///var/run/docker.sock` by
 /// default; podman's service is e.g. `unix:///run/podman/podman.sock`). Read by the agent.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";

@@ -155,15 +155,23 @@ pub(super) fn run_to(args: &BuildArgs, out: &mut dyn std::io::Write) -> anyhow::
     Ok(ExitCode::SUCCESS)
 }
 
-/// The app's binary for this machine's platform (what the local `process` driver runs), and
-/// the version it is stamped with. `build.platforms` does not matter here: Go builds for any
-/// platform, and this machine's is the one that runs.
-pub(super) fn host_binary(project: &hoist_pipeline::Project) -> anyhow::Result<(PathBuf, String)> {
+/// The app's binary for `platform` (this machine's for the local `process` driver, a host's
+/// for a hosts deploy), and the version it is stamped with. `build.platforms` does not matter
+/// here: Go builds for any platform, and the one that runs is the one needed.
+pub(super) fn host_binary(
+    project: &hoist_pipeline::Project,
+    platform: &Platform,
+) -> anyhow::Result<(PathBuf, String)> {
     let store = open_store()?;
     let stamp = stamp(project)?;
     let progress = Progress::new();
-    let mut bins =
-        hoist_pipeline::build::binaries(project, &[Platform::host()], &stamp, &store, &progress)?;
+    let mut bins = hoist_pipeline::build::binaries(
+        project,
+        std::slice::from_ref(platform),
+        &stamp,
+        &store,
+        &progress,
+    )?;
     let bin = bins.pop().context("the build produced no binary")?;
     Ok((bin.path, stamp.version))
 }
@@ -176,21 +184,22 @@ pub(super) fn host_archive(
     registry: &crate::cli::RegistryArgs,
     out: &Path,
 ) -> anyhow::Result<(String, String)> {
-    let (store, built) = build_for_host(project, registry)?;
+    let (store, built) = build_for(project, registry, &Platform::host())?;
     let image = pick_platform(&built.images)?;
     let tags = repo_tags(&project.app.app.name, &built.stamp.version);
     hoist_image::write_docker_archive(out, image, &tags, &store)?;
     Ok((tags[0].clone(), built.stamp.version))
 }
 
-/// The image of `project` for this machine's platform, built into the user's store.
-fn build_for_host(
+/// The image of `project` for `platform`, built into the user's store.
+fn build_for(
     project: &hoist_pipeline::Project,
     registry: &crate::cli::RegistryArgs,
+    platform: &Platform,
 ) -> anyhow::Result<(BlobStore, hoist_pipeline::Built)> {
     let store = open_store()?;
     let progress = Progress::new();
-    let platforms = [Platform::host()];
+    let platforms = [platform.clone()];
     let bases = super::base::resolve(
         &project.app.build.base,
         &platforms,
@@ -209,15 +218,16 @@ fn build_for_host(
     Ok((store, built))
 }
 
-/// The app's image for this machine's platform as docker-archive parts in `dir` (the config
-/// and each layer uncompressed, named by digest): what a hosts deploy sends each host, only
-/// the parts it lacks. Returns them, the image's `NAME:VERSION` tag and the version.
+/// The app's image for `platform` (a host's) as docker-archive parts in `dir` (the config and
+/// each layer uncompressed, named by digest): what a hosts deploy sends each host, only the
+/// parts it lacks. Returns them, the image's `NAME:VERSION` tag and the version.
 pub(super) fn host_image_parts(
     project: &hoist_pipeline::Project,
     registry: &crate::cli::RegistryArgs,
     dir: &Path,
+    platform: &Platform,
 ) -> anyhow::Result<(hoist_image::ArchiveParts, String, String)> {
-    let (store, built) = build_for_host(project, registry)?;
+    let (store, built) = build_for(project, registry, platform)?;
     let image = pick_platform(&built.images)?;
     let tags = repo_tags(&project.app.app.name, &built.stamp.version);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;

@@ -10,7 +10,8 @@
 //! a service); `engines`, `dockerfile`, `registry_*`, `ci_workflow` and `corpus` the engines or
 //! `docker-registry` (and `corpus` the Go module proxy); `kube_*` the test cluster; `hosts` root
 //! and openssh-server (it starts its own namespaces), `hosts_container` also docker.io (and the
-//! Go module proxy, for go-httpbin).
+//! Go module proxy, for go-httpbin), `hosts_arch` qemu-user and hoist built for aarch64
+//! (scripts/arm64-host).
 //! `scripts/test --fast` runs the ones that need no service; `scripts/test` runs them all, and a
 //! missing service fails the test that needs it.
 
@@ -30,6 +31,7 @@ mod doctor;
 mod engines;
 mod first_hour;
 mod hosts;
+mod hosts_arch;
 mod hosts_container;
 mod hosts_deploy;
 mod hosts_public;

@@ -3,11 +3,14 @@
 //! rolling update behind its own proxy.
 //!
 //! The order of a deploy, and what each step leaves when it fails:
-//! 1. build (nothing touched yet);
-//! 2. every host at once: connect, set up hoist and its agent, send the missing blobs — a host
-//!    that cannot be reached (or refuses, or has no room) is reported and skipped, after at most
-//!    the ssh timeout, and holds up no other;
-//! 3. waves, in the order of `hosts.targets`: each host of a wave rolls out at once; a host whose
+//! 1. build for this machine's platform (nothing touched yet);
+//! 2. every host at once: connect and read its platform (`uname -m`); then a build for each
+//!    other platform among them (Go cross-compiles; nothing touched yet either);
+//! 3. every host at once: set up hoist (the build of hoist for its platform) and its agent,
+//!    send the missing blobs of its platform's build — a host that cannot be reached (or
+//!    refuses, or has no room) is reported and skipped, after at most the ssh timeout, and
+//!    holds up no other;
+//! 4. waves, in the order of `hosts.targets`: each host of a wave rolls out at once; a host whose
 //!    new revision fails rolls back by itself (its agent's rollout). Then the deploy stops: the
 //!    hosts of later waves are left as they were, and the hosts already on the new revision are
 //!    rolled back to what they served before, so the fleet serves one version again — unless
@@ -22,8 +25,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use console::style;
-use hoist_core::{Digest, Driver};
-use hoist_hosts::{AgentTunnel, Connection, HostError, SshOptions};
+use hoist_core::{Digest, Driver, Platform};
+use hoist_hosts::{AgentTunnel, Connection, Facts, HostError, SshOptions};
 use hoist_runtime::api::{AppSpec, AppStatus, Artifact, Done, Event, RollbackRequest};
 use hoist_runtime::client::AgentClient;
 use serde::Serialize;
@@ -48,7 +51,9 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         args.target.hosts.ssh_config.clone(),
         args.target.hosts.ssh_timeout,
     )?;
-    let (parts, version) = parts(project, args, driver)?;
+    let local = Platform::host();
+    let (parts, version) = parts(project, args, driver, &local)?;
+    let mut builds = Builds::from([(key(&local.os, &local.arch), parts)]);
     let spec = AppSpec {
         name: app.app.name.clone(),
         version,
@@ -68,11 +73,21 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let opened = rt.block_on(futures_util::future::join_all(
+        targets.iter().map(|t| open(t, &opts)),
+    ));
+    let install = super::install(&exe, public);
+    if let Err(e) = build_other_platforms(project, args, (driver, &install), &opened, &mut builds) {
+        rt.block_on(futures_util::future::join_all(
+            opened.into_iter().flatten().map(|(c, _)| c.close()),
+        ));
+        return Err(e);
+    }
     let hosts = rt.block_on(run(
         &targets,
-        &opts,
-        &super::install(&exe, public),
-        &parts,
+        opened,
+        &install,
+        &builds,
         &spec,
         wave,
         args.continue_on_error,
@@ -84,13 +99,66 @@ pub fn deploy(project: &hoist_pipeline::Project, args: &DeployArgs) -> anyhow::R
     Ok(exit(&hosts))
 }
 
-/// What the app is built into for the hosts, and its version: the binary (process driver),
-/// or the image as its docker-archive parts (container driver); each kept here by digest, so
-/// the next deploy can send a host a delta against what it has.
+/// The build for each platform among the hosts, by `os/arch` (Go's names).
+type Builds = HashMap<String, Parts>;
+
+/// The key of a platform in [`Builds`].
+fn key(os: &str, arch: &str) -> String {
+    format!("{os}/{arch}")
+}
+
+/// Connects to `target` and reads its facts (its platform): nothing changes there.
+async fn open(target: &str, opts: &SshOptions) -> Result<(Connection, Facts), HostError> {
+    let conn = Connection::open(target, opts).await?;
+    match hoist_hosts::facts(&conn).await {
+        Ok(f) => Ok((conn, f)),
+        Err(e) => {
+            conn.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Builds for each platform of the reached hosts that has no build yet and a hoist to run
+/// it. A `--binary` is one platform's build: hosts of another are left without one (and
+/// skipped, saying so), as are hosts without a hoist for their platform.
+fn build_other_platforms(
+    project: &hoist_pipeline::Project,
+    args: &DeployArgs,
+    (driver, install): (Driver, &hoist_hosts::Install),
+    opened: &[Result<(Connection, Facts), HostError>],
+    builds: &mut Builds,
+) -> anyhow::Result<()> {
+    if args.binary.is_some() {
+        return Ok(());
+    }
+    for (conn, facts) in opened.iter().flatten() {
+        let k = key(&facts.os, &facts.arch);
+        if builds.contains_key(&k)
+            || install
+                .binary_for(&conn.host, &facts.os, &facts.arch)
+                .is_err()
+        {
+            continue;
+        }
+        // A platform Go cannot build for is that host's error, said when it is skipped.
+        let Ok(platform) = k.parse::<Platform>() else {
+            continue;
+        };
+        let (parts, _) = parts(project, args, driver, &platform)?;
+        builds.insert(k, parts);
+    }
+    Ok(())
+}
+
+/// What the app is built into for hosts of `platform`, and its version: the binary (process
+/// driver), or the image as its docker-archive parts (container driver); each kept here by
+/// digest, so the next deploy can send a host a delta against what it has.
 fn parts(
     project: &hoist_pipeline::Project,
     args: &DeployArgs,
     driver: Driver,
+    platform: &Platform,
 ) -> anyhow::Result<(Parts, String)> {
     let app = &project.app;
     if driver == Driver::Container {
@@ -101,7 +169,7 @@ fn parts(
         }
         let dir = kept::dir().context("no cache directory for the image's parts")?;
         let (image, reference, version) =
-            super::super::build::host_image_parts(project, &args.registry, &dir)?;
+            super::super::build::host_image_parts(project, &args.registry, &dir, platform)?;
         let mut items = vec![Part {
             digest: image.config.0.clone(),
             path: image.config.1.clone(),
@@ -137,7 +205,7 @@ fn parts(
                 version,
             )
         }
-        None => super::super::build::host_binary(project)?,
+        None => super::super::build::host_binary(project, platform)?,
     };
     let bytes = std::fs::read(&binary)
         .with_context(|| format!("cannot read the binary `{}`", binary.display()))?;
@@ -202,6 +270,8 @@ struct Part {
 
 /// A host ready to roll out: connected, hoist and its agent set up, the blob in its store.
 struct Ready {
+    /// Its platform's key in [`Builds`].
+    platform: String,
     conn: Connection,
     tunnel: AgentTunnel,
     /// Each part as the host's agent names it.
@@ -265,9 +335,9 @@ impl HostEnd {
 /// The deploy, once built: prepare every host at once, then the waves.
 async fn run(
     targets: &[String],
-    opts: &SshOptions,
-    install: &hoist_hosts::Install<'_>,
-    parts: &Parts,
+    opened: Vec<Result<(Connection, Facts), HostError>>,
+    install: &hoist_hosts::Install,
+    builds: &Builds,
     spec: &AppSpec,
     wave: usize,
     continue_on_error: bool,
@@ -281,11 +351,29 @@ async fn run(
         wave
     );
     let frames = hoist_hosts::Frames::default();
-    let prepared = futures_util::future::join_all(
-        targets
-            .iter()
-            .map(|t| prepare(t, opts, install, parts, &frames, &spec.name)),
-    )
+    let prepared = futures_util::future::join_all(targets.iter().zip(opened).map(|(t, o)| {
+        let frames = &frames;
+        async move {
+            let (conn, facts) = o?;
+            let platform = key(&facts.os, &facts.arch);
+            // A hoist for the host's platform, and the app built for it.
+            let parts = install.binary_for(t, &facts.os, &facts.arch).and_then(|_| {
+                builds.get(&platform).ok_or_else(|| HostError::GivenBinary {
+                    host: t.clone(),
+                    platform: platform.clone(),
+                    given: Platform::host().to_string(),
+                })
+            });
+            let parts = match parts {
+                Ok(p) => p,
+                Err(e) => {
+                    conn.close().await;
+                    return Err(e);
+                }
+            };
+            prepare(t, conn, platform, install, parts, frames, &spec.name).await
+        }
+    }))
     .await;
     let mut ends: Vec<HostEnd> = Vec::new();
     let mut ready: Vec<(usize, Ready)> = Vec::new();
@@ -318,7 +406,7 @@ async fn run(
         let outcomes = futures_util::future::join_all(chunk.iter().map(|(i, r)| {
             let host = targets[*i].as_str();
             let spec = AppSpec {
-                artifact: parts.artifact(&r.paths),
+                artifact: builds[&r.platform].artifact(&r.paths),
                 ..spec.clone()
             };
             async move { (*i, roll_out(host, r, &spec).await) }
@@ -388,20 +476,22 @@ async fn run(
         }
     }
     if !stopped && !deployed.is_empty() {
-        // The fleet's intended state, for `status` to tell drift by.
-        let rec = super::show::Record {
-            version: spec.version.clone(),
-            digest: parts.digest().to_string(),
-            parts: parts.items.iter().map(|p| p.digest.to_string()).collect(),
-            at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-        };
-        let written =
-            futures_util::future::join_all(ready.iter().map(|(i, r)| async {
-                (*i, super::show::record(&r.conn, &spec.name, &rec).await)
-            }))
-            .await;
+        // The fleet's intended state (each host's platform's build), for `status` to tell
+        // drift by.
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let written = futures_util::future::join_all(ready.iter().map(|(i, r)| async move {
+            let parts = &builds[&r.platform];
+            let rec = super::show::Record {
+                version: spec.version.clone(),
+                digest: parts.digest().to_string(),
+                parts: parts.items.iter().map(|p| p.digest.to_string()).collect(),
+                at,
+            };
+            (*i, super::show::record(&r.conn, &spec.name, &rec).await)
+        }))
+        .await;
         for (i, w) in written {
             if let Err(e) = w {
                 eprintln!("  {}: cannot record the deploy there: {e:#}", targets[i]);
@@ -453,17 +543,17 @@ async fn certificate(r: &Ready) -> Option<hoist_runtime::api::TlsInfo> {
     }
 }
 
-/// Connects to `target`, sets hoist up there, sends the parts the host lacks and opens the
-/// tunnel to its agent; returns the host and the (raw, wire) bytes sent.
+/// Sets hoist up on the connected `target`, sends the parts (its `platform`'s) the host lacks
+/// and opens the tunnel to its agent; returns the host and the (raw, wire) bytes sent.
 async fn prepare(
     target: &str,
-    opts: &SshOptions,
-    install: &hoist_hosts::Install<'_>,
+    conn: Connection,
+    platform: String,
+    install: &hoist_hosts::Install,
     parts: &Parts,
     frames: &hoist_hosts::Frames,
     app: &str,
 ) -> Result<(Ready, (u64, u64)), HostError> {
-    let conn = Connection::open(target, opts).await?;
     let result = async {
         let setup = hoist_hosts::setup(&conn, install).await?;
         let home = setup.facts.home.clone();
@@ -540,6 +630,7 @@ async fn prepare(
     match result {
         Ok((tunnel, paths, before, sent)) => Ok((
             Ready {
+                platform,
                 conn,
                 tunnel,
                 paths,

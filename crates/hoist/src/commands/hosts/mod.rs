@@ -52,10 +52,33 @@ fn this_binary() -> anyhow::Result<PathBuf> {
     std::env::current_exe().context("cannot find this hoist binary to copy")
 }
 
-/// What setup installs: `exe` at this version, its agent started as `public` says.
-fn install(exe: &std::path::Path, public: hoist_hosts::Public) -> hoist_hosts::Install<'_> {
+/// What setup installs: `exe` at this version (and, for hosts of another platform, the builds
+/// of this version for them: `hoist-linux-arm64` in the directory HOIST_BINARIES names, else
+/// beside `exe`), its agent started as `public` says.
+fn install(exe: &std::path::Path, public: hoist_hosts::Public) -> hoist_hosts::Install {
+    let version = env!("CARGO_PKG_VERSION");
+    let searched: Vec<PathBuf> = crate::env_vars::get(crate::env_vars::HOIST_BINARIES)
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(exe.parent().map(std::path::Path::to_owned))
+        .collect();
+    let (local_os, local_arch) = hoist_hosts::local_platform();
+    let others = hoist_hosts::HOST_PLATFORMS
+        .iter()
+        .filter(|(os, arch)| (*os, *arch) != (local_os.as_str(), local_arch.as_str()))
+        .filter_map(|(os, arch)| {
+            let name = hoist_hosts::foreign_name(os, arch);
+            let path = searched
+                .iter()
+                .map(|d| d.join(&name))
+                .find(|p| p.is_file())?;
+            Some(Binary::foreign(path, version, os, arch))
+        })
+        .collect();
     hoist_hosts::Install {
-        bin: Binary::new(exe, env!("CARGO_PKG_VERSION")),
+        bin: Binary::new(exe, version),
+        others,
+        searched,
         public,
     }
 }

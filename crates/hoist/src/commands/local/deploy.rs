@@ -124,7 +124,8 @@ fn artifact(
                     .map_or_else(|| "dev".to_owned(), |f| f.describe);
                 return Ok((Artifact::Binary { path }, version));
             }
-            let (path, version) = super::super::build::host_binary(project)?;
+            let (path, version) =
+                super::super::build::host_binary(project, &hoist_core::Platform::host())?;
             Ok((Artifact::Binary { path }, version))
         }
         Driver::Container => {
