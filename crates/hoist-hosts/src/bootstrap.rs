@@ -443,7 +443,11 @@ mod tests {
         assert!(text.contains(&format!("`hoist-linux-{other}`")), "{text}");
         assert!(text.contains("/opt/hoist, /usr/local/bin"), "{text}");
         let hint = err.hint().unwrap();
-        let cpu = if other == "arm64" { "aarch64" } else { "x86_64" };
+        let cpu = if other == "arm64" {
+            "aarch64"
+        } else {
+            "x86_64"
+        };
         assert!(
             hint.contains(&format!("--target {cpu}-unknown-linux-gnu")),
             "{hint}"

@@ -481,15 +481,20 @@ async fn run(
         let at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let written = futures_util::future::join_all(ready.iter().map(|(i, r)| async move {
+        let platforms: std::collections::BTreeMap<String, String> = builds
+            .iter()
+            .map(|(k, p)| (k.clone(), p.digest().to_string()))
+            .collect();
+        let written = futures_util::future::join_all(ready.iter().map(|(i, r)| {
             let parts = &builds[&r.platform];
             let rec = super::show::Record {
                 version: spec.version.clone(),
                 digest: parts.digest().to_string(),
                 parts: parts.items.iter().map(|p| p.digest.to_string()).collect(),
                 at,
+                platforms: platforms.clone(),
             };
-            (*i, super::show::record(&r.conn, &spec.name, &rec).await)
+            async move { (*i, super::show::record(&r.conn, &spec.name, &rec).await) }
         }))
         .await;
         for (i, w) in written {

@@ -33,6 +33,10 @@ pub(super) struct Record {
     pub parts: Vec<String>,
     /// When (seconds since the epoch, the deploying machine's clock).
     pub at: u64,
+    /// What that deploy ran on each platform of its hosts (`linux/arm64` → digest): a host
+    /// runs the last deploy when it serves its own platform's.
+    #[serde(default)]
+    pub platforms: std::collections::BTreeMap<String, String>,
 }
 
 /// The record's file on a host, relative to its home.
@@ -223,14 +227,16 @@ pub fn status(app: &App, args: &StatusArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Whether the revision serving in `s` is not the binary (or image) of the last deploy: a
-/// binary's artifact ends with its digest, an image's with its id (docker's `sha256:HEX`,
-/// podman's `HEX`), the config's digest.
+/// Whether the revision serving in `s` is not the binary (or image) of the last deploy for any
+/// platform (a host serves only its own platform's): a binary's artifact ends with its
+/// digest, an image's with its id (docker's `sha256:HEX`, podman's `HEX`), the config's
+/// digest.
 fn drifted(s: &AppStatus, last: &Record) -> bool {
-    let hex = last.digest.trim_start_matches("sha256:");
-    !s.serving
-        .as_ref()
-        .is_some_and(|r| r.artifact.ends_with(hex) && r.version == last.version)
+    let mut digests = last.platforms.values().chain(std::iter::once(&last.digest));
+    !s.serving.as_ref().is_some_and(|r| {
+        r.version == last.version
+            && digests.any(|d| r.artifact.ends_with(d.trim_start_matches("sha256:")))
+    })
 }
 
 fn print_statuses(hosts: &[HostStatus], last: Option<&Record>) -> std::io::Result<()> {
