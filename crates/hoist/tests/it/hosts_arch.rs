@@ -180,3 +180,50 @@ fn an_arm64_host_gets_the_arm64_hoist_and_app_beside_an_amd64_host() {
         );
     }
 }
+
+/// The container driver on an arm64 host: hoist builds the image for linux/arm64 and sends
+/// its parts, which the host's agent (hoist for arm64) assembles for its engine. The test
+/// host's engine is this machine's amd64 dockerd (no arm64 engine runs here), so the agent
+/// refuses to load an image of another platform than its engine's, before anything changes:
+/// what a real arm64 host's own engine would run is checked in its store.
+#[test]
+fn an_arm64_host_gets_the_image_built_for_arm64_and_its_agent_checks_its_engine() {
+    let arm64_hoist = std::env::var("HOIST_TEST_ARM64_HOIST").expect(
+        "HOIST_TEST_ARM64_HOIST names hoist built for aarch64: `eval \"$(scripts/arm64-host)\"` (scripts/test does)",
+    );
+    let hosts = TestHosts::start(1);
+    hosts.make_arm64(0);
+    let p = hello_on(&hosts);
+    let toml = p
+        .read("hoist.toml")
+        .replace("[run]\n", "[run]\ndriver = \"container\"\n");
+    p.write(
+        "hoist.toml",
+        &format!("{toml}engine = \"unix://$HOME/docker.sock\"\n"),
+    );
+    let bins = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(&arm64_hoist, bins.path().join("hoist-linux-arm64")).unwrap();
+    let engine = hosts.start_engine(0);
+
+    let (ends, stderr) = deploy(&p, &hosts, bins.path(), 1);
+    assert!(stderr.contains("go build linux/arm64"), "{stderr}");
+    assert_eq!(ends[0]["outcome"], "refused", "{ends:?}\n{stderr}");
+    let reason = ends[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("is for `linux/arm64`, but the engine runs `linux/amd64`"),
+        "{reason}"
+    );
+    assert_eq!(engine.running(), Vec::<String>::new(), "nothing started");
+    // The image config the host was sent: arm64, the app's layer built for it.
+    let store = hosts.hosts[0].home.join(".local/state/hoist/artifacts");
+    let configs: Vec<serde_json::Value> = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("config.json"))
+        .filter(|p| p.is_file())
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect();
+    assert_eq!(configs.len(), 1, "one image config: {configs:?}");
+    assert_eq!(configs[0]["architecture"], "arm64", "{}", configs[0]);
+    assert_eq!(configs[0]["os"], "linux");
+}
