@@ -141,10 +141,9 @@ fn build_other_platforms(
         {
             continue;
         }
-        // A platform Go cannot build for is that host's error, said when it is skipped.
-        let Ok(platform) = k.parse::<Platform>() else {
-            continue;
-        };
+        let platform = k
+            .parse::<Platform>()
+            .with_context(|| format!("`{}` is {k}, which hoist cannot build for", conn.host))?;
         let (parts, _) = parts(project, args, driver, &platform)?;
         builds.insert(k, parts);
     }
