@@ -151,16 +151,7 @@ pub async fn send(
     if let Some(b) = base {
         cmd.raw_arg("--base").arg(b.digest.to_string());
     }
-    let mut child = cmd
-        .stdin(openssh::Stdio::piped())
-        .stdout(openssh::Stdio::piped())
-        .stderr(openssh::Stdio::piped())
-        .spawn()
-        .await
-        .map_err(session)?;
-    let Some(mut stdin) = child.stdin().take() else {
-        unreachable!("stdin is piped")
-    };
+    let (child, mut stdin) = conn.spawn_piped(cmd).await?;
     // A host that refuses early (a full disk) closes its end: its stderr says why.
     let wrote = async {
         stdin.write_all(&frame).await?;

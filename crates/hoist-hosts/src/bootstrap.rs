@@ -320,7 +320,9 @@ async fn start_agent(
         // running: its supervisor, then it, are killed (each only if its command line is
         // hoist's agent: a stale pid may be another process's now; gone once every thread is a
         // zombie or gone — a PID 1 that reaps nothing leaves zombies, and a zombie main thread
-        // whose other threads still finish a write holds the listening sockets), the sockets
+        // whose other threads still finish a write holds the listening sockets; one still there
+        // after 5 s fails the start, saying so rather than leaving the new agent a taken port),
+        // the sockets
         // go with them, and the new
         // agent adopts the replicas, as after a crash. Then ours
         // starts, detached from the SSH session: its own session, no terminal, output to its
@@ -334,6 +336,7 @@ async fn start_agent(
                    if [ -n \"$p\" ] && tr '\\0' ' ' < \"/proc/$p/cmdline\" 2>/dev/null | grep -q ' agent '; then \
                      kill -9 \"$p\" 2>/dev/null || true; i=0; \
                      while [ $i -lt 500 ] && grep -qv ') [ZX] ' /proc/$p/task/*/stat 2>/dev/null; do sleep 0.01; i=$((i+1)); done; \
+                     if grep -qv ') [ZX] ' /proc/$p/task/*/stat 2>/dev/null; then echo \"the old agent (pid $p) did not exit within 5 s of kill -9\" >&2; exit 1; fi; \
                    fi; \
                  done; \
                  cd \"$HOME\"; setsid \"{bin}\" agent --supervise {line} >>\"{state}/agent.log\" 2>&1 </dev/null & echo $! > \"$HOME/{pidfile}\"\n{remember}",

@@ -198,20 +198,9 @@ impl Connection {
             host: self.host.clone(),
             source,
         };
-        let mut child = self
-            .session
-            .command("sh")
-            .arg("-c")
-            .arg(script)
-            .stdin(openssh::Stdio::piped())
-            .stdout(openssh::Stdio::piped())
-            .stderr(openssh::Stdio::piped())
-            .spawn()
-            .await
-            .map_err(session)?;
-        let Some(mut stdin) = child.stdin().take() else {
-            unreachable!("stdin is piped")
-        };
+        let mut sh = self.session.command("sh");
+        sh.arg("-c").arg(script);
+        let (child, mut stdin) = self.spawn_piped(sh).await?;
         let sent = tokio::io::copy(&mut input, &mut stdin)
             .await
             .map_err(&local)?;
@@ -235,6 +224,31 @@ impl Connection {
             });
         }
         Ok(sent)
+    }
+
+    /// Starts `cmd` on the host with its stdin, stdout and stderr piped: the child, and its
+    /// stdin to write to.
+    ///
+    /// # Errors
+    /// [`HostError::Session`] when the command cannot be started.
+    pub(crate) async fn spawn_piped<'s>(
+        &self,
+        mut cmd: openssh::OwningCommand<&'s Session>,
+    ) -> Result<(openssh::Child<&'s Session>, openssh::ChildStdin), HostError> {
+        let mut child = cmd
+            .stdin(openssh::Stdio::piped())
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|source| HostError::Session {
+                host: self.host.clone(),
+                source,
+            })?;
+        let Some(stdin) = child.stdin().take() else {
+            unreachable!("stdin is piped")
+        };
+        Ok((child, stdin))
     }
 
     /// A [`HostError::Remote`] for this host with the end of `stderr`.

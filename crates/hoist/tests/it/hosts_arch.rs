@@ -14,7 +14,7 @@ use hoist_test::project::Project;
 
 use crate::Hoist as _;
 
-use crate::hosts_deploy::{answer, drift, hello_on, on_hosts, run};
+use crate::hosts_deploy::{answer, as_containers, drift, hello_on, on_hosts, run};
 
 /// ELF's machine number of aarch64.
 const AARCH64: u16 = 183;
@@ -33,6 +33,13 @@ fn deploy(
     cmd.env("HOIST_BINARIES", bins);
     let (stdout, stderr) = run(cmd, code);
     (json(&stdout).as_array().unwrap().clone(), stderr)
+}
+
+/// This hoist built for aarch64 (`scripts/arm64-host` builds it).
+fn arm64_hoist() -> String {
+    std::env::var("HOIST_TEST_ARM64_HOIST").expect(
+        "HOIST_TEST_ARM64_HOIST names hoist built for aarch64: `eval \"$(scripts/arm64-host)\"` (scripts/test does)",
+    )
 }
 
 /// The ELF machine of a file on a host (its home is on this filesystem).
@@ -54,9 +61,7 @@ fn app_binaries(hosts: &TestHosts, i: usize) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn an_arm64_host_gets_the_arm64_hoist_and_app_beside_an_amd64_host() {
-    let arm64_hoist = std::env::var("HOIST_TEST_ARM64_HOIST").expect(
-        "HOIST_TEST_ARM64_HOIST names hoist built for aarch64: `eval \"$(scripts/arm64-host)\"` (scripts/test does)",
-    );
+    let arm64_hoist = arm64_hoist();
     let hosts = TestHosts::start(2);
     hosts.make_arm64(1);
     let p = hello_on(&hosts);
@@ -188,19 +193,11 @@ fn an_arm64_host_gets_the_arm64_hoist_and_app_beside_an_amd64_host() {
 /// what a real arm64 host's own engine would run is checked in its store.
 #[test]
 fn an_arm64_host_gets_the_image_built_for_arm64_and_its_agent_checks_its_engine() {
-    let arm64_hoist = std::env::var("HOIST_TEST_ARM64_HOIST").expect(
-        "HOIST_TEST_ARM64_HOIST names hoist built for aarch64: `eval \"$(scripts/arm64-host)\"` (scripts/test does)",
-    );
+    let arm64_hoist = arm64_hoist();
     let hosts = TestHosts::start(1);
     hosts.make_arm64(0);
     let p = hello_on(&hosts);
-    let toml = p
-        .read("hoist.toml")
-        .replace("[run]\n", "[run]\ndriver = \"container\"\n");
-    p.write(
-        "hoist.toml",
-        &format!("{toml}engine = \"unix://$HOME/docker.sock\"\n"),
-    );
+    as_containers(&p);
     let bins = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(&arm64_hoist, bins.path().join("hoist-linux-arm64")).unwrap();
     let engine = hosts.start_engine(0);

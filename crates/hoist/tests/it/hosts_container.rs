@@ -10,7 +10,7 @@ use hoist_test::hosts::TestHosts;
 use crate::Hoist as _;
 
 use crate::hosts_deploy::{
-    answer, deploy_json, drift, hello_on, load, no_request_failed, on_hosts, run,
+    answer, as_containers, deploy_json, drift, hello_on, load, no_request_failed, on_hosts, run,
 };
 
 /// The hello image's parts: its config, the static base layer and the app's layer.
@@ -20,15 +20,7 @@ const PARTS: usize = 3;
 fn an_image_reaches_each_host_as_the_layers_it_lacks_and_runs_in_that_hosts_engine() {
     let hosts = TestHosts::start(2);
     let p = hello_on(&hosts);
-    let toml = p
-        .read("hoist.toml")
-        .replace("[run]\n", "[run]\ndriver = \"container\"\n");
-    // `hoist init`'s hoist.toml says nothing of engines: the hosts' is one line, the same
-    // for every host ($HOME is each host user's own).
-    p.write(
-        "hoist.toml",
-        &format!("{toml}engine = \"unix://$HOME/docker.sock\"\n"),
-    );
+    as_containers(&p);
     let dir = p.dir_str().to_owned();
 
     // Host 2 has no engine yet: host 1 is deployed, host 2 fails with what to do, and host 1

@@ -28,6 +28,19 @@ pub(crate) fn hello_on(hosts: &TestHosts) -> Project {
     p
 }
 
+/// Makes `p` a container-driver app whose hosts' engine is each host user's own dockerd
+/// socket: `hoist init`'s hoist.toml says nothing of engines, and the hosts' is one line, the
+/// same for every host ($HOME is each host user's own).
+pub(crate) fn as_containers(p: &Project) {
+    let toml = p
+        .read("hoist.toml")
+        .replace("[run]\n", "[run]\ndriver = \"container\"\n");
+    p.write(
+        "hoist.toml",
+        &format!("{toml}engine = \"unix://$HOME/docker.sock\"\n"),
+    );
+}
+
 /// `hoist VERB DIR --target hosts --ssh-config RUN/ssh_config ARGS`.
 pub(crate) fn on_hosts(
     p: &Project,
