@@ -322,11 +322,9 @@ async fn start_agent(
         // zombie or gone — a PID 1 that reaps nothing leaves zombies, and a zombie main thread
         // whose other threads still finish a write holds the listening sockets; one still there
         // after 5 s fails the start, saying so rather than leaving the new agent a taken port),
-        // the sockets
-        // go with them, and the new
-        // agent adopts the replicas, as after a crash. Then ours
-        // starts, detached from the SSH session: its own session, no terminal, output to its
-        // log.
+        // the sockets go with them, and the new agent adopts the replicas, as after a crash.
+        // Then ours starts, detached from the SSH session: its own session, no terminal,
+        // output to its log.
         conn.sh(
             "start the agent",
             &format!(
